@@ -25,6 +25,13 @@
 
 #include "port.h"
 #include "metrology.h"
+#include "rtc.h"
+#include "settings.h"
+#include "energy.h"
+#include "billing.h"
+#include "demand.h"
+#include "pulse.h"
+#include "prepaid.h"
 
 /* Modbus exception codes returned by register access. */
 enum meter_exception {
@@ -47,20 +54,6 @@ struct meter_port {
     void (*settled)(void *ctx, int64_t t);
 };
 
-/* Word order of float32 registers (high word first = ABCD). */
-enum meter_word_order {
-    METER_ABCD = 0,         /* big-endian words, big-endian bytes */
-    METER_CDAB = 1,         /* low word first */
-    METER_BADC = 2,         /* bytes swapped in each word */
-    METER_DCBA = 3,         /* fully little-endian */
-};
-
-enum meter_parity { METER_PARITY_NONE = 0, METER_PARITY_ODD = 1,
-                    METER_PARITY_EVEN = 2 };
-
-/* 4g_M: Debug = no uplink (set-up), Mqtt = uplink on. */
-enum meter_uplink { METER_UPLINK_DEBUG = 0, METER_UPLINK_MQTT = 1 };
-
 /* The measurements as displayed and served: refreshed once a second
  * from the windows of that second. */
 struct meter_measure {
@@ -74,21 +67,47 @@ struct meter_measure {
     float demand;           /* VA, sliding-window apparent demand */
 };
 
-/* Communication and mode settings the host applies (read-only to it:
- * changes go through register writes or keys, so every channel sees them). */
-struct meter_comm {
-    uint8_t slave;          /* Modbus address, 1..247 */
-    uint16_t baud;          /* 1200, 2400, 4800, 9600 */
-    uint8_t parity;         /* enum meter_parity */
-    uint8_t word_order;     /* enum meter_word_order */
-    uint8_t uplink;         /* enum meter_uplink */
+/* The last window's values: meter_integrate holds them. */
+struct meter_hold {
+    double u, i;            /* V, A */
+    double p, q, s;         /* W, var, VA */
+    double f;               /* Hz, 0 when the window was not synchronized */
+    bool valid;             /* a window has been measured */
+};
+
+/* The second in progress: value x ms sums for the 1 s averages. */
+struct meter_second {
+    double ms;              /* ms measured this second */
+    double u, i, p, q, s;   /* sums of value x ms */
+    double f_ms;            /* ms of synchronized windows */
+    double f;               /* sum of f x ms over those */
 };
 
 /*
  * struct meter: one meter's whole firmware state, defined here so that a
- * board can allocate it statically. Hosts use only the functions below.
+ * board can allocate it statically. Hosts use only the functions below;
+ * the fields belong to the core.
  */
-struct meter;
+struct meter {
+    struct meter_port port;         /* the host's callbacks */
+    struct metro metro;             /* metrology of the ADC blocks */
+    struct meter_settings set;      /* set-up, persistent */
+    struct rtc rtc;                 /* the current second */
+    uint32_t serial;                /* serial number, persistent */
+    uint8_t rate;                   /* tariff rate of the current second */
+    bool relay_closed;              /* the relay state last reported */
+    double sub_ms;                  /* ms measured since the last tick */
+    struct meter_hold hold;         /* the last window, for integrate */
+    struct meter_second sec;        /* this second's sums */
+    struct meter_measure meas;      /* the last second's values */
+    struct energy energy;           /* lifetime 4-quadrant energies */
+    struct billing billing;         /* this month's start and history */
+    struct demand demand;           /* apparent demand and its maxima */
+    struct pulse pulse;             /* the pulse output */
+    struct prepaid prepaid;         /* credit and relay reasons */
+    uint32_t prog_count;            /* successful register writes */
+    int64_t prog_time;              /* time of the last one, s */
+};
 
 /* Power on with factory settings. front_end: the ADC scales and
  * calibration (metro_config_default() for the emulated front end); now:
@@ -131,6 +150,45 @@ int meter_reg_write(struct meter *m, uint16_t addr, uint16_t count,
 /* One float32 register pair's value, whatever the word order: for hosts
  * that report values (JSON dump, MQTT). 0 or a METER_EX_* code. */
 int meter_reg_float(const struct meter *m, uint16_t addr, float *out);
+
+/* ---- Additions to the contract (issue 3) ---- */
+
+/* The RTC: the current second, s since 1970-01-01 (the meter's civil
+ * time, no zone). */
+int64_t meter_time(const struct meter *m);
+
+/* One completed metrology window measured elsewhere (meter_feed calls
+ * this for each of its own windows): its energy for its duration, and the
+ * values meter_integrate will hold. */
+void meter_window(struct meter *m, const struct metro_result *w);
+
+/* The tariff rate (1..4, enum tariff_rate) of the current second. */
+unsigned meter_rate(const struct meter *m);
+
+/* The whole set-up, and installing a new one (checked as a whole:
+ * CORE_EINVAL and nothing changes if any field is bad). Changes take
+ * effect at once, as register writes do. */
+const struct meter_settings *meter_settings(const struct meter *m);
+int meter_configure(struct meter *m, const struct meter_settings *s);
+
+/* The serial number (served in the extension block; hosts set it). */
+void meter_set_serial(struct meter *m, uint32_t serial);
+
+/* Prepaid: add credit, or set it, in Wh (CORE_ERANGE beyond
+ * PREPAID_CREDIT_MAX_WH); the credit left, Wh. */
+int meter_topup(struct meter *m, uint32_t wh);
+int meter_set_credit(struct meter *m, uint32_t wh);
+uint32_t meter_credit_wh(const struct meter *m);
+
+/* Remote relay command. A close is refused (CORE_ERANGE) while prepaid
+ * credit is used up. */
+int meter_relay_command(struct meter *m, bool close);
+
+/* Why the relay is open: enum prepaid_reason bits, 0 when closed. */
+unsigned meter_relay_reasons(const struct meter *m);
+
+/* Clear the maximum demand of this month. */
+void meter_reset_max_demand(struct meter *m);
 
 /* Upper bound of the non-volatile image's size, bytes. */
 #define METER_NV_MAX 4096

@@ -4,26 +4,68 @@
  * runs; scripts/firmware links it to measure flash and RAM and to prove
  * the core pulls in no heap, no stdio and no system calls.
  */
-#include "metrology.h"
+#include "meter.h"
 
-static struct metro metro;
+static struct meter meter;          /* one meter, allocated statically */
 static int32_t v_block[64], i_block[64];
+static uint16_t regs[125];
+static uint8_t image[METER_NV_MAX];
 volatile double probe_sink;
+volatile int probe_err;
+
+static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
+{
+    probe_sink = (double)count + (double)t_ms;
+}
+
+static void on_relay(void *ctx, bool closed)
+{
+    probe_err = closed;
+}
+
+static void on_settled(void *ctx, int64_t t)
+{
+    probe_sink = (double)t;
+}
 
 void probe_main(void);
 
 void probe_main(void)
 {
+    static const struct meter_port port = {
+        .pulse = on_pulse, .relay = on_relay, .settled = on_settled,
+    };
     struct metro_config cfg;
-    struct metro_result r;
+    struct meter_settings set;
+    int64_t now = 1767225600;       /* 2026-01-01 00:00:00 */
+    float f;
+    int len;
 
     metro_config_default(&cfg);
-    if (metro_init(&metro, &cfg))
+    if (meter_init(&meter, &cfg, &port, now))
         return;
+    len = meter_nv_save(&meter, image, sizeof image);
+    if (len > 0)
+        probe_err = meter_nv_restore(&meter, image, (size_t)len, now);
+    set = *meter_settings(&meter);
+    probe_err = meter_configure(&meter, &set);
+    meter_set_serial(&meter, 31000001);
+    probe_err = meter_topup(&meter, 1000) + meter_set_credit(&meter, 10);
+    probe_err = meter_relay_command(&meter, true);
+    meter_reset_max_demand(&meter);
+    probe_err = meter_set_time(&meter, now);
     for (;;) {
-        metro_feed(&metro, v_block, i_block, 64);
-        if (metro_take(&metro, &r))
-            probe_sink = r.p;
+        meter_feed(&meter, v_block, i_block, 64);
+        meter_integrate(&meter, 800);
+        probe_err = meter_tick(&meter, ++now);
+        probe_err = meter_reg_read(&meter, 0x0030, 14, regs);
+        probe_err = meter_reg_write(&meter, 0x1100, 1, regs, now);
+        probe_err = meter_reg_float(&meter, 0x0080, &f);
+        probe_sink = f + meter_measure(&meter)->p +
+                     (double)meter_pulse_count(&meter) +
+                     (double)meter_time(&meter) + meter_rate(&meter) +
+                     meter_credit_wh(&meter) + meter_relay_reasons(&meter) +
+                     meter_comm(&meter)->slave + meter_relay_closed(&meter);
     }
 }
 

@@ -1,0 +1,325 @@
+/*
+ * The meter: the modules composed behind the port contract.
+ *
+ * Time: energy measured between meter_tick(t) and meter_tick(t + 1) is
+ * second t's: it goes to the rate chosen at tick(t) and its pulses are
+ * stamped t * 1000 + the ms measured since that tick. Each tick closes
+ * the second (1 s averages, over-power timing), then moves the RTC:
+ * demand subintervals, monthly settlements due, the new second's rate,
+ * and the relay decision.
+ */
+#include "meter.h"
+#include "regmap.h"
+#include "meter_nv.h"
+
+static void relay_sync(struct meter *m)
+{
+    bool closed;
+
+    prepaid_decide(&m->prepaid, &m->set.prepaid);
+    closed = prepaid_closed(&m->prepaid);
+    if (closed == m->relay_closed)
+        return;
+    m->relay_closed = closed;
+    if (!closed) {
+        /* no current flows any more: integrate must not hold the load */
+        m->hold.i = m->hold.p = m->hold.q = m->hold.s = 0.0;
+    }
+    if (m->port.relay)
+        m->port.relay(m->port.ctx, closed);
+}
+
+static void update_rate(struct meter *m)
+{
+    struct rtc_date d;
+
+    rtc_to_date(m->rtc.now, &d);
+    m->rate = (uint8_t)tariff_rate(&m->set.tariff, &d);
+}
+
+static void settle(struct meter *m)
+{
+    int32_t n = billing_catch_up(&m->billing, &m->energy,
+                                 m->set.comb_active, m->set.comb_reactive,
+                                 rtc_month_index(m->rtc.now),
+                                 m->port.settled, m->port.ctx);
+    /* the maximum demand is per billing month too */
+    if (n >= 1)
+        demand_settle(&m->demand);
+    if (n >= 2)
+        demand_settle(&m->demand);
+}
+
+/* The RTC moved to now (a tick, or the clock set when restart). */
+static void move_clock(struct meter *m, int64_t now, bool restart)
+{
+    m->rtc.now = now;
+    m->sub_ms = 0.0;
+    if (restart)
+        demand_restart(&m->demand, &m->set.demand, now);
+    else
+        demand_tick(&m->demand, &m->set.demand, now);
+    m->meas.demand = (float)m->demand.value;
+    settle(m);
+    update_rate(m);
+    relay_sync(m);
+}
+
+int meter_init(struct meter *m, const struct metro_config *front_end,
+               const struct meter_port *port, int64_t now)
+{
+    struct metro_config def;
+    int err;
+
+    if (now < RTC_MIN || now > RTC_MAX)
+        return CORE_ERANGE;
+    if (!front_end) {
+        metro_config_default(&def);
+        front_end = &def;
+    }
+    *m = (struct meter){ .serial = 0 };
+    err = metro_init(&m->metro, front_end);
+    if (err)
+        return err;
+    if (port)
+        m->port = *port;
+    settings_default(&m->set);
+    m->rtc.now = now;
+    energy_init(&m->energy);
+    billing_init(&m->billing, &m->energy, rtc_month_index(now));
+    demand_restart(&m->demand, &m->set.demand, now);
+    pulse_init(&m->pulse);
+    prepaid_init(&m->prepaid);
+    m->relay_closed = true;
+    m->meas.pf = 1.0f;
+    update_rate(m);
+    relay_sync(m);
+    return CORE_OK;
+}
+
+/* Energy, pulses, credit, demand and the second's sums for ms of h. */
+static void account(struct meter *m, const struct meter_hold *h, double ms)
+{
+    struct energy_inc inc;
+    struct meter_second *s = &m->sec;
+
+    if (!(ms > 0.0))
+        return;
+    energy_add(&m->energy, m->rate, h->p, h->q, ms, &inc);
+    pulse_add(&m->pulse, inc.imp + inc.exp, m->rtc.now * 1000, m->sub_ms,
+              ms, m->port.pulse, m->port.ctx);
+    prepaid_consume(&m->prepaid, &m->set.prepaid, inc.imp);
+    demand_add(&m->demand, h->s * ms * 1e-3);
+    s->ms += ms;
+    s->u += h->u * ms;
+    s->i += h->i * ms;
+    s->p += h->p * ms;
+    s->q += h->q * ms;
+    s->s += h->s * ms;
+    if (h->f > 0.0) {
+        s->f_ms += ms;
+        s->f += h->f * ms;
+    }
+    m->sub_ms += ms;
+}
+
+void meter_window(struct meter *m, const struct metro_result *w)
+{
+    m->hold = (struct meter_hold){
+        .u = w->vrms, .i = w->irms, .p = w->p, .q = w->q, .s = w->s,
+        .f = w->synced ? w->f : 0.0, .valid = true,
+    };
+    account(m, &m->hold, w->duration * 1e3);
+}
+
+size_t meter_feed(struct meter *m, const int32_t *v, const int32_t *i,
+                  size_t n)
+{
+    struct metro_result r;
+
+    for (size_t off = 0; off < n;) {
+        off += metro_feed(&m->metro, v + off, i + off, n - off);
+        if (metro_take(&m->metro, &r))
+            meter_window(m, &r);
+    }
+    return n;
+}
+
+void meter_integrate(struct meter *m, uint32_t ms)
+{
+    if (m->hold.valid)
+        account(m, &m->hold, (double)ms);
+    else
+        m->sub_ms += ms;
+}
+
+/* The second that ended: its averages and the over-power timing. */
+static void close_second(struct meter *m)
+{
+    struct meter_second *s = &m->sec;
+    struct meter_measure *o = &m->meas;
+
+    if (s->ms > 0.0) {
+        double p = s->p / s->ms, sa = s->s / s->ms;
+        double pf = sa > 0.0 ? p / sa : 1.0;
+        o->u = (float)(s->u / s->ms);
+        o->i = (float)(s->i / s->ms);
+        o->p = (float)p;
+        o->q = (float)(s->q / s->ms);
+        o->s = (float)sa;
+        o->pf = (float)(pf > 1.0 ? 1.0 : pf < -1.0 ? -1.0 : pf);
+        o->f = (float)(s->f_ms > 0.0 ? s->f / s->f_ms : 0.0);
+    }
+    *s = (struct meter_second){ 0 };
+    prepaid_second(&m->prepaid, &m->set.prepaid, o->p);
+}
+
+int meter_tick(struct meter *m, int64_t now)
+{
+    if (now < RTC_MIN || now > RTC_MAX)
+        return CORE_ERANGE;
+    close_second(m);
+    move_clock(m, now, false);
+    return CORE_OK;
+}
+
+int meter_set_time(struct meter *m, int64_t now)
+{
+    if (now < RTC_MIN || now > RTC_MAX)
+        return CORE_ERANGE;
+    if (now != m->rtc.now)
+        move_clock(m, now, true);
+    return CORE_OK;
+}
+
+int64_t meter_time(const struct meter *m)
+{
+    return m->rtc.now;
+}
+
+const struct meter_measure *meter_measure(const struct meter *m)
+{
+    return &m->meas;
+}
+
+const struct meter_comm *meter_comm(const struct meter *m)
+{
+    return &m->set.comm;
+}
+
+bool meter_relay_closed(const struct meter *m)
+{
+    return m->relay_closed;
+}
+
+uint64_t meter_pulse_count(const struct meter *m)
+{
+    return m->pulse.count;
+}
+
+unsigned meter_rate(const struct meter *m)
+{
+    return m->rate;
+}
+
+const struct meter_settings *meter_settings(const struct meter *m)
+{
+    return &m->set;
+}
+
+int meter_configure(struct meter *m, const struct meter_settings *s)
+{
+    bool demand_changed;
+
+    if (settings_check(s))
+        return CORE_EINVAL;
+    demand_changed = s->demand.period_min != m->set.demand.period_min ||
+                     s->demand.slide_min != m->set.demand.slide_min;
+    m->set = *s;
+    update_rate(m);
+    if (demand_changed) {
+        demand_restart(&m->demand, &m->set.demand, m->rtc.now);
+        m->meas.demand = 0.0f;
+    }
+    relay_sync(m);
+    return CORE_OK;
+}
+
+void meter_set_serial(struct meter *m, uint32_t serial)
+{
+    m->serial = serial;
+}
+
+int meter_topup(struct meter *m, uint32_t wh)
+{
+    int err = prepaid_topup(&m->prepaid, wh);
+
+    relay_sync(m);
+    return err;
+}
+
+int meter_set_credit(struct meter *m, uint32_t wh)
+{
+    int err = prepaid_set_credit(&m->prepaid, wh);
+
+    relay_sync(m);
+    return err;
+}
+
+uint32_t meter_credit_wh(const struct meter *m)
+{
+    return prepaid_credit_wh(&m->prepaid);
+}
+
+int meter_relay_command(struct meter *m, bool close)
+{
+    int err = prepaid_command(&m->prepaid, &m->set.prepaid, close);
+
+    relay_sync(m);
+    return err;
+}
+
+unsigned meter_relay_reasons(const struct meter *m)
+{
+    return m->prepaid.reasons;
+}
+
+void meter_reset_max_demand(struct meter *m)
+{
+    demand_reset_max(&m->demand);
+}
+
+int meter_reg_read(const struct meter *m, uint16_t addr, uint16_t count,
+                   uint16_t *out)
+{
+    return regmap_read(m, addr, count, out);
+}
+
+int meter_reg_write(struct meter *m, uint16_t addr, uint16_t count,
+                    const uint16_t *in, int64_t now)
+{
+    return regmap_write(m, addr, count, in, now);
+}
+
+int meter_reg_float(const struct meter *m, uint16_t addr, float *out)
+{
+    return regmap_float(m, addr, out);
+}
+
+int meter_nv_restore(struct meter *m, const uint8_t *buf, size_t len,
+                     int64_t now)
+{
+    int err;
+
+    if (now < RTC_MIN || now > RTC_MAX)
+        return CORE_ERANGE;
+    err = meter_nv_decode(m, buf, len, false);
+    if (err)
+        return err;
+    meter_nv_decode(m, buf, len, true);
+    /* power on again at now: the settlements missed meanwhile apply, the
+     * demand window starts afresh, the relay is told its restored state */
+    m->sec = (struct meter_second){ 0 };
+    move_clock(m, now, true);
+    return CORE_OK;
+}
