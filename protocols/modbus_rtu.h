@@ -1,0 +1,71 @@
+/*
+ * Modbus RTU server on a pseudo-terminal, on a libev loop.
+ *
+ * The meter's RS-485 port: clients (mbpoll, pymodbus, a SCADA driver)
+ * open the pty's slave side, through a stable symlink, as a serial port.
+ * A pty moves bytes instantly and ignores baud and parity, so the line is
+ * modelled here: a frame ends after 3.5 characters of silence at the
+ * configured speed, and each reply leaves when its last byte would have
+ * left a real line (docs/modbus.md).
+ */
+#ifndef PROTOCOLS_MODBUS_RTU_H
+#define PROTOCOLS_MODBUS_RTU_H
+
+#include <stdbool.h>
+
+#include "modbus.h"
+#include "modbus_fault.h"
+
+struct ev_loop;
+struct mb_rtu;
+
+/* How the port is set up. mb_rtu_config_default() fills the defaults. */
+struct mb_rtu_config {
+    const char *link;           /* symlink to create at the pty (NULL: none) */
+    int baud;                   /* 1200, 2400, 4800, 9600 (also 19200..115200) */
+    char parity;                /* 'E', 'O' or 'N' (none: 2 stop bits) */
+    bool pace;                  /* replies leave at line speed */
+};
+
+/* link NULL, 9600 baud, even parity, paced: the meter's factory setting. */
+void mb_rtu_config_default(struct mb_rtu_config *cfg);
+
+/* Bits on the line per character: 11 (start, 8 data, parity or a second
+ * stop bit, stop). */
+#define MB_RTU_BITS_PER_CHAR 11
+
+/* Open the pty, make the symlink, start serving on loop. ops is copied;
+ * faults (may be NULL) is shared and must outlive the port. A symlink
+ * already at cfg->link is replaced when it dangles or points at a pty;
+ * anything else there is left alone and the open fails (-EEXIST). Returns
+ * 0 and *out, or -errno after logging what failed (through ops->log). */
+int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
+                const struct mb_rtu_config *cfg, const struct mb_bus_ops *ops,
+                struct mb_faults *faults);
+
+/* Stop serving, remove the symlink (if it is still ours), close the pty. */
+void mb_rtu_close(struct mb_rtu *rtu);
+
+/* The pty's slave device, e.g. "/dev/pts/3". */
+const char *mb_rtu_pty(const struct mb_rtu *rtu);
+
+/* The symlink, or NULL. */
+const char *mb_rtu_link(const struct mb_rtu *rtu);
+
+/* Change the line settings at run time (a register write or the LCD did):
+ * they apply from the next character. Returns 0 or -EINVAL. */
+int mb_rtu_set_line(struct mb_rtu *rtu, int baud, char parity);
+
+/* Pace replies at line speed (true) or send them as soon as the frame
+ * has ended (false). The 3.5-character frame end applies either way. */
+void mb_rtu_set_pacing(struct mb_rtu *rtu, bool on);
+
+/* Time on the line of n characters at the current settings, seconds, and
+ * the silence that ends a frame. */
+double mb_rtu_char_time(const struct mb_rtu *rtu, int n);
+double mb_rtu_frame_gap(const struct mb_rtu *rtu);
+
+/* Counters since open. */
+const struct mb_stats *mb_rtu_stats(const struct mb_rtu *rtu);
+
+#endif

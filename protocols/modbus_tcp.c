@@ -1,0 +1,563 @@
+/*
+ * Modbus TCP: the listener, per-client buffers and MBAP framing, limits.
+ *
+ * Each client has an input buffer (whole frames are taken from it in
+ * order, a partial one waits), an output buffer (replies wait there for a
+ * slow reader) and an idle timer. Nothing blocks: a client that stalls,
+ * floods or sends garbage costs the others nothing. A client that does
+ * not read its replies stops being read once its output buffer is full,
+ * so TCP flow control pushes back on it alone.
+ */
+#define _GNU_SOURCE    /* posix_openpt, ptsname_r, accept4 */
+#include "modbus_tcp.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "modbus_engine.h"
+
+#define MBAP_LEN 7              /* transaction, protocol, length, unit */
+#define MBAP_LEN_MAX 254        /* length field: unit id + 253-byte PDU */
+#define IN_CAP 4096             /* bytes read ahead per client */
+#define OUT_CAP 16384           /* replies queued per client */
+#define ACCEPT_BURST 16         /* connections taken per wake-up */
+
+struct client {
+    struct mb_tcp *srv;
+    struct client *prev, *next;
+    int fd;
+    char name[64];              /* peer address, for logs */
+    ev_io rio, wio;
+    ev_timer idle;              /* no whole request for idle_timeout */
+    ev_timer hold;              /* a delayed reply is due */
+    bool eof;                   /* the client shut down its sending side */
+    bool holding;               /* a delayed reply blocks the ones after it */
+    size_t in_len;
+    size_t out_off, out_len;
+    uint8_t held[MB_ADU_MAX];   /* the delayed reply ... */
+    size_t held_len;
+    uint8_t held_req[MB_ADU_MAX]; /* ... and its request */
+    size_t held_reqlen;
+    uint8_t in[IN_CAP];
+    uint8_t out[OUT_CAP];
+};
+
+struct mb_tcp {
+    struct ev_loop *loop;
+    struct mb_bus_ops ops;
+    struct mb_faults *faults;
+    struct mb_engine eng;
+    struct mb_tcp_config cfg;
+    char where[128];            /* "host:port", for logs */
+    int fd;
+    int port;
+    ev_io accept_io;
+    ev_timer accept_retry;      /* out of descriptors: pause accepting */
+    struct client *clients;
+    int nclients;
+    double refused_logged;      /* when the last refusal was logged */
+    unsigned refused_quiet;     /* refusals not logged since */
+    struct mb_stats stats;
+};
+
+void mb_tcp_config_default(struct mb_tcp_config *cfg)
+{
+    cfg->host = "127.0.0.1";
+    cfg->port = 1502;
+    cfg->max_clients = 128;
+    cfg->idle_timeout = 60.0;
+}
+
+static void client_close(struct client *c, int level, const char *why)
+{
+    struct mb_tcp *s = c->srv;
+
+    if (why)
+        mb_log(&s->ops, level, "modbus tcp: closing client %s: %s",
+               c->name, why);
+    ev_io_stop(s->loop, &c->rio);
+    ev_io_stop(s->loop, &c->wio);
+    ev_timer_stop(s->loop, &c->idle);
+    ev_timer_stop(s->loop, &c->hold);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nclients--;
+    free(c);
+}
+
+static void count_reply(struct mb_tcp *s, const uint8_t *rsp, size_t len)
+{
+    s->stats.replies++;
+    if (len > MBAP_LEN && (rsp[MBAP_LEN] & 0x80))
+        s->stats.exceptions++;
+}
+
+static void traffic(struct mb_tcp *s, const uint8_t *req, size_t reqlen,
+                    const uint8_t *rsp, size_t rsplen)
+{
+    if (s->ops.traffic)
+        s->ops.traffic(s->ops.ctx, "tcp", req[6], req, reqlen, rsp, rsplen);
+}
+
+/* Send what the output buffer holds; false when the client was closed. */
+static bool flush_out(struct client *c)
+{
+    struct mb_tcp *s = c->srv;
+
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ev_io_start(s->loop, &c->wio);
+                return true;
+            }
+            char why[96];
+            snprintf(why, sizeof(why), "send: %s", strerror(errno));
+            client_close(c, MB_LOG_DEBUG, why);
+            return false;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_off = c->out_len = 0;
+    ev_io_stop(s->loop, &c->wio);
+    return true;
+}
+
+static void queue_reply(struct client *c, const uint8_t *rsp, size_t len)
+{
+    memcpy(c->out + c->out_len, rsp, len);
+    c->out_len += len;
+}
+
+/* The meter a unit id selects, or -1. */
+static int resolve_unit(struct mb_tcp *s, int unit)
+{
+    if (unit == 0 || unit == 255)
+        return mb_first_slave(&s->ops);
+    if (unit > MB_SLAVE_MAX || !s->ops.present(s->ops.ctx, unit))
+        return -1;
+    return unit;
+}
+
+/* One whole frame (MBAP header and PDU). */
+static void handle_frame(struct client *c, const uint8_t *adu, size_t len)
+{
+    struct mb_tcp *s = c->srv;
+    struct mb_request rq;
+    struct mb_fault_action act = { 0 };
+    uint8_t rsp[MB_ADU_MAX];
+    int ex;
+
+    mb_request_parse(adu + MBAP_LEN, len - MBAP_LEN, &rq);
+    int slave = resolve_unit(s, adu[6]);
+    if (slave < 0) {
+        s->stats.ignored++;
+        ex = MB_EX_GATEWAY_TARGET;
+    } else {
+        s->stats.requests++;
+        if (mb_faults_decide(s->faults, MB_FAULT_TCP, slave, rq.has_addr,
+                             rq.addr, rq.count, &act))
+            s->stats.faults++;
+        if (act.noreply) {
+            s->stats.dropped++;
+            traffic(s, adu, len, NULL, 0);
+            return;
+        }
+        ex = act.busy ? MB_EX_BUSY : mb_engine_execute(&s->eng, &s->ops,
+                                                        slave, &rq);
+    }
+    int n = mb_engine_reply(&s->eng, adu, len, ex, rsp, sizeof(rsp));
+    if (n <= 0) {
+        mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: libmodbus built no reply "
+               "(%s)", modbus_strerror(errno));
+        return;
+    }
+    if (act.delay_ms) {
+        memcpy(c->held, rsp, (size_t)n);
+        c->held_len = (size_t)n;
+        memcpy(c->held_req, adu, len);
+        c->held_reqlen = len;
+        c->holding = true;
+        ev_timer_set(&c->hold, act.delay_ms / 1000.0, 0.);
+        ev_timer_start(s->loop, &c->hold);
+        return;
+    }
+    queue_reply(c, rsp, (size_t)n);
+    count_reply(s, rsp, (size_t)n);
+    traffic(s, adu, len, rsp, (size_t)n);
+}
+
+static bool whole_frame(const struct client *c)
+{
+    return c->in_len >= MBAP_LEN &&
+           c->in_len >= 6u + (unsigned)(c->in[4] << 8 | c->in[5]);
+}
+
+/* Serve the whole frames buffered, in order, as far as the output buffer
+ * and a delayed reply allow; then decide whether to read more. Bounded:
+ * it never reads, so it serves at most one input buffer's worth. */
+static void pump(struct client *c)
+{
+    struct mb_tcp *s = c->srv;
+
+again:;
+    size_t off = 0;
+    while (!c->holding && c->in_len - off >= MBAP_LEN) {
+        const uint8_t *f = c->in + off;
+        unsigned proto = (unsigned)(f[2] << 8 | f[3]);
+        unsigned len = (unsigned)(f[4] << 8 | f[5]);
+        if (proto != 0 || len < 2 || len > MBAP_LEN_MAX) {
+            char why[96];
+            snprintf(why, sizeof(why), "not Modbus TCP (protocol id %u, "
+                     "length %u)", proto, len);
+            client_close(c, MB_LOG_INFO, why);
+            return;
+        }
+        if (c->in_len - off < 6u + len)
+            break;
+        if (c->out_len + MB_ADU_MAX > OUT_CAP)
+            break;
+        handle_frame(c, f, 6u + len);
+        off += 6u + len;
+        if (s->cfg.idle_timeout > 0)
+            ev_timer_again(s->loop, &c->idle);
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+    if (c->out_len && !flush_out(c))
+        return;
+    if (!c->holding && c->out_len == 0 && whole_frame(c))
+        goto again;     /* the output buffer had filled: it drained */
+    if (c->eof) {
+        /* served all it sent; a partial frame at the end is dropped */
+        if (!c->holding && c->out_len == 0)
+            client_close(c, MB_LOG_DEBUG, c->in_len ? "closed mid-frame" :
+                         "closed");
+        return;
+    }
+    if (!c->holding && c->in_len < IN_CAP &&
+        c->out_len + MB_ADU_MAX <= OUT_CAP)
+        ev_io_start(s->loop, &c->rio);
+    else
+        ev_io_stop(s->loop, &c->rio);
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct client *c = w->data;
+    (void)loop;
+    (void)revents;
+
+    ssize_t n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        char why[96];
+        snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+        client_close(c, MB_LOG_DEBUG, why);
+        return;
+    }
+    if (n == 0) {
+        c->eof = true;
+        ev_io_stop(loop, w);
+    } else {
+        c->in_len += (size_t)n;
+    }
+    pump(c);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct client *c = w->data;
+    (void)loop;
+    (void)revents;
+
+    if (flush_out(c) && c->out_len == 0)
+        pump(c);        /* room again: serve what waited for it */
+}
+
+static void hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct client *c = w->data;
+    struct mb_tcp *s = c->srv;
+    (void)loop;
+    (void)revents;
+
+    c->holding = false;
+    queue_reply(c, c->held, c->held_len);
+    count_reply(s, c->held, c->held_len);
+    traffic(s, c->held_req, c->held_reqlen, c->held, c->held_len);
+    pump(c);
+}
+
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct client *c = w->data;
+    char why[96];
+    (void)loop;
+    (void)revents;
+
+    snprintf(why, sizeof(why), "idle for %g s without a whole request",
+             c->srv->cfg.idle_timeout);
+    client_close(c, MB_LOG_INFO, why);
+}
+
+static void peer_name(const struct sockaddr_storage *ss, char *buf,
+                      size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(buf, len, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(buf, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+static void refuse(struct mb_tcp *s, int fd, const char *name)
+{
+    double now = ev_now(s->loop);
+
+    close(fd);
+    if (now - s->refused_logged >= 1.0) {
+        if (s->refused_quiet)
+            mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: refused client %s: "
+                   "%d clients already (the maximum); %u more refused "
+                   "since the last message", name, s->nclients,
+                   s->refused_quiet);
+        else
+            mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: refused client %s: "
+                   "%d clients already (the maximum)", name, s->nclients);
+        s->refused_logged = now;
+        s->refused_quiet = 0;
+    } else {
+        s->refused_quiet++;
+    }
+}
+
+static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct mb_tcp *s = w->data;
+    (void)revents;
+    ev_io_start(loop, &s->accept_io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct mb_tcp *s = w->data;
+    (void)revents;
+
+    for (int k = 0; k < ACCEPT_BURST; k++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        char name[64];
+        int fd = accept4(s->fd, (struct sockaddr *)&ss, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: cannot accept a "
+                       "client: %s; pausing for 1 s", strerror(errno));
+                ev_io_stop(loop, w);
+                ev_timer_set(&s->accept_retry, 1.0, 0.);
+                ev_timer_start(loop, &s->accept_retry);
+            }
+            return;
+        }
+        peer_name(&ss, name, sizeof(name));
+        if (s->nclients >= s->cfg.max_clients) {
+            refuse(s, fd, name);
+            continue;
+        }
+        struct client *c = malloc(sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        memset(c, 0, offsetof(struct client, in));
+        c->srv = s;
+        c->fd = fd;
+        snprintf(c->name, sizeof(c->name), "%s", name);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        ev_io_init(&c->rio, read_cb, fd, EV_READ);
+        ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
+        ev_init(&c->hold, hold_cb);
+        ev_init(&c->idle, idle_cb);
+        c->rio.data = c->wio.data = c->hold.data = c->idle.data = c;
+        c->next = s->clients;
+        if (s->clients)
+            s->clients->prev = c;
+        s->clients = c;
+        s->nclients++;
+        ev_io_start(loop, &c->rio);
+        if (s->cfg.idle_timeout > 0) {
+            c->idle.repeat = s->cfg.idle_timeout;
+            ev_timer_again(loop, &c->idle);
+        }
+        mb_log(&s->ops, MB_LOG_DEBUG, "modbus tcp: client %s connected "
+               "(%d now)", c->name, s->nclients);
+    }
+}
+
+static int listen_on(struct mb_tcp *s, const char *host, int portnum)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%d", portnum);
+    struct addrinfo hints = { 0 }, *res, *ai;
+    int e = 0;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int g = getaddrinfo(host, port, &hints, &res);
+    if (g) {
+        mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: cannot listen on %s: %s",
+               s->where, gai_strerror(g));
+        return -EADDRNOTAVAIL;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+                        SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, 64) == 0) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof(ss);
+            getsockname(fd, (struct sockaddr *)&ss, &sl);
+            s->port = ntohs(ss.ss_family == AF_INET6 ?
+                            ((struct sockaddr_in6 *)&ss)->sin6_port :
+                            ((struct sockaddr_in *)&ss)->sin_port);
+            s->fd = fd;
+            freeaddrinfo(res);
+            return 0;
+        }
+        e = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    const char *hint = e == EADDRINUSE ? " (another kpm31c-sim or Modbus "
+        "server on that port? choose one with --tcp HOST:PORT)" :
+        e == EACCES ? " (ports below 1024 need privileges; the default is "
+        "1502)" : e == EADDRNOTAVAIL ? " (no interface has that address)" :
+        "";
+    mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: cannot listen on %s: %s%s",
+           s->where, strerror(e), hint);
+    return -e;
+}
+
+int mb_tcp_open(struct mb_tcp **out, struct ev_loop *loop,
+                const struct mb_tcp_config *cfg, const struct mb_bus_ops *ops,
+                struct mb_faults *faults)
+{
+    struct mb_tcp *s;
+    char err[256];
+    int e;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->loop = loop;
+    s->ops = *ops;
+    s->faults = faults;
+    s->cfg = *cfg;
+    s->fd = -1;
+    if (!s->cfg.host)
+        s->cfg.host = "127.0.0.1";
+    if (cfg->port < 0 || cfg->port > 65535) {
+        mb_log(ops, MB_LOG_ERR, "modbus tcp: port %d is not 0..65535",
+               cfg->port);
+        free(s);
+        return -EINVAL;
+    }
+    if (s->cfg.max_clients < 1)
+        s->cfg.max_clients = 1;
+    snprintf(s->where, sizeof(s->where), strchr(s->cfg.host, ':') ?
+             "[%s]:%d" : "%s:%d", s->cfg.host, s->cfg.port);
+    /* the string need not outlive the call */
+    s->cfg.host = NULL;
+
+    e = mb_engine_init(&s->eng, false, err, sizeof(err));
+    if (e) {
+        mb_log(ops, MB_LOG_ERR, "modbus tcp: %s", err);
+        free(s);
+        return e;
+    }
+    e = listen_on(s, cfg->host ? cfg->host : "127.0.0.1", cfg->port);
+    if (e) {
+        mb_engine_fini(&s->eng);
+        free(s);
+        return e;
+    }
+    ev_io_init(&s->accept_io, accept_cb, s->fd, EV_READ);
+    s->accept_io.data = s;
+    ev_init(&s->accept_retry, accept_retry_cb);
+    s->accept_retry.data = s;
+    ev_io_start(loop, &s->accept_io);
+    s->refused_logged = -1e9;
+    *out = s;
+    return 0;
+}
+
+void mb_tcp_close(struct mb_tcp *s)
+{
+    if (!s)
+        return;
+    while (s->clients)
+        client_close(s->clients, MB_LOG_DEBUG, NULL);
+    ev_io_stop(s->loop, &s->accept_io);
+    ev_timer_stop(s->loop, &s->accept_retry);
+    close(s->fd);
+    mb_engine_fini(&s->eng);
+    free(s);
+}
+
+int mb_tcp_port(const struct mb_tcp *s)
+{
+    return s->port;
+}
+
+int mb_tcp_clients(const struct mb_tcp *s)
+{
+    return s->nclients;
+}
+
+const struct mb_stats *mb_tcp_stats(const struct mb_tcp *s)
+{
+    return &s->stats;
+}

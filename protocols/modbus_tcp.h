@@ -1,0 +1,52 @@
+/*
+ * Modbus TCP server on a libev loop: many clients, each framed by its
+ * MBAP header without blocking, the unit id selecting the meter.
+ *
+ * Unit ids (docs/modbus.md): 1..247 address that meter; 0 and 255 address
+ * the meter with the lowest address (a TCP server is one device to its
+ * clients, and most clients send 0, 1 or 255 by default); a unit no meter
+ * answers gets exception 0x0B (gateway target failed to respond).
+ */
+#ifndef PROTOCOLS_MODBUS_TCP_H
+#define PROTOCOLS_MODBUS_TCP_H
+
+#include <stddef.h>
+
+#include "modbus.h"
+#include "modbus_fault.h"
+
+struct ev_loop;
+struct mb_tcp;
+
+/* The listener's settings. mb_tcp_config_default() fills the defaults. */
+struct mb_tcp_config {
+    const char *host;           /* address to bind (default "127.0.0.1") */
+    int port;                   /* port (default 1502; 0: any free one) */
+    int max_clients;            /* connections served at once (default 128) */
+    double idle_timeout;        /* s without a whole request before a client
+                                   is closed (default 60; 0: never) */
+};
+
+void mb_tcp_config_default(struct mb_tcp_config *cfg);
+
+/* Bind, listen and start serving on loop. ops is copied; faults (may be
+ * NULL) is shared and must outlive the server. Returns 0 and *out, or
+ * -errno (-EADDRINUSE, -EACCES, ...) after logging the reason with the
+ * address (through ops->log). */
+int mb_tcp_open(struct mb_tcp **out, struct ev_loop *loop,
+                const struct mb_tcp_config *cfg, const struct mb_bus_ops *ops,
+                struct mb_faults *faults);
+
+/* Close every client and the listener. */
+void mb_tcp_close(struct mb_tcp *tcp);
+
+/* The port actually bound (useful with port "0"). */
+int mb_tcp_port(const struct mb_tcp *tcp);
+
+/* Clients connected now. */
+int mb_tcp_clients(const struct mb_tcp *tcp);
+
+/* Counters since open. */
+const struct mb_stats *mb_tcp_stats(const struct mb_tcp *tcp);
+
+#endif
