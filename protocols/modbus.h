@@ -77,7 +77,7 @@ struct mb_stats {
     uint64_t requests;          /* frames addressed to a present meter */
     uint64_t replies;           /* replies sent, exceptions included */
     uint64_t exceptions;        /* exception replies sent */
-    uint64_t broadcasts;        /* RTU broadcast frames applied */
+    uint64_t broadcasts;        /* RTU broadcast writes delivered */
     uint64_t ignored;           /* RTU: other slave; TCP: unknown unit */
     uint64_t bad_frames;        /* RTU: bad CRC, too short or too long */
     uint64_t dropped;           /* replies lost: fault, line busy, full */

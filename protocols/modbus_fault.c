@@ -99,6 +99,12 @@ static int parse_addr(const char *val, struct mb_fault *rule, char *err,
     char lo[32], *dash;
     unsigned long a, b;
 
+    if (!strcmp(val, "any") || !strcmp(val, "*")) {
+        rule->any_addr = true;
+        rule->addr_lo = 0;
+        rule->addr_hi = 0xFFFF;
+        return 0;
+    }
     if (strlen(val) >= sizeof(lo))
         return fail(err, errlen, "addr=%s: too long", val);
     strcpy(lo, val);

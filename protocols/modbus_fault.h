@@ -10,7 +10,7 @@
  * Spec grammar (docs/modbus.md):
  *   KIND[,KEY=VALUE]...
  *   KIND  delay=MS | noreply | busy | badcrc
- *   KEY   slave=N|any   addr=A|A-B   p=P|N%   transport=rtu|tcp|any
+ *   KEY   slave=N|any   addr=A|A-B|any   p=P|N%   transport=rtu|tcp|any
  * e.g. "delay=200,slave=1,addr=0x30-0x3d,p=0.5", "noreply,p=0.1", "busy",
  * "badcrc,slave=2".
  */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -24,6 +25,11 @@
 
 /* Minimum frame gap above 19200 baud (Modbus over serial line 2.5.1.1). */
 #define RTU_GAP_MIN 0.00175
+
+/* A reply still unread this long after it left has nobody waiting for it
+ * (the client gave up or went away): it is discarded, so that the next
+ * client to open the port never reads it as the answer to its request. */
+#define RTU_STALE 1.0
 
 struct mb_rtu {
     struct ev_loop *loop;
@@ -42,6 +48,7 @@ struct mb_rtu {
     ev_io rx;                   /* bytes from the client */
     ev_timer silence;           /* fires when the frame has ended */
     ev_timer tx;                /* fires when the pending reply is due */
+    ev_timer stale;             /* checks that the last reply was read */
     uint8_t frame[RTU_FRAME_MAX];
     size_t flen;
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
@@ -115,6 +122,23 @@ static void send_reply(struct mb_rtu *r)
     if (r->rsplen > 1 && (r->rsp[1] & 0x80))
         r->stats.exceptions++;
     traffic(r, r->req, r->reqlen, r->rsp, r->rsplen);
+    ev_timer_set(&r->stale, RTU_STALE, 0.);
+    ev_timer_start(r->loop, &r->stale);
+}
+
+static void stale_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct mb_rtu *r = w->data;
+    int unread = 0;
+    (void)loop;
+    (void)revents;
+
+    if (ioctl(r->slave, FIONREAD, &unread) == 0 && unread > 0) {
+        tcflush(r->slave, TCIFLUSH);
+        r->stats.dropped++;
+        mb_log(&r->ops, MB_LOG_DEBUG, "modbus rtu %s: discarded a %d-byte "
+               "reply nobody read", r->pty, unread);
+    }
 }
 
 static void tx_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -244,6 +268,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
             r->stats.dropped++;
             traffic(r, r->req, r->reqlen, NULL, 0);
         }
+        ev_timer_stop(loop, &r->stale);
         tcflush(r->slave, TCIFLUSH);
     }
     size_t room = sizeof(r->frame) - r->flen;
@@ -465,6 +490,8 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->silence.data = r;
     ev_init(&r->tx, tx_cb);
     r->tx.data = r;
+    ev_init(&r->stale, stale_cb);
+    r->stale.data = r;
     ev_io_start(loop, &r->rx);
     *out = r;
     return 0;
@@ -486,6 +513,7 @@ void mb_rtu_close(struct mb_rtu *r)
     ev_io_stop(r->loop, &r->rx);
     ev_timer_stop(r->loop, &r->silence);
     ev_timer_stop(r->loop, &r->tx);
+    ev_timer_stop(r->loop, &r->stale);
     remove_link(r);
     close(r->slave);
     close(r->master);

@@ -390,8 +390,9 @@ _BAUD = {1200: termios.B1200, 2400: termios.B2400, 4800: termios.B4800,
          9600: termios.B9600, 19200: termios.B19200}
 
 
-def open_serial(path, baud=9600, parity="E"):
-    """Open a serial device (our pty) raw at baud/parity, like a master."""
+def open_serial(path, baud=9600, parity="E", flush=True):
+    """Open a serial device (our pty) raw at baud/parity, like a master;
+    flush: discard whatever waits in its buffers, as most masters do."""
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     attr = termios.tcgetattr(fd)
     iflag, oflag, cflag, lflag, ispeed, ospeed, cc = attr
@@ -423,7 +424,8 @@ def open_serial(path, baud=9600, parity="E"):
         cflag &= ~(termios.PARENB | termios.PARODD)
         termios.tcsetattr(fd, termios.TCSANOW,
                           [iflag, oflag, cflag, lflag, speed, speed, cc])
-    termios.tcflush(fd, termios.TCIOFLUSH)
+    if flush:
+        termios.tcflush(fd, termios.TCIOFLUSH)
     return fd
 
 

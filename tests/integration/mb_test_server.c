@@ -368,7 +368,13 @@ int main(int argc, char **argv)
         .log = bank_log,
     };
     struct ev_loop *loop = EV_DEFAULT;
+    ev_signal sint, sterm;
     signal(SIGPIPE, SIG_IGN);
+    /* before "ready": a test may stop the server as soon as it is */
+    ev_signal_init(&sint, signal_cb, SIGINT);
+    ev_signal_init(&sterm, signal_cb, SIGTERM);
+    ev_signal_start(loop, &sint);
+    ev_signal_start(loop, &sterm);
 
     if (tcp_on) {
         tc.host = host;
@@ -387,13 +393,8 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     ev_io in;
-    ev_signal sint, sterm;
     ev_io_init(&in, stdin_cb, 0, EV_READ);
     ev_io_start(loop, &in);
-    ev_signal_init(&sint, signal_cb, SIGINT);
-    ev_signal_init(&sterm, signal_cb, SIGTERM);
-    ev_signal_start(loop, &sint);
-    ev_signal_start(loop, &sterm);
 
     ev_run(loop, 0);
 

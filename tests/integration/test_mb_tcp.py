@@ -1,0 +1,210 @@
+"""Modbus TCP: MBAP framing per client, pipelining, and clients that must
+not hurt the others (a stalled half frame, a flood, garbage), 100 at
+once, half-close, port errors. Usage: test_mb_tcp.py MB_TEST_SERVER"""
+
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+import harness as H
+
+EXE = sys.argv[1] if len(sys.argv) > 1 else "build-b/tests/integration/mb_test_server"
+
+
+def poll_on(s, n, unit=1, addr=0x10, count=4):
+    """n sequential requests on socket s; asserts every reply."""
+    for k in range(n):
+        a = (addr + k) % 0x100
+        rsp = H.tcp_request(s, H.pdu_read(a, count), unit=unit,
+                            tid=k & 0xFFFF)
+        assert H.regs_of(rsp) == [H.bank_value(unit, a + j)
+                                  for j in range(count)], (k, rsp.hex())
+    return n
+
+
+def poll(port, n, unit=1, addr=0x10, count=4):
+    """n sequential requests on a new connection."""
+    s = H.tcp_connect(port)
+    try:
+        return poll_on(s, n, unit, addr, count)
+    finally:
+        s.close()
+
+
+def test_pipelined_requests_in_one_write():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    s = H.tcp_connect(srv.port)
+    frames = b"".join(H.mbap(1000 + k, 1 + k % 3, H.pdu_read(k, 2))
+                      for k in range(60))
+    # and a write in the middle, read back right after it
+    frames += H.mbap(2000, 2, H.pdu_write1(0x110, 77))
+    frames += H.mbap(2001, 2, H.pdu_read(0x110, 1))
+    s.sendall(frames)
+    for k in range(60):
+        tid, unit, pdu = H.tcp_recv_frame(s)
+        assert (tid, unit) == (1000 + k, 1 + k % 3)
+        assert H.regs_of(pdu) == [H.bank_value(unit, k),
+                                  H.bank_value(unit, k + 1)]
+    assert H.tcp_recv_frame(s) == (2000, 2, H.pdu_write1(0x110, 77))
+    tid, unit, pdu = H.tcp_recv_frame(s)
+    assert tid == 2001 and H.regs_of(pdu) == [77]
+    # a frame split across writes, byte by byte
+    for b in H.mbap(3000, 1, H.pdu_read(5, 1)):
+        s.send(bytes([b]))
+    tid, unit, pdu = H.tcp_recv_frame(s)
+    assert tid == 3000 and H.regs_of(pdu) == [H.bank_value(1, 5)]
+
+
+def test_stalled_half_frame_does_not_delay_others():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    stalled = H.tcp_connect(srv.port)
+    frame = H.mbap(7, 1, H.pdu_read(0, 3))
+    stalled.sendall(frame[:5])              # inside the MBAP header
+    big = H.tcp_connect(srv.port)           # claims a long PDU, sends half
+    big.sendall(H.mbap(8, 1, H.pdu_write(0x100, list(range(100))))[:120])
+    # a poller at full rate: every request answered, correctly
+    assert poll(srv.port, 2000) == 2000
+    # the stalled clients were kept waiting, not broken
+    stalled.sendall(frame[5:])
+    tid, unit, pdu = H.tcp_recv_frame(stalled)
+    assert tid == 7 and H.regs_of(pdu) == [H.bank_value(1, k)
+                                           for k in range(3)]
+    assert srv.stats()["clients"] == 2
+
+
+def test_hundred_concurrent_clients():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    errors = []
+    done = []
+    socks = [H.tcp_connect(srv.port) for _ in range(100)]   # all at once
+    for s in socks:
+        h.on_close(s.close)
+    assert H.wait_until(lambda: srv.stats()["clients"] == 100)
+
+    def client(k):
+        try:
+            done.append(poll_on(socks[k], 50, unit=1 + k % 3, addr=k))
+        except Exception as e:     # reported below
+            errors.append("client %d: %r" % (k, e))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:5]
+    assert sum(done) == 100 * 50
+
+
+def test_garbage_closes_only_that_client():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    good = H.tcp_connect(srv.port)
+    rng = random.Random(31)
+    bad_heads = [
+        struct.pack(">HHHB", 1, 1, 6, 1),        # protocol id 1
+        struct.pack(">HHHB", 1, 0, 0, 1),        # length 0
+        struct.pack(">HHHB", 1, 0, 1, 1),        # length 1: no PDU
+        struct.pack(">HHHB", 1, 0, 255, 1),      # longer than any ADU
+        struct.pack(">HHHB", 1, 0, 0xFFFF, 1),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        bytes(rng.randrange(256) for _ in range(4000)),
+    ]
+    for k, junk in enumerate(bad_heads):
+        s = H.tcp_connect(srv.port)
+        # a good request first: served; then the junk: closed
+        rsp = H.tcp_request(s, H.pdu_read(1, 1), tid=k)
+        assert H.regs_of(rsp) == [H.bank_value(1, 1)]
+        s.sendall(junk)
+        assert H.peer_closed(s), "junk %d did not close" % k
+        s.close()
+        rsp = H.tcp_request(good, H.pdu_read(2, 1), tid=k)
+        assert H.regs_of(rsp) == [H.bank_value(1, 2)]
+    srv.proc.wait_stderr(r"closing client 127\.0\.0\.1:\d+: not Modbus TCP")
+
+
+def test_flood_does_not_starve_others():
+    """A client sends 100000 requests without reading a reply (and with a
+    tiny receive buffer): TCP pushes back on it alone; another client
+    polls meanwhile; then the flooder reads every reply, in order."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    flood = socket.socket()
+    flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    flood.settimeout(120)
+    flood.connect(("127.0.0.1", srv.port))
+    h.on_close(flood.close)
+    n = 100000
+    data = b"".join(H.mbap(k & 0xFFFF, 1, H.pdu_read(k % 0x100, 2))
+                    for k in range(n))
+    sender = threading.Thread(target=flood.sendall, args=(data,))
+    sender.start()
+    assert poll(srv.port, 500) == 500
+    rsp = H.recv_exact(flood, 13 * n)
+    assert len(rsp) == 13 * n
+    for k in range(n):
+        tid, proto, length, unit, fc, nbytes, r0, r1 = struct.unpack_from(
+            ">HHHBBBHH", rsp, 13 * k)
+        a = k % 0x100
+        assert (tid, proto, length, unit, fc, nbytes) == (
+            k & 0xFFFF, 0, 7, 1, 3, 4), k
+        assert (r0, r1) == (H.bank_value(1, a), H.bank_value(1, a + 1)), k
+    sender.join(60)
+    assert not sender.is_alive()
+
+
+def test_half_close_still_answered():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    s = H.tcp_connect(srv.port)
+    s.sendall(b"".join(H.mbap(k, 1, H.pdu_read(k, 1)) for k in range(3)) +
+              H.mbap(9, 1, H.pdu_read(0, 1))[:4])     # and a partial one
+    s.shutdown(socket.SHUT_WR)
+    for k in range(3):
+        tid, unit, pdu = H.tcp_recv_frame(s)
+        assert tid == k and H.regs_of(pdu) == [H.bank_value(1, k)]
+    assert H.tcp_recv_frame(s) is None      # then closed
+    assert H.wait_until(lambda: srv.stats()["clients"] == 0)
+
+
+def test_reset_mid_reply_is_harmless():
+    h = H.harness()
+    srv = H.MbServer(h, EXE)
+    for _ in range(20):
+        s = H.tcp_connect(srv.port)
+        s.sendall(b"".join(H.mbap(k, 1, H.pdu_read(0, 125))
+                           for k in range(30)))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()                                   # RST
+    assert poll(srv.port, 10) == 10
+    assert H.wait_until(lambda: srv.stats()["clients"] == 0)
+
+
+def test_port_in_use_is_reported():
+    h = H.harness()
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    h.on_close(taken.close)
+    port = taken.getsockname()[1]
+    r = subprocess.run([EXE, "--tcp", "127.0.0.1:%d" % port],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 3, r
+    assert "127.0.0.1:%d" % port in r.stderr, r.stderr
+    assert "Address already in use" in r.stderr, r.stderr
+    r = subprocess.run([EXE, "--tcp", "192.0.2.1:%d" % port],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 3 and "192.0.2.1" in r.stderr, r
+
+
+if __name__ == "__main__":
+    H.main(globals())
