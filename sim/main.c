@@ -1,47 +1,269 @@
 /*
- * kpm31c-sim: for now, the analog front end and metrology of one meter,
- * printing the measurements of a steady load once a second. The full
- * meter process (clock, Modbus, state) builds on this.
+ * kpm31c-sim: the meter process. Parses the command line, builds the
+ * fleet, restores the state file, opens the ports, and runs the libev
+ * loop that paces virtual time; saves the state at checkpoints and on the
+ * way out.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "metrology.h"
-#include "wave.h"
+#include "bus.h"
+#include "dump.h"
+#include "engine.h"
+#include "log.h"
+#include "options.h"
+#include "ports.h"
+#include "statefile.h"
+#include "timeparse.h"
+#include "vclock.h"
+
+#define PACE_INTERVAL 0.01      /* s between pacing steps at finite speed */
+#define MAX_SLICE 0.02          /* s of work per loop turn at max speed */
+
+enum exit_code { EXIT_OK = 0, EXIT_ASSERT = 1, EXIT_USAGE = 2,
+                 EXIT_RUNTIME = 3 };
+
+struct sim {
+    struct sim_options opt;
+    struct engine engine;
+    struct vclock clock;
+    struct ports ports;
+    struct ev_loop *loop;
+    ev_timer pace;
+    ev_idle rush;
+    ev_timer checkpoint;
+    ev_signal sigint, sigterm;
+    int64_t until_ms;           /* INT64_MAX: run until a signal */
+    int exit_code;
+};
+
+static double real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void save_state(struct sim *s)
+{
+    char err[512];
+    if (s->opt.state_path &&
+        state_save(s->opt.state_path, &s->engine, err, sizeof err)) {
+        log_error("%s", err);
+        s->exit_code = EXIT_RUNTIME;
+    }
+}
+
+/* Steps per loop turn: about MAX_SLICE of work whatever the fleet size. */
+static unsigned step_budget(const struct sim *s)
+{
+    unsigned per_step = s->engine.count *
+                        (s->engine.fidelity == ENGINE_FULL ? 8 : 1);
+    unsigned b = 20000 / (per_step ? per_step : 1);
+    return b ? b : 1;
+}
+
+static void advance(struct sim *s, int64_t target)
+{
+    if (target > s->until_ms)
+        target = s->until_ms;
+    double deadline = real_now() + MAX_SLICE;
+    while (s->engine.now_ms < target) {
+        int64_t before = s->engine.now_ms;
+        engine_advance(&s->engine, target, step_budget(s));
+        if (s->engine.now_ms == before || real_now() > deadline)
+            break;
+    }
+    ports_sync(&s->ports, &s->engine);
+    if (s->engine.now_ms >= s->until_ms) {
+        char when[32];
+        time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
+        log_info("reached --until %s", when);
+        ev_break(s->loop, EVBREAK_ALL);
+    }
+}
+
+static void on_pace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct sim *s = w->data;
+    advance(s, vclock_target(&s->clock, real_now()));
+}
+
+static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    struct sim *s = w->data;
+    advance(s, INT64_MAX);
+}
+
+static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    save_state(w->data);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_info("%s: saving state and stopping", strsignal(w->signum));
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Where the virtual clock starts: --start, else now, or the state file's
+ * clock if that is later (a clock never runs backwards by itself). */
+static int choose_start(struct sim *s, int64_t *start)
+{
+    char err[512];
+    int64_t saved_ms = 0;
+
+    if (s->opt.start_set) {
+        *start = s->opt.start;
+        return 0;
+    }
+    *start = time_wall_now();
+    if (s->opt.state_path) {
+        int rc = state_peek_clock(s->opt.state_path, &saved_ms, err,
+                                  sizeof err);
+        if (rc < 0) {
+            log_error("%s; the file is left as it is", err);
+            return -1;
+        }
+        if (rc == 0 && saved_ms / 1000 > *start)
+            *start = saved_ms / 1000;
+    }
+    return 0;
+}
+
+static int build_fleet(struct sim *s)
+{
+    char err[512];
+    int64_t start;
+    struct state_info info;
+
+    if (choose_start(s, &start))
+        return EXIT_RUNTIME;
+    if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
+                    &s->opt.load, s->opt.seed, NULL, err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_RUNTIME;
+    }
+    if (s->opt.state_path) {
+        int rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
+                            sizeof err);
+        if (rc < 0) {
+            log_error("%s; the file is left as it is", err);
+            return EXIT_RUNTIME;
+        }
+        if (rc == 0)
+            log_info("restored %u meter(s) from %s", info.meters,
+                     s->opt.state_path);
+    }
+    if (ports_check_faults(&s->opt, err, sizeof err) ||
+        ports_configure_meters(&s->engine, &s->opt, err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
+    s->until_ms = INT64_MAX;
+    if (s->opt.until_set)
+        s->until_ms = (s->opt.until_relative ? start + s->opt.until
+                                             : s->opt.until) * 1000;
+    if (s->until_ms < start * 1000) {
+        log_error("--until is before the clock's start");
+        return EXIT_USAGE;
+    }
+    /* power-on: the first second is measured at once, so every port has
+     * readings from its first answer, even with a frozen clock */
+    if (s->until_ms > start * 1000)
+        engine_advance(&s->engine, start * 1000 + 1000, UINT32_MAX);
+    return EXIT_OK;
+}
+
+static int not_built(const char *what)
+{
+    log_error("%s is not available in this build yet", what);
+    return EXIT_USAGE;
+}
 
 int main(int argc, char **argv)
 {
-    struct wave_config wc;
-    struct metro_config mc;
-    struct wave w;
-    struct metro m;
-    static int32_t v[8000], i[8000];
+    static struct sim sim;
+    struct sim *s = &sim;
+    char err[512];
+    int rc;
 
-    for (int k = 1; k < argc; k++) {
-        if (!strcmp(argv[k], "--version")) {
-            puts("kpm31c-sim 0.1.0");
-            return 0;
-        }
+    switch (options_parse(argc, argv, &s->opt)) {
+    case OPT_EXIT_OK: return EXIT_OK;
+    case OPT_ERROR: return EXIT_USAGE;
+    case OPT_OK: break;
     }
-    wave_config_default(&wc);
-    wave_set_sine(&wc.ch[WAVE_V], 230.0, 0.0);
-    wave_set_sine(&wc.ch[WAVE_I], 5.0, -18.19);   /* PF 0.95 lagging */
-    metro_config_default(&mc);
-    if (wave_init(&w, &wc) || metro_init(&m, &mc))
-        return 2;
-    for (;;) {
-        wave_generate(&w, v, i, wc.sample_rate);
-        for (size_t off = 0; off < wc.sample_rate;) {
-            struct metro_result r;
-            off += metro_feed(&m, v + off, i + off, wc.sample_rate - off);
-            if (metro_take(&m, &r) && r.seq % 5 == 0)
-                printf("U %.2f V  I %.3f A  P %.1f W  Q %.1f var  S %.1f VA"
-                       "  PF %.3f  F %.3f Hz\n", r.vrms, r.irms, r.p, r.q,
-                       r.s, r.pf, r.f);
-        }
-        fflush(stdout);
-        nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
+    log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
+                  s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
+    if (s->opt.scenario)
+        return not_built("running a Lua scenario");
+    if (s->opt.mqtt_uri)
+        return not_built("--mqtt (the MQTT uplink)");
+    if (s->opt.junit_path || s->opt.tap)
+        return not_built("--junit/--tap (scenario results)");
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = build_fleet(s);
+    if (rc)
+        return rc;
+
+    s->loop = EV_DEFAULT;
+    if (ports_open(&s->ports, s->loop, &s->engine, &s->opt, err,
+                   sizeof err)) {
+        log_error("%s", err);
+        engine_free(&s->engine);
+        return EXIT_RUNTIME;
     }
+
+    char when[32], speed[32];
+    time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
+    if (s->opt.speed_max)
+        snprintf(speed, sizeof speed, "max");
+    else if (s->opt.speed == 0)
+        snprintf(speed, sizeof speed, "0 (frozen)");
+    else
+        snprintf(speed, sizeof speed, "%g", s->opt.speed);
+    log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity",
+             s->engine.count, when, speed,
+             s->engine.fidelity == ENGINE_FULL ? "full" : "fast");
+
+    vclock_init(&s->clock, s->engine.now_ms, s->opt.speed, s->opt.speed_max,
+                real_now());
+    s->pace.data = s->rush.data = s->checkpoint.data = s;
+    if (s->opt.speed_max) {
+        ev_idle_init(&s->rush, on_rush);
+        ev_idle_start(s->loop, &s->rush);
+    } else if (s->opt.speed > 0) {
+        ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);
+        ev_timer_start(s->loop, &s->pace);
+    }
+    if (s->opt.state_path) {
+        ev_timer_init(&s->checkpoint, on_checkpoint, s->opt.checkpoint,
+                      s->opt.checkpoint);
+        ev_timer_start(s->loop, &s->checkpoint);
+    }
+    ev_signal_init(&s->sigint, on_signal, SIGINT);
+    ev_signal_init(&s->sigterm, on_signal, SIGTERM);
+    ev_signal_start(s->loop, &s->sigint);
+    ev_signal_start(s->loop, &s->sigterm);
+
+    if (s->engine.now_ms < s->until_ms)
+        ev_run(s->loop, 0);
+
+    save_state(s);
+    if (s->opt.dump_path &&
+        dump_write(s->opt.dump_path, &s->engine, err, sizeof err)) {
+        log_error("%s", err);
+        s->exit_code = EXIT_RUNTIME;
+    }
+    ports_close(&s->ports);
+    engine_free(&s->engine);
+    return s->exit_code;
 }

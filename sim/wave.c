@@ -41,7 +41,7 @@ int wave_add_component(struct wave_channel *ch, unsigned order, double rms,
     return 0;
 }
 
-int wave_init(struct wave *w, const struct wave_config *cfg)
+static int check_config(const struct wave_config *cfg)
 {
     double fmax = cfg->f + (cfg->drift_hz > 0.0 ? cfg->drift_hz : 0.0);
 
@@ -57,6 +57,21 @@ int wave_init(struct wave *w, const struct wave_config *cfg)
                 ch->comp[k].order * fmax >= cfg->sample_rate / 2.0)
                 return -1;   /* above Nyquist it would alias */
     }
+    return 0;
+}
+
+int wave_update(struct wave *w, const struct wave_config *cfg)
+{
+    if (check_config(cfg))
+        return -1;
+    w->cfg = *cfg;
+    return 0;
+}
+
+int wave_init(struct wave *w, const struct wave_config *cfg)
+{
+    if (check_config(cfg))
+        return -1;
     w->cfg = *cfg;
     w->phase = 0.0;
     w->t = 0.0;

@@ -67,6 +67,11 @@ int wave_add_component(struct wave_channel *ch, unsigned order, double rms,
 /* Start the synthesizer. Returns -1 for an invalid configuration. */
 int wave_init(struct wave *w, const struct wave_config *cfg);
 
+/* Change the signal (a new load, a relay operation) without restarting:
+ * phase, time and noise sequence carry on. Returns -1 and changes nothing
+ * for an invalid configuration. */
+int wave_update(struct wave *w, const struct wave_config *cfg);
+
 /* Generate n simultaneous sample pairs as ADC codes. */
 void wave_generate(struct wave *w, int32_t *v, int32_t *i, size_t n);
 

@@ -1,0 +1,188 @@
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FULL_STEP_MS 10
+#define FAST_MEASURE_MS 500
+
+static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
+{
+    struct sim_meter *sm = ctx;
+    struct engine *e = sm->engine;
+    sm->pulses++;
+    if (e->hooks.pulse)
+        e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
+}
+
+static void on_relay(void *ctx, bool closed)
+{
+    struct sim_meter *sm = ctx;
+    struct engine *e = sm->engine;
+    engine_refresh_load(sm);
+    if (e->hooks.relay)
+        e->hooks.relay(e->hooks.ctx, sm->index, closed);
+}
+
+static void on_settled(void *ctx, int64_t t)
+{
+    struct sim_meter *sm = ctx;
+    struct engine *e = sm->engine;
+    if (e->hooks.settled)
+        e->hooks.settled(e->hooks.ctx, sm->index, t);
+}
+
+void engine_refresh_load(struct sim_meter *sm)
+{
+    struct wave_config wc = sm->wave.cfg;
+    load_apply(&sm->load, meter_relay_closed(&sm->core), &wc);
+    /* a load that passed load_parse always fits the front end */
+    wave_update(&sm->wave, &wc);
+    sm->dirty = true;
+}
+
+int engine_init(struct engine *e, unsigned count, int64_t start,
+                enum engine_fidelity fidelity, const struct load *load,
+                uint64_t seed, const struct engine_hooks *hooks,
+                char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    e->count = count;
+    e->now_ms = start * 1000;
+    e->fidelity = fidelity;
+    metro_config_default(&e->front_end);
+    e->sample_rate = e->front_end.sample_rate;
+    if (hooks)
+        e->hooks = *hooks;
+    e->buflen = e->sample_rate * FAST_MEASURE_MS / 1000;
+    e->meters = calloc(count, sizeof *e->meters);
+    e->vbuf = calloc(e->buflen, sizeof *e->vbuf);
+    e->ibuf = calloc(e->buflen, sizeof *e->ibuf);
+    if (!e->meters || !e->vbuf || !e->ibuf) {
+        snprintf(err, errlen, "out of memory for %u meters", count);
+        engine_free(e);
+        return -1;
+    }
+    for (unsigned k = 0; k < count; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        struct meter_port port = {
+            .ctx = sm, .pulse = on_pulse, .relay = on_relay,
+            .settled = on_settled,
+        };
+        struct wave_config wc;
+
+        sm->engine = e;
+        sm->index = k;
+        sm->load = *load;
+        sm->dirty = true;
+        int rc = meter_init(&sm->core, &e->front_end, &port, start);
+        if (rc) {
+            snprintf(err, errlen, "meter %u: firmware init failed (%d)", k, rc);
+            engine_free(e);
+            return -1;
+        }
+        wave_config_default(&wc);
+        wc.sample_rate = e->sample_rate;
+        wc.seed = seed + k;
+        load_apply(load, meter_relay_closed(&sm->core), &wc);
+        if (wave_init(&sm->wave, &wc)) {
+            snprintf(err, errlen, "meter %u: the load does not fit the "
+                     "front end", k);
+            engine_free(e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void engine_free(struct engine *e)
+{
+    free(e->meters);
+    free(e->vbuf);
+    free(e->ibuf);
+    e->meters = NULL;
+    e->vbuf = e->ibuf = NULL;
+}
+
+int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
+{
+    if (meter >= e->count)
+        return -1;
+    struct sim_meter *sm = &e->meters[meter];
+    struct load old = sm->load;
+    sm->load = *l;
+    struct wave_config wc = sm->wave.cfg;
+    load_apply(l, meter_relay_closed(&sm->core), &wc);
+    if (wave_update(&sm->wave, &wc)) {
+        sm->load = old;
+        return -1;
+    }
+    sm->dirty = true;
+    return 0;
+}
+
+/* Real samples through one meter's front end and core. */
+static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
+{
+    while (n > 0) {
+        unsigned m = n < e->buflen ? n : e->buflen;
+        wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
+        meter_feed(&sm->core, e->vbuf, e->ibuf, m);
+        n -= m;
+    }
+}
+
+/* One full-fidelity step of FULL_STEP_MS from e->now_ms. */
+static void step_full(struct engine *e)
+{
+    unsigned n = e->sample_rate * FULL_STEP_MS / 1000;
+    bool second = e->now_ms % 1000 == 0;
+    int64_t s = e->now_ms / 1000;
+
+    for (unsigned k = 0; k < e->count; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        if (second)
+            meter_tick(&sm->core, s);
+        run_samples(e, sm, n);
+        sm->dirty = false;
+        sm->measured_at = s;
+    }
+    e->now_ms += FULL_STEP_MS;
+}
+
+/* One fast-fidelity second from e->now_ms (a whole second). */
+static void step_fast(struct engine *e)
+{
+    int64_t s = e->now_ms / 1000;
+
+    for (unsigned k = 0; k < e->count; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        meter_tick(&sm->core, s);
+        if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
+            sm->dirty = false;
+            sm->measured_at = s;
+            run_samples(e, sm, e->sample_rate * FAST_MEASURE_MS / 1000);
+            meter_integrate(&sm->core, 1000 - FAST_MEASURE_MS);
+        } else {
+            meter_integrate(&sm->core, 1000);
+        }
+    }
+    e->now_ms += 1000;
+}
+
+int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
+{
+    for (unsigned steps = 0; steps < max_steps; steps++) {
+        if (e->fidelity == ENGINE_FAST && e->now_ms % 1000 == 0) {
+            if (e->now_ms + 1000 > target_ms)
+                break;
+            step_fast(e);
+        } else {
+            if (e->now_ms + FULL_STEP_MS > target_ms)
+                break;
+            step_full(e);
+        }
+    }
+    return e->now_ms;
+}

@@ -1,0 +1,88 @@
+/*
+ * The engine: a fleet of meters, each a firmware core behind its own
+ * analog front end and load, stepped through virtual time.
+ *
+ * Virtual time advances in steps fixed by virtual time alone (never by the
+ * real-time pacing), so the same inputs give the same results at any
+ * speed. Two fidelities:
+ *
+ *   full  every sample of every second goes through the front end and the
+ *         core, 10 ms of samples a step (the default at --speed 1 or less);
+ *   fast  one-second steps: the RTC ticks every second; when the load has
+ *         changed (or every 15 virtual minutes, for drift and noise) the
+ *         first 500 ms of the second are real samples through the core, and
+ *         the rest of the second holds the last measured load
+ *         (meter_integrate). Energy stays exact for steady loads.
+ *
+ * Either way each second starts with meter_tick(second), so tariff rates
+ * change exactly at their boundary second.
+ */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meter.h"
+#include "load.h"
+#include "wave.h"
+
+enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
+
+/* Re-measure a steady load this often in fast fidelity, s. */
+#define ENGINE_FAST_REMEASURE 900
+
+struct engine;
+
+/* One meter of the fleet: firmware, front end, load. */
+struct sim_meter {
+    struct meter core;          /* the firmware state */
+    struct wave wave;           /* its analog front end */
+    struct load load;           /* what is connected to it */
+    struct engine *engine;      /* back pointer for core callbacks */
+    unsigned index;             /* position in the fleet */
+    bool dirty;                 /* load or relay changed: measure again */
+    int64_t measured_at;        /* virtual s of the last real window */
+    uint64_t pulses;            /* pulse events seen */
+};
+
+/* Called for events a host may want to report or stream. */
+struct engine_hooks {
+    void *ctx;
+    void (*pulse)(void *ctx, unsigned meter, uint64_t count, int64_t t_ms);
+    void (*settled)(void *ctx, unsigned meter, int64_t t);
+    void (*relay)(void *ctx, unsigned meter, bool closed);
+};
+
+struct engine {
+    struct sim_meter *meters;
+    unsigned count;
+    int64_t now_ms;             /* virtual time, ms since 1970 */
+    enum engine_fidelity fidelity;
+    uint32_t sample_rate;
+    struct metro_config front_end;
+    struct engine_hooks hooks;
+    int32_t *vbuf, *ibuf;       /* scratch sample blocks */
+    unsigned buflen;
+};
+
+/* Build a fleet of count meters at virtual time start (s), all with the
+ * same load (each with its own noise seed, seed + index). Returns -1 with
+ * a message in err on failure. */
+int engine_init(struct engine *e, unsigned count, int64_t start,
+                enum engine_fidelity fidelity, const struct load *load,
+                uint64_t seed, const struct engine_hooks *hooks,
+                char *err, size_t errlen);
+void engine_free(struct engine *e);
+
+/* Advance virtual time to target_ms (whole steps only: the time reached
+ * is returned; at most max_steps steps, so a caller can interleave I/O). */
+int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
+
+/* Change a meter's load. Takes effect at the next step. */
+int engine_set_load(struct engine *e, unsigned meter, const struct load *l);
+
+/* The core changed something that affects the analog side (relay). */
+void engine_refresh_load(struct sim_meter *sm);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * The command line (design.md section 5: a contract users' scripts rely
+ * on). Parsing only: every value is checked here, and a bad one is
+ * reported naming the option and the value.
+ */
+#ifndef SIM_OPTIONS_H
+#define SIM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "load.h"
+
+#define OPT_MAX_FAULTS 16
+
+struct sim_options {
+    bool headless;              /* no terminal UI */
+    bool tcp_off;               /* --tcp off */
+    char tcp_host[64];          /* Modbus TCP listener */
+    int tcp_port;
+    const char *rtu_path;       /* pty symlink, NULL = no RTU */
+    int baud;                   /* 0 = the meter's own setting */
+    char parity;                /* 'E', 'O', 'N'; 0 = the meter's own */
+    int slave;                  /* first slave address; 0 = the meter's own */
+    unsigned meters;            /* fleet size */
+    const char *mqtt_uri;       /* NULL = no uplink */
+    const char *state_path;     /* NULL with --no-state */
+    bool start_set;
+    int64_t start;              /* virtual clock start, s */
+    bool speed_max;
+    double speed;               /* virtual s per real s */
+    bool until_set;
+    bool until_relative;        /* until is a duration from start */
+    int64_t until;              /* s, absolute or relative */
+    bool load_set;
+    struct load load;
+    const char *dump_path;
+    uint64_t seed;
+    const char *junit_path;
+    bool tap;
+    const char *scenario;       /* SCENARIO.lua, or NULL */
+    bool fidelity_set;
+    enum engine_fidelity fidelity;
+    double checkpoint;          /* real s between state saves */
+    bool rtu_pacing;            /* replies paced like the real line */
+    unsigned tcp_max_clients;
+    double tcp_idle_timeout;    /* s, 0 = none */
+    const char *faults[OPT_MAX_FAULTS];
+    unsigned nfaults;
+    int verbosity;              /* -1 quiet, 0 normal, 1 verbose */
+};
+
+enum opt_result { OPT_OK = 0, OPT_EXIT_OK = 1, OPT_ERROR = 2 };
+
+/* Parse argv. On OPT_ERROR a message has been printed; OPT_EXIT_OK means
+ * --help or --version was answered. */
+enum opt_result options_parse(int argc, char **argv, struct sim_options *o);
+
+#endif
