@@ -12,7 +12,8 @@
  *   energy: 4 rates x 6 quantities i64 mJ (import, export, QI..QIV)
  *   billing: month index i64, this month's start 4 x 6 i64,
  *     12 x (active 5 x i64, reactive 5 x i64) mJ, previous 1 first
- *   demand: max mVA u64, its time i64, previous max mVA u64, its time i64
+ *   demand: max VA f64, its time i64, previous max VA f64, its time i64
+ *     (f64: the IEEE-754 binary64 bits as a u64)
  *   pulse: count u64, rest i64 mJ
  *   prepaid: credit i64 mJ, relay reasons u8
  * Restore checks every field (and that pulses + rest equal the active
@@ -149,40 +150,61 @@ struct small {
     uint8_t reasons;
 };
 
-static uint64_t mva(double va)
+static uint64_t f64_bits(double v)
 {
-    return va > 0.0 ? (uint64_t)(va * 1e3 + 0.5) : 0;
+    union { double d; uint64_t u; } b = { .d = v };
+    return b.u;
+}
+
+/* A demand from its bits: CORE_EBADMSG unless a finite value >= 0. */
+static int f64_demand(uint64_t bits, double *v)
+{
+    union { double d; uint64_t u; } b = { .u = bits };
+    if (!(b.d >= 0.0 && b.d < 1e12))
+        return CORE_EBADMSG;
+    *v = b.d;
+    return CORE_OK;
+}
+
+static void put_all(struct nv_writer *w, const struct meter *m)
+{
+    nv_put_u32(w, m->serial);
+    nv_put_i64(w, m->rtc.now);
+    nv_put_u32(w, m->prog_count);
+    nv_put_i64(w, m->prog_time);
+    put_settings(w, &m->set);
+    for (unsigned k = 0; k < ENERGY_RATES; k++)
+        put_set(w, &m->energy.rate[k]);
+    nv_put_i64(w, m->billing.month);
+    for (unsigned k = 0; k < ENERGY_RATES; k++)
+        put_set(w, &m->billing.start[k]);
+    for (unsigned n = 0; n < BILLING_MONTHS; n++) {
+        for (unsigned k = 0; k <= ENERGY_RATES; k++)
+            nv_put_i64(w, m->billing.prev[n].active[k]);
+        for (unsigned k = 0; k <= ENERGY_RATES; k++)
+            nv_put_i64(w, m->billing.prev[n].reactive[k]);
+    }
+    nv_put_u64(w, f64_bits(m->demand.max));
+    nv_put_i64(w, m->demand.max_t);
+    nv_put_u64(w, f64_bits(m->demand.prev_max));
+    nv_put_i64(w, m->demand.prev_max_t);
+    nv_put_u64(w, m->pulse.count);
+    nv_put_i64(w, m->pulse.rest);
+    nv_put_i64(w, m->prepaid.credit);
+    nv_put_u8(w, m->prepaid.reasons);
 }
 
 int meter_nv_save(const struct meter *m, uint8_t *buf, size_t cap)
 {
     struct nv_writer w;
 
+    /* measure first: a buffer too small is left untouched */
+    nv_begin(&w, NULL, 0);
+    put_all(&w, m);
+    if (w.len + NV_TRAILER > cap)
+        return CORE_ENOSPC;
     nv_begin(&w, buf, cap);
-    nv_put_u32(&w, m->serial);
-    nv_put_i64(&w, m->rtc.now);
-    nv_put_u32(&w, m->prog_count);
-    nv_put_i64(&w, m->prog_time);
-    put_settings(&w, &m->set);
-    for (unsigned k = 0; k < ENERGY_RATES; k++)
-        put_set(&w, &m->energy.rate[k]);
-    nv_put_i64(&w, m->billing.month);
-    for (unsigned k = 0; k < ENERGY_RATES; k++)
-        put_set(&w, &m->billing.start[k]);
-    for (unsigned n = 0; n < BILLING_MONTHS; n++) {
-        for (unsigned k = 0; k <= ENERGY_RATES; k++)
-            nv_put_i64(&w, m->billing.prev[n].active[k]);
-        for (unsigned k = 0; k <= ENERGY_RATES; k++)
-            nv_put_i64(&w, m->billing.prev[n].reactive[k]);
-    }
-    nv_put_u64(&w, mva(m->demand.max));
-    nv_put_i64(&w, m->demand.max_t);
-    nv_put_u64(&w, mva(m->demand.prev_max));
-    nv_put_i64(&w, m->demand.prev_max_t);
-    nv_put_u64(&w, m->pulse.count);
-    nv_put_i64(&w, m->pulse.rest);
-    nv_put_i64(&w, m->prepaid.credit);
-    nv_put_u8(&w, m->prepaid.reasons);
+    put_all(&w, m);
     return nv_finish(&w);
 }
 
@@ -226,9 +248,11 @@ int meter_nv_decode(struct meter *m, const uint8_t *buf, size_t len,
                 return CORE_EBADMSG;
         }
     }
-    s.max = (double)nv_get_u64(&r) * 1e-3;
+    if (f64_demand(nv_get_u64(&r), &s.max))
+        return CORE_EBADMSG;
     s.max_t = nv_get_i64(&r);
-    s.prev_max = (double)nv_get_u64(&r) * 1e-3;
+    if (f64_demand(nv_get_u64(&r), &s.prev_max))
+        return CORE_EBADMSG;
     s.prev_max_t = nv_get_i64(&r);
     s.pulse.count = nv_get_u64(&r);
     s.pulse.rest = nv_get_i64(&r);

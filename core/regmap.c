@@ -180,8 +180,12 @@ static float manual_energy(const struct meter *m, uint16_t a)
         return kwh(energy_comb_reactive(&m->energy.rate[(a - 0x94) / 2], cr));
     if (a < 0x00B4)
         return kwh(h[(a - 0x9C) / 2].active[0]);
-    if (a < 0x00D0)
+    /* erratum: the manual lists 0x00B4..0x00C2 as previous 1..8 and again
+     * 0x00C4..0x00CE as previous 7..12; each address serves its row */
+    if (a < 0x00C4)
         return kwh(h[(a - 0xB4) / 2].reactive[0]);
+    if (a < 0x00D0)
+        return kwh(h[(a - 0xC4) / 2 + 6].reactive[0]);
     /* by rate: 0x34 registers per rate, active then reactive, each this
      * month then previous 1..12 */
     unsigned off = a - 0x00D0u;
