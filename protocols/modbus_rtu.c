@@ -51,6 +51,7 @@ struct mb_rtu {
     ev_timer stale;             /* checks that the last reply was read */
     uint8_t frame[RTU_FRAME_MAX];
     size_t flen;
+    ev_tstamp last_rx;          /* when the frame's last bytes came */
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
     bool dead;                  /* the master failed: no more reading */
     uint8_t req[RTU_FRAME_MAX]; /* the request the pending reply answers */
@@ -220,10 +221,13 @@ static void frame_end(struct mb_rtu *r)
     r->rsplen = (size_t)n;
     r->pending = true;
 
-    double due = act.delay_ms / 1000.0;
+    /* Due when a real line would have carried the reply's last byte:
+     * counted from the request's last byte, so the silence timer's own
+     * lateness is not added to the reply's. */
+    double due = r->last_rx + r->gap + act.delay_ms / 1000.0 - ev_now(r->loop);
     if (r->pace)
         due += n * r->tchar;
-    if (due <= 0) {
+    if (due <= 0 || (!r->pace && !act.delay_ms)) {
         send_reply(r);
     } else {
         ev_timer_set(&r->tx, due, 0.);
@@ -278,6 +282,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     memcpy(r->frame + r->flen, buf, (size_t)n);
     r->flen += (size_t)n;
+    r->last_rx = ev_now(loop);
     r->silence.repeat = r->gap;
     ev_timer_again(loop, &r->silence);
 }
