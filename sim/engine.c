@@ -82,6 +82,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
             engine_free(e);
             return -1;
         }
+        meter_set_serial(&sm->core, ENGINE_SERIAL_BASE + k);
         wave_config_default(&wc);
         wc.sample_rate = e->sample_rate;
         wc.seed = seed + k;
@@ -169,6 +170,14 @@ static void step_fast(struct engine *e)
         }
     }
     e->now_ms += 1000;
+}
+
+void engine_finish(struct engine *e)
+{
+    if (e->now_ms % 1000 != 0)
+        return;
+    for (unsigned k = 0; k < e->count; k++)
+        meter_tick(&e->meters[k].core, e->now_ms / 1000);
 }
 
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)

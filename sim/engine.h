@@ -29,6 +29,10 @@
 
 enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 
+/* Serial numbers of a fresh fleet: consecutive from this one (a restored
+ * meter keeps its own). */
+#define ENGINE_SERIAL_BASE 31000001u
+
 /* Re-measure a steady load this often in fast fidelity, s. */
 #define ENGINE_FAST_REMEASURE 900
 
@@ -78,6 +82,10 @@ void engine_free(struct engine *e);
 /* Advance virtual time to target_ms (whole steps only: the time reached
  * is returned; at most max_steps steps, so a caller can interleave I/O). */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
+
+/* Stopping on a whole second (--until): the RTC moves onto it, so the
+ * clock reads the stop time and a settlement due then is applied. */
+void engine_finish(struct engine *e);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);

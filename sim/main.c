@@ -256,6 +256,8 @@ int main(int argc, char **argv)
 
     if (s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
+    if (s->engine.now_ms == s->until_ms)
+        engine_finish(&s->engine);
 
     save_state(s);
     if (s->opt.dump_path &&

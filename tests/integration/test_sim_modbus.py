@@ -1,0 +1,196 @@
+"""The meter process over Modbus, with real clients: mbpoll over the pty
+at 9600 8E1 and over TCP, pymodbus over every manual address, exceptions,
+a stalled client beside a busy one, 100 clients, a fleet, and settings
+written over Modbus. Usage: test_sim_modbus.py KPM31C_SIM"""
+
+import math
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import harness as H
+import sim as S
+
+S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
+
+LOAD = "U=230,I=5,PF=0.95"
+
+
+def mbpoll(*args):
+    r = subprocess.run(["mbpoll", "-1", "-o", "2"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=30)
+    vals = {int(m.group(1)): float(m.group(2)) for m in
+            re.finditer(r"^\[(\d+)\]:\s+(\S+)", r.stdout, re.M)}
+    return r.returncode, vals, r.stdout + r.stderr
+
+
+def check_uip(vals, base):
+    u, i, p = vals[base], vals[base + 2], vals[base + 4]
+    assert abs(u - 230) < 0.05 and abs(i - 5) < 0.005, vals
+    assert abs(p - 230 * 5 * 0.95) < 1.0, vals
+
+
+def test_mbpoll_rtu_9600_8e1_and_tcp():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, rtu=True)
+    # the README's commands: floats high word first (-B), 0-based (-0)
+    rc, vals, out = mbpoll("-m", "rtu", "-b", 9600, "-d", 8, "-P", "even",
+                           "-s", 1, "-a", 1, "-0", "-r", 0x30, "-c", 3,
+                           "-t", "4:float", "-B", m.link)
+    assert rc == 0, out
+    check_uip(vals, 0x30)
+    rc, vals, out = mbpoll("-m", "tcp", "-p", m.port, "-a", 1, "-r", 49,
+                           "-c", 3, "-t", "4:float", "-B", "127.0.0.1")
+    assert rc == 0, out
+    check_uip(vals, 49)
+
+
+def test_pymodbus_every_manual_address_hangs_together():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--speed", "60", "--start",
+              "2026-03-10T09:59:00")
+    Client = H.pymodbus_tcp_client()
+    c = Client("127.0.0.1", port=m.port)
+    assert c.connect()
+
+    def values():
+        out = {}
+        for addr in S.manual_addresses():
+            r = c.read_holding_registers(addr, 2, slave=1)
+            assert not r.isError(), (hex(addr), r)
+            out[addr] = H_float(r.registers)
+        return out
+
+    a = values()
+    time.sleep(2.5)     # 150 virtual seconds
+    b = values()
+    c.close()
+    u, i, p, q, s, pf, f = (b[x] for x in (0x30, 0x32, 0x34, 0x36, 0x38,
+                                          0x3A, 0x3C))
+    assert abs(p - u * i * pf) < 0.002 * s, (u, i, p, pf)
+    assert abs(s * s - p * p - q * q) < 0.002 * s * s, (p, q, s)
+    assert abs(f - 50) < 0.01
+    for v in (a, b):
+        # the four rates sum to the totals, active and reactive
+        assert abs(sum(v[x] for x in (0x8C, 0x8E, 0x90, 0x92)) - v[0x80]) < 1e-3
+        assert abs(sum(v[x] for x in (0x94, 0x96, 0x98, 0x9A)) - v[0x86]) < 1e-3
+        assert abs(v[0x82] + v[0x84] - v[0x80]) < 1e-3
+        assert abs(v[0x88] + v[0x8A] - v[0x86]) < 1e-3
+    # energy grows with time, by P x t, and crossed 10:00 into peak (r2)
+    assert b[0x80] > a[0x80] and b[0x86] > a[0x86]
+    assert b[0x8E] > 0 and b[0x8C] > 0, b
+    dt_h = (b[0x80] - a[0x80]) / (p / 1000)
+    assert 0.02 < dt_h < 0.08, dt_h
+
+
+def H_float(regs):
+    import struct
+    return struct.unpack(">f", struct.pack(">HH", regs[0], regs[1]))[0]
+
+
+def test_exceptions_from_the_meter():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD)
+    with H.tcp_connect(m.port) as s:
+        def exc(pdu, unit=1):
+            return H.exception_of(H.tcp_request(s, pdu, unit=unit))
+        assert exc(H.pdu_read(0x0040, 2)) == 2        # a hole in the map
+        assert exc(H.pdu_read(0x0200, 2)) == 2        # past the manual's map
+        assert exc(H.pdu_read(0x0030, 0)) == 3        # bad count
+        assert exc(H.pdu_read(0x0030, 126)) == 3      # too many
+        assert exc(bytes([0x04, 0, 0x30, 0, 2])) == 1  # input registers: no
+        assert exc(bytes([0x2B, 0x0E, 1, 0])) == 1    # device id: no
+        assert exc(H.pdu_write1(0x0030, 1)) == 2      # measurements are RO
+        assert exc(H.pdu_write1(0x1100, 0)) == 3      # slave address 0: bad
+        assert exc(H.pdu_write1(0x1101, 19200 & 0xFFFF)) == 3  # baud
+        assert exc(H.pdu_read(0x30, 2), unit=9) == 0x0B  # no meter 9
+        # and the meter still answers afterwards
+        assert exc(H.pdu_read(0x30, 2)) is None
+
+
+def test_stalled_half_frame_client_does_not_delay_others():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD)
+    stalled = H.tcp_connect(m.port)
+    stalled.sendall(H.mbap(1, 1, H.pdu_read(0x30, 2))[:5])  # half a header
+    garbage = H.tcp_connect(m.port)
+    garbage.sendall(b"\xff" * 64)
+    done = 0
+    with H.tcp_connect(m.port) as s:
+        for k in range(2000):
+            pdu = H.tcp_request(s, H.pdu_read(0x30, 6), tid=k & 0xFFFF)
+            assert H.exception_of(pdu) is None
+            done += 1
+    assert done == 2000
+    stalled.close()
+    garbage.close()
+
+
+def test_hundred_concurrent_clients():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--tcp-max-clients", "128")
+    socks = [H.tcp_connect(m.port) for _ in range(100)]
+    errors = []
+
+    def poll(s, n):
+        try:
+            for k in range(20):
+                pdu = H.tcp_request(s, H.pdu_read(0x30, 14), tid=n * 100 + k)
+                assert H.exception_of(pdu) is None
+                assert len(H.regs_of(pdu)) == 14
+        except Exception as e:      # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=poll, args=(s, n))
+               for n, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in socks:
+        s.close()
+    assert not errors, errors[:5]
+
+
+def test_fleet_of_three():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--meters", 3, "--slave", 5)
+    for unit in (5, 6, 7):
+        assert abs(m.float(0x30, unit=unit) - 230) < 0.05
+        sn = m.regs(0x1002, 2, unit=unit)
+        assert sn[0] << 16 | sn[1], sn
+    with H.tcp_connect(m.port) as s:
+        pdu = H.tcp_request(s, H.pdu_read(0x30, 2), unit=8)
+        assert H.exception_of(pdu) == 0x0B
+    serials = {tuple(m.regs(0x1002, 2, unit=u)) for u in (5, 6, 7)}
+    assert len(serials) == 3, serials
+
+
+def test_slave_address_written_over_modbus_takes_effect_and_persists():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD)
+    with H.tcp_connect(m.port) as s:
+        pdu = H.tcp_request(s, H.pdu_write1(0x1100, 17), unit=1)
+        assert H.exception_of(pdu) is None
+        assert H.exception_of(H.tcp_request(s, H.pdu_read(0x30, 2), unit=1)) == 0x0B
+    assert abs(m.float(0x30, unit=17) - 230) < 0.05
+    assert m.stop() == 0
+    m2 = S.Sim(h, "--load", LOAD, state=m.state)
+    assert abs(m2.float(0x30, unit=17) - 230) < 0.05
+
+
+def test_word_order_written_over_modbus():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD)
+    abcd = m.regs(0x30, 2)
+    with H.tcp_connect(m.port) as s:
+        assert H.exception_of(H.tcp_request(s, H.pdu_write1(0x1103, 1))) is None
+    cdab = m.regs(0x30, 2)
+    assert cdab == [abcd[1], abcd[0]], (abcd, cdab)
+
+
+if __name__ == "__main__":
+    H.main(globals())
