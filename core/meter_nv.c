@@ -91,14 +91,18 @@ static void put_set(struct nv_writer *w, const struct energy_set *s)
         nv_put_i64(w, s->v[k]);
 }
 
+/* The getters below check every value; with a NULL destination they
+ * only check (the first pass of a restore), which needs no scratch copy. */
 static int get_set(struct nv_reader *r, struct energy_set *s)
 {
     int err = CORE_OK;
 
     for (unsigned k = 0; k < EN_QTY; k++) {
-        s->v[k] = nv_get_i64(r);
-        if (s->v[k] < 0)
+        int64_t v = nv_get_i64(r);
+        if (v < 0)
             err = CORE_EBADMSG;
+        if (s)
+            s->v[k] = v;
     }
     return err;
 }
@@ -106,14 +110,18 @@ static int get_set(struct nv_reader *r, struct energy_set *s)
 /* Energies; *active: their import + export, for the pulse check. */
 static int get_energy(struct nv_reader *r, struct energy *e, int64_t *active)
 {
+    struct energy_set set;
     int err = CORE_OK;
 
-    energy_init(e);
+    if (e)
+        energy_init(e);
     *active = 0;
     for (unsigned k = 0; k < ENERGY_RATES; k++) {
-        if (get_set(r, &e->rate[k]))
+        if (get_set(r, &set))
             err = CORE_EBADMSG;
-        *active += e->rate[k].v[EN_IMP] + e->rate[k].v[EN_EXP];
+        *active += set.v[EN_IMP] + set.v[EN_EXP];
+        if (e)
+            e->rate[k] = set;
     }
     return err;
 }
@@ -125,15 +133,22 @@ static int get_billing(struct nv_reader *r, struct billing *b)
 
     if (month < 0 || month > rtc_month_index(RTC_MAX))
         err = CORE_EBADMSG;
-    b->month = (int32_t)month;
+    if (b)
+        b->month = (int32_t)month;
     for (unsigned k = 0; k < ENERGY_RATES; k++)
-        if (get_set(r, &b->start[k]))
+        if (get_set(r, b ? &b->start[k] : NULL))
             err = CORE_EBADMSG;
     for (unsigned n = 0; n < BILLING_MONTHS; n++) {
-        for (unsigned k = 0; k <= ENERGY_RATES; k++)
-            b->prev[n].active[k] = nv_get_i64(r);
-        for (unsigned k = 0; k <= ENERGY_RATES; k++)
-            b->prev[n].reactive[k] = nv_get_i64(r);
+        for (unsigned k = 0; k <= ENERGY_RATES; k++) {
+            int64_t v = nv_get_i64(r);
+            if (b)
+                b->prev[n].active[k] = v;
+        }
+        for (unsigned k = 0; k <= ENERGY_RATES; k++) {
+            int64_t v = nv_get_i64(r);
+            if (b)
+                b->prev[n].reactive[k] = v;
+        }
     }
     return err;
 }
@@ -209,9 +224,9 @@ int meter_nv_save(const struct meter *m, uint8_t *buf, size_t cap)
 }
 
 /*
- * Decode the payload. With commit false every field is checked into
- * scratch space and *m is not touched; with commit true (only after a
- * successful check of the same bytes) the fields go into *m.
+ * Decode the payload. With commit false every field is checked and *m is
+ * not touched; with commit true (only after a successful check of the
+ * same bytes) the fields go into *m.
  */
 int meter_nv_decode(struct meter *m, const uint8_t *buf, size_t len,
                     bool commit)
@@ -231,23 +246,11 @@ int meter_nv_decode(struct meter *m, const uint8_t *buf, size_t len,
     s.prog_time = nv_get_i64(&r);
     if (get_settings(&r, &set))
         return CORE_EBADMSG;
-    if (commit) {
+    if (commit)
         m->set = set;
-        get_energy(&r, &m->energy, &active);
-        get_billing(&r, &m->billing);
-    } else {
-        /* one scratch module at a time keeps the stack small */
-        {
-            struct energy e;
-            if (get_energy(&r, &e, &active))
-                return CORE_EBADMSG;
-        }
-        {
-            struct billing b;
-            if (get_billing(&r, &b))
-                return CORE_EBADMSG;
-        }
-    }
+    if (get_energy(&r, commit ? &m->energy : NULL, &active) ||
+        get_billing(&r, commit ? &m->billing : NULL))
+        return CORE_EBADMSG;
     if (f64_demand(nv_get_u64(&r), &s.max))
         return CORE_EBADMSG;
     s.max_t = nv_get_i64(&r);
