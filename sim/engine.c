@@ -50,6 +50,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
     memset(e, 0, sizeof *e);
     e->count = count;
     e->now_ms = start * 1000;
+    e->ticked = start - 1;
     e->fidelity = fidelity;
     metro_config_default(&e->front_end);
     e->sample_rate = e->front_end.sample_rate;
@@ -138,8 +139,8 @@ static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
 static void step_full(struct engine *e)
 {
     unsigned n = e->sample_rate * FULL_STEP_MS / 1000;
-    bool second = e->now_ms % 1000 == 0;
     int64_t s = e->now_ms / 1000;
+    bool second = e->now_ms % 1000 == 0 && s > e->ticked;
 
     for (unsigned k = 0; k < e->count; k++) {
         struct sim_meter *sm = &e->meters[k];
@@ -149,6 +150,8 @@ static void step_full(struct engine *e)
         sm->dirty = false;
         sm->measured_at = s;
     }
+    if (second)
+        e->ticked = s;
     e->now_ms += FULL_STEP_MS;
 }
 
@@ -156,10 +159,12 @@ static void step_full(struct engine *e)
 static void step_fast(struct engine *e)
 {
     int64_t s = e->now_ms / 1000;
+    bool second = s > e->ticked;
 
     for (unsigned k = 0; k < e->count; k++) {
         struct sim_meter *sm = &e->meters[k];
-        meter_tick(&sm->core, s);
+        if (second)
+            meter_tick(&sm->core, s);
         if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
             sm->dirty = false;
             sm->measured_at = s;
@@ -169,15 +174,19 @@ static void step_fast(struct engine *e)
             meter_integrate(&sm->core, 1000);
         }
     }
+    e->ticked = s;
     e->now_ms += 1000;
 }
 
 void engine_finish(struct engine *e)
 {
-    if (e->now_ms % 1000 != 0)
+    int64_t s = e->now_ms / 1000;
+
+    if (e->now_ms % 1000 != 0 || s <= e->ticked)
         return;
     for (unsigned k = 0; k < e->count; k++)
-        meter_tick(&e->meters[k].core, e->now_ms / 1000);
+        meter_tick(&e->meters[k].core, s);
+    e->ticked = s;
 }
 
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)

@@ -62,6 +62,7 @@ struct engine {
     struct sim_meter *meters;
     unsigned count;
     int64_t now_ms;             /* virtual time, ms since 1970 */
+    int64_t ticked;             /* the last second the RTCs were ticked */
     enum engine_fidelity fidelity;
     uint32_t sample_rate;
     struct metro_config front_end;
@@ -83,8 +84,9 @@ void engine_free(struct engine *e);
  * is returned; at most max_steps steps, so a caller can interleave I/O). */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
 
-/* Stopping on a whole second (--until): the RTC moves onto it, so the
- * clock reads the stop time and a settlement due then is applied. */
+/* Tick the RTCs onto the current whole second now rather than at the next
+ * step: the last second's measurements are published, the clock reads
+ * the time (power-on, --until), and a settlement due then is applied. */
 void engine_finish(struct engine *e);
 
 /* Change a meter's load. Takes effect at the next step. */

@@ -177,8 +177,10 @@ static int build_fleet(struct sim *s)
     }
     /* power-on: the first second is measured at once, so every port has
      * readings from its first answer, even with a frozen clock */
-    if (s->until_ms > start * 1000)
+    if (s->until_ms > start * 1000) {
         engine_advance(&s->engine, start * 1000 + 1000, UINT32_MAX);
+        engine_finish(&s->engine);
+    }
     return EXIT_OK;
 }
 

@@ -159,7 +159,8 @@ def test_fleet_of_three():
     h = H.harness()
     m = S.Sim(h, "--load", LOAD, "--meters", 3, "--slave", 5)
     for unit in (5, 6, 7):
-        assert abs(m.float(0x30, unit=unit) - 230) < 0.05
+        u = m.float(0x30, unit=unit)
+        assert abs(u - 230) < 0.05, (unit, u, m.floats(0x30, 7, unit=unit))
         sn = m.regs(0x1002, 2, unit=unit)
         assert sn[0] << 16 | sn[1], sn
     with H.tcp_connect(m.port) as s:
@@ -176,7 +177,8 @@ def test_slave_address_written_over_modbus_takes_effect_and_persists():
         pdu = H.tcp_request(s, H.pdu_write1(0x1100, 17), unit=1)
         assert H.exception_of(pdu) is None
         assert H.exception_of(H.tcp_request(s, H.pdu_read(0x30, 2), unit=1)) == 0x0B
-    assert abs(m.float(0x30, unit=17) - 230) < 0.05
+    u = m.float(0x30, unit=17)
+    assert abs(u - 230) < 0.05, u
     assert m.stop() == 0
     m2 = S.Sim(h, "--load", LOAD, state=m.state)
     assert abs(m2.float(0x30, unit=17) - 230) < 0.05
