@@ -110,8 +110,10 @@ struct meter {
 };
 
 /* Power on with factory settings. front_end: the ADC scales and
- * calibration (metro_config_default() for the emulated front end); now:
- * virtual time, s since 1970-01-01 UTC, loaded into the RTC. */
+ * calibration (metro_config_default() for the emulated front end; NULL
+ * means that); port: the callbacks (NULL: none); now: virtual time, s
+ * since 1970-01-01 UTC, loaded into the RTC (CORE_ERANGE outside
+ * RTC_MIN..RTC_MAX, 1970..2099). */
 int meter_init(struct meter *m, const struct metro_config *front_end,
                const struct meter_port *port, int64_t now);
 
