@@ -110,17 +110,27 @@ static void account(struct meter *m, const struct meter_hold *h, double ms)
               ms, m->port.pulse, m->port.ctx);
     prepaid_consume(&m->prepaid, &m->set.prepaid, inc.imp);
     demand_add(&m->demand, h->s * ms * 1e-3);
+    m->sub_ms += ms;
+
+    /* The displayed averages come from synchronized windows (whole cycles)
+     * when the second has any: an unsynchronized one (power-on, the voltage
+     * coming back) is only a fragment and would bias them. Energy above
+     * counts every window. */
+    bool synced = h->f > 0.0;
+    if (synced && s->f_ms == 0.0)
+        *s = (struct meter_second){ 0 };
+    else if (!synced && s->f_ms > 0.0)
+        return;
     s->ms += ms;
     s->u += h->u * ms;
     s->i += h->i * ms;
     s->p += h->p * ms;
     s->q += h->q * ms;
     s->s += h->s * ms;
-    if (h->f > 0.0) {
+    if (synced) {
         s->f_ms += ms;
         s->f += h->f * ms;
     }
-    m->sub_ms += ms;
 }
 
 void meter_window(struct meter *m, const struct metro_result *w)

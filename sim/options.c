@@ -214,7 +214,7 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
         case O_START:
             if (time_parse_iso(a, &o->start))
                 return bad("--start", a, "is not a date-time such as "
-                           "2026-01-01T00:00:00 (1970..2199)");
+                           "2026-01-01T00:00:00 (1970..2099)");
             o->start_set = true;
             break;
         case O_SPEED:

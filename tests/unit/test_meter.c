@@ -543,9 +543,37 @@ static void test_real_windows(void **state)
     expect_kwh(&m, 0x0080, kwh);
 }
 
+/* The first second after power-on starts with an unsynchronized fragment
+ * before the first zero crossing: its energy counts, but the displayed
+ * values come from the whole-cycle windows, exact from the first second. */
+static void test_power_on_second(void **state)
+{
+    static struct meter m;
+    static int32_t v[8000], i[8000];
+    struct seen s;
+    struct wave_config wc;
+    struct wave w;
+    int64_t t = T2026 + 12 * 3600;
+
+    start(&m, &s, t);
+    wave_config_default(&wc);
+    wave_set_sine(&wc.ch[WAVE_V], 230.0, 0.0);
+    wave_set_sine(&wc.ch[WAVE_I], 5.0, -18.194872338766785);  /* PF 0.95 */
+    assert_int_equal(wave_init(&w, &wc), 0);
+    wave_generate(&w, v, i, 8000);
+    meter_feed(&m, v, i, 8000);
+    meter_tick(&m, t + 1);
+    const struct meter_measure *mm = meter_measure(&m);
+    assert_true(fabsf(mm->i - 5.0f) < 1e-4f);
+    assert_true(fabsf(mm->q - 359.0875f) < 0.01f);
+    assert_true(fabsf(mm->s - 1150.0f) < 0.01f);
+    assert_true(fabsf(mm->f - 50.0f) < 1e-3f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_power_on_second),
         cmocka_unit_test(test_year_at_1kw),
         cmocka_unit_test(test_rate_boundaries),
         cmocka_unit_test(test_zones_and_midnight),
