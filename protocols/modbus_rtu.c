@@ -53,7 +53,6 @@ struct mb_rtu {
     size_t flen;
     ev_tstamp last_rx;          /* when the frame's last bytes came */
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
-    bool dead;                  /* the master failed: no more reading */
     uint8_t req[RTU_FRAME_MAX]; /* the request the pending reply answers */
     size_t reqlen;
     uint8_t rsp[MB_ADU_MAX];    /* the pending reply */
@@ -256,7 +255,6 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
         mb_log(&r->ops, MB_LOG_ERR, "modbus rtu %s: read: %s; port stopped",
                r->pty, strerror(errno));
         ev_io_stop(loop, w);
-        r->dead = true;
         return;
     }
     if (n == 0)
@@ -484,6 +482,8 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     if (fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK) <
         0) {
         e = -errno;
+        mb_log(ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
+               strerror(errno));
         goto fail;
     }
     if (cfg->link && (e = make_link(r, cfg->link)) != 0)
