@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "numparse.h"
+
 #define PI 3.14159265358979323846
 
 void load_default(struct load *l)
@@ -23,16 +25,6 @@ double load_phi(double pf, bool capacitive, bool export)
     if (export)
         phi = 180.0 - phi;  /* keeps Q's sign: QII mirrors QI */
     return phi;
-}
-
-static int parse_number(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
@@ -58,15 +50,15 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
         const char *key = tok, *val = eq + 1;
         int bad = 0;
         if (!strcasecmp(key, "U")) {
-            bad = parse_number(val, 0, 500, &l->u);
+            bad = parse_double(val, 0, 500, &l->u);
         } else if (!strcasecmp(key, "I")) {
-            bad = parse_number(val, -100, 100, &l->i);
+            bad = parse_double(val, -100, 100, &l->i);
             if (!bad && l->i < 0) {
                 l->i = -l->i;
                 export = true;
             }
         } else if (!strcasecmp(key, "F")) {
-            bad = parse_number(val, 40, 70, &l->f);
+            bad = parse_double(val, 40, 70, &l->f);
         } else if (!strcasecmp(key, "PF")) {
             char num[32];
             size_t n = strlen(val);
@@ -77,7 +69,7 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
                     capacitive = last == 'C' || last == 'c';
                     num[n - 1] = '\0';
                 }
-                bad = parse_number(num, 0, 1, &pf);
+                bad = parse_double(num, 0, 1, &pf);
             } else {
                 bad = -1;
             }

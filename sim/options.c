@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "numparse.h"
 #include "timeparse.h"
 #include "version.h"
 
@@ -98,26 +99,6 @@ static int bad(const char *opt, const char *val, const char *why)
     fprintf(stderr, "kpm31c-sim: %s: '%s' %s\n"
             "Try 'kpm31c-sim --help'.\n", opt, val, why);
     return OPT_ERROR;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 0);
-    if (end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int parse_hostport(const char *s, struct sim_options *o)
