@@ -1,15 +1,32 @@
 #include "bus.h"
 
 #include <stddef.h>
+#include <string.h>
 
-struct sim_meter *bus_find(struct engine *e, int slave)
+void bus_refresh(struct bus *bus)
 {
-    /* addresses are the meters' own settings and change at run time (a
-     * register write, the LCD), so look them up on every request */
-    for (unsigned k = 0; k < e->count; k++)
-        if (meter_comm(&e->meters[k].core)->slave == slave)
-            return &e->meters[k];
-    return NULL;
+    struct engine *e = bus->engine;
+
+    memset(bus->by_slave, 0, sizeof bus->by_slave);
+    /* the first meter at an address answers, as the first to reply on a
+     * real bus would be heard */
+    for (unsigned k = e->count; k-- > 0;) {
+        unsigned a = meter_comm(&e->meters[k].core)->slave;
+        if (a >= MB_SLAVE_MIN && a <= MB_SLAVE_MAX)
+            bus->by_slave[a] = &e->meters[k];
+    }
+}
+
+struct sim_meter *bus_find(struct bus *bus, int slave)
+{
+    if (slave < MB_SLAVE_MIN || slave > MB_SLAVE_MAX)
+        return NULL;
+    struct sim_meter *sm = bus->by_slave[slave];
+    if (sm && meter_comm(&sm->core)->slave != slave) {
+        bus_refresh(bus);       /* changed since the last refresh */
+        sm = bus->by_slave[slave];
+    }
+    return sm;
 }
 
 static bool bus_present(void *ctx, int slave)
@@ -29,17 +46,23 @@ static int bus_read(void *ctx, int slave, uint16_t addr, uint16_t count,
 static int bus_write(void *ctx, int slave, uint16_t addr, uint16_t count,
                      const uint16_t *in)
 {
-    struct engine *e = ctx;
-    struct sim_meter *sm = bus_find(e, slave);
+    struct bus *bus = ctx;
+    struct sim_meter *sm = bus_find(bus, slave);
     if (!sm)
         return MB_EX_GATEWAY_TARGET;
-    return meter_reg_write(&sm->core, addr, count, in, e->now_ms / 1000);
+    int rc = meter_reg_write(&sm->core, addr, count, in,
+                             bus->engine->now_ms / 1000);
+    if (rc == 0)
+        bus_refresh(bus);       /* the write may have moved an address */
+    return rc;
 }
 
-void bus_ops_init(struct mb_bus_ops *ops, struct engine *e)
+void bus_ops_init(struct mb_bus_ops *ops, struct bus *bus, struct engine *e)
 {
+    bus->engine = e;
+    bus_refresh(bus);
     *ops = (struct mb_bus_ops){
-        .ctx = e,
+        .ctx = bus,
         .present = bus_present,
         .read = bus_read,
         .write = bus_write,

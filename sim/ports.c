@@ -62,7 +62,7 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    bus_ops_init(&p->ops, e);
+    bus_ops_init(&p->ops, &p->bus, e);
     mb_faults_init(&p->faults, o->seed);
     for (unsigned k = 0; k < o->nfaults; k++) {
         char why[256];
@@ -107,6 +107,9 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
 
 void ports_sync(struct ports *p, const struct engine *e)
 {
+    /* an address changed by the LCD or a scenario since the last step */
+    if (p->bus.engine)
+        bus_refresh(&p->bus);
     if (!p->rtu)
         return;
     /* one line for the bus: the first meter's settings drive it */

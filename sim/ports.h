@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "bus.h"
 #include "engine.h"
 #include "options.h"
 #include "protocols/modbus.h"
@@ -18,6 +19,7 @@ struct mb_rtu;
 struct mb_tcp;
 
 struct ports {
+    struct bus bus;             /* the fleet's addresses */
     struct mb_bus_ops ops;      /* the fleet, as the transports see it */
     struct mb_faults faults;    /* shared by both transports */
     struct mb_tcp *tcp;         /* NULL with --tcp off */
