@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -47,11 +49,16 @@ struct mb_rtu {
     double gap;                 /* silence that ends a frame */
     ev_io rx;                   /* bytes from the client */
     ev_timer silence;           /* fires when the frame has ended */
-    ev_timer tx;                /* fires when the pending reply is due */
+    /* When the pending reply is due: a timerfd armed at an absolute
+     * monotonic time, because libev's timers wake up to 1 ms late (epoll's
+     * millisecond timeouts) and a paced reply must be within 1 ms. */
+    int tx_fd;
+    ev_io tx;
     ev_timer stale;             /* checks that the last reply was read */
     uint8_t frame[RTU_FRAME_MAX];
     size_t flen;
     ev_tstamp last_rx;          /* when the frame's last bytes came */
+    struct timespec last_rx_mono; /* the same, CLOCK_MONOTONIC, exact */
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
     uint8_t req[RTU_FRAME_MAX]; /* the request the pending reply answers */
     size_t reqlen;
@@ -141,13 +148,33 @@ static void stale_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-static void tx_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void tx_disarm(struct mb_rtu *r)
+{
+    struct itimerspec off = { 0 };
+    timerfd_settime(r->tx_fd, 0, &off, NULL);
+}
+
+static void tx_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct mb_rtu *r = w->data;
+    uint64_t expirations;
     (void)loop;
     (void)revents;
+    if (read(r->tx_fd, &expirations, sizeof expirations) < 0)
+        return;     /* disarmed meanwhile (EAGAIN) */
     if (r->pending)
         send_reply(r);
+}
+
+/* Arm the reply for `after` seconds past the request's last byte. */
+static void tx_arm(struct mb_rtu *r, double after)
+{
+    struct itimerspec at = { 0 };
+    long long ns = r->last_rx_mono.tv_nsec + (long long)(after * 1e9);
+
+    at.it_value.tv_sec = r->last_rx_mono.tv_sec + (time_t)(ns / 1000000000);
+    at.it_value.tv_nsec = (long)(ns % 1000000000);
+    timerfd_settime(r->tx_fd, TFD_TIMER_ABSTIME, &at, NULL);
 }
 
 /* A broadcast write reaches every meter on the bus; nobody answers. */
@@ -223,15 +250,13 @@ static void frame_end(struct mb_rtu *r)
     /* Due when a real line would have carried the reply's last byte:
      * counted from the request's last byte, so the silence timer's own
      * lateness is not added to the reply's. */
-    double due = r->last_rx + r->gap + act.delay_ms / 1000.0 - ev_now(r->loop);
+    double after = r->gap + act.delay_ms / 1000.0;
     if (r->pace)
-        due += n * r->tchar;
-    if (due <= 0 || (!r->pace && !act.delay_ms)) {
+        after += n * r->tchar;
+    if (!r->pace && !act.delay_ms)
         send_reply(r);
-    } else {
-        ev_timer_set(&r->tx, due, 0.);
-        ev_timer_start(r->loop, &r->tx);
-    }
+    else
+        tx_arm(r, after);   /* a time already past fires at once */
 }
 
 static void silence_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -265,7 +290,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
          * that sends again has given up on it. Unread old replies go too,
          * so a client that reconnects never reads a stale one. */
         if (r->pending) {
-            ev_timer_stop(loop, &r->tx);
+            tx_disarm(r);
             r->pending = false;
             r->stats.dropped++;
             traffic(r, r->req, r->reqlen, NULL, 0);
@@ -281,6 +306,7 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
     memcpy(r->frame + r->flen, buf, (size_t)n);
     r->flen += (size_t)n;
     r->last_rx = ev_now(loop);
+    clock_gettime(CLOCK_MONOTONIC, &r->last_rx_mono);
     r->silence.repeat = r->gap;
     ev_timer_again(loop, &r->silence);
 }
@@ -455,12 +481,20 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->ops = *ops;
     r->faults = faults;
     r->master = r->slave = -1;
+    r->tx_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (r->tx_fd < 0) {
+        e = -errno;
+        mb_log(ops, MB_LOG_ERR, "modbus rtu: timerfd: %s", strerror(errno));
+        free(r);
+        return e;
+    }
     r->pace = cfg->pace;
     set_timing(r, cfg->baud, cfg->parity);
 
     e = mb_engine_init(&r->eng, true, err, sizeof(err));
     if (e) {
         mb_log(ops, MB_LOG_ERR, "modbus rtu: %s", err);
+        close(r->tx_fd);
         free(r);
         return e;
     }
@@ -493,8 +527,9 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->rx.data = r;
     ev_init(&r->silence, silence_cb);
     r->silence.data = r;
-    ev_init(&r->tx, tx_cb);
+    ev_io_init(&r->tx, tx_cb, r->tx_fd, EV_READ);
     r->tx.data = r;
+    ev_io_start(loop, &r->tx);
     ev_init(&r->stale, stale_cb);
     r->stale.data = r;
     ev_io_start(loop, &r->rx);
@@ -502,6 +537,7 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     return 0;
 
 fail:
+    close(r->tx_fd);
     if (r->slave >= 0)
         close(r->slave);
     if (r->master >= 0)
@@ -517,9 +553,10 @@ void mb_rtu_close(struct mb_rtu *r)
         return;
     ev_io_stop(r->loop, &r->rx);
     ev_timer_stop(r->loop, &r->silence);
-    ev_timer_stop(r->loop, &r->tx);
+    ev_io_stop(r->loop, &r->tx);
     ev_timer_stop(r->loop, &r->stale);
     remove_link(r);
+    close(r->tx_fd);
     close(r->slave);
     close(r->master);
     mb_engine_fini(&r->eng);
