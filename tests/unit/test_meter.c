@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "meter.h"
+#include "meter_regs.h"
 #include "regmap.h"
 #include "wave.h"
 
@@ -80,26 +81,6 @@ static void set_load(struct meter *m, double p, double q)
     meter_window(m, &w);
 }
 
-static float reg(const struct meter *m, uint16_t addr)
-{
-    float f = NAN;
-    assert_int_equal(meter_reg_float(m, addr, &f), 0);
-    return f;
-}
-
-static uint32_t reg_u32(const struct meter *m, uint16_t addr)
-{
-    uint16_t w[2];
-    assert_int_equal(meter_reg_read(m, addr, 2, w), 0);
-    return (uint32_t)w[0] << 16 | w[1];
-}
-
-static uint16_t reg_u16(const struct meter *m, uint16_t addr)
-{
-    uint16_t w;
-    assert_int_equal(meter_reg_read(m, addr, 1, &w), 0);
-    return w;
-}
 
 static void expect_kwh(const struct meter *m, uint16_t addr, double kwh)
 {

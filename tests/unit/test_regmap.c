@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "meter.h"
+#include "meter_regs.h"
 #include "regmap.h"
 
 #define T0 INT64_C(1773576000)      /* 2026-03-15 12:00:00, a Sunday */
@@ -309,19 +310,6 @@ static void test_write_exceptions(void **state)
     assert_int_equal(meter_reg_write(&m, REG_X_YEAR + 2, 1, &d30, T0), 3);
 }
 
-static uint32_t read_u32(const struct meter *m, uint16_t a)
-{
-    uint16_t w[2];
-    assert_int_equal(meter_reg_read(m, a, 2, w), 0);
-    return (uint32_t)w[0] << 16 | w[1];
-}
-
-static uint16_t read_u16(const struct meter *m, uint16_t a)
-{
-    uint16_t w;
-    assert_int_equal(meter_reg_read(m, a, 1, &w), 0);
-    return w;
-}
 
 /* Accepted writes read back, take effect at once and are counted. */
 static void test_parameter_writes(void **state)
@@ -337,15 +325,15 @@ static void test_parameter_writes(void **state)
     static struct meter m;
 
     prepare(&m);
-    uint32_t count = read_u32(&m, REG_X_PROG_COUNT);
+    uint32_t count = reg_u32(&m, REG_X_PROG_COUNT);
     for (size_t k = 0; k < sizeof singles / sizeof singles[0]; k++) {
         uint16_t v = singles[k].v;
         assert_int_equal(meter_reg_write(&m, singles[k].addr, 1, &v, T0 + 9),
                          0);
-        assert_int_equal(read_u16(&m, singles[k].addr), v);
+        assert_int_equal(reg_u16(&m, singles[k].addr), v);
     }
-    assert_int_equal(read_u32(&m, REG_X_PROG_COUNT), count + 16);
-    assert_int_equal(read_u32(&m, REG_X_PROG_TIME), T0 + 9);
+    assert_int_equal(reg_u32(&m, REG_X_PROG_COUNT), count + 16);
+    assert_int_equal(reg_u32(&m, REG_X_PROG_TIME), T0 + 9);
     const struct meter_comm *c = meter_comm(&m);
     assert_int_equal(c->slave, 247);
     assert_int_equal(c->baud, 4800);
@@ -358,23 +346,23 @@ static void test_parameter_writes(void **state)
     /* u32 values */
     uint16_t w[2] = { 0x0001, 0x86A0 };     /* 100000 */
     assert_int_equal(meter_reg_write(&m, REG_X_LIMIT, 2, w, T0), 0);
-    assert_int_equal(read_u32(&m, REG_X_LIMIT), 100000);
+    assert_int_equal(reg_u32(&m, REG_X_LIMIT), 100000);
     assert_int_equal(meter_settings(&m)->prepaid.limit_w, 100000);
     assert_int_equal(meter_reg_write(&m, REG_X_CREDIT, 2, w, T0), 0);
     assert_int_equal(meter_credit_wh(&m), 100000);
     assert_int_equal(meter_reg_write(&m, REG_X_TOPUP, 2, w, T0), 0);
-    assert_int_equal(read_u32(&m, REG_X_CREDIT), 200000);
-    assert_int_equal(read_u32(&m, REG_X_TOPUP), 0);
+    assert_int_equal(reg_u32(&m, REG_X_CREDIT), 200000);
+    assert_int_equal(reg_u32(&m, REG_X_TOPUP), 0);
     meter_reg_float(&m, REG_X_CREDIT_KWH, &f);
     assert_true(f == 200.0f);
     /* a block: prepaid on, relay close, credit and alarm in one request */
     uint16_t blk[8] = { 1, 1, 0, 50, 0, 0, 0, 20 };
     assert_int_equal(meter_reg_write(&m, REG_X_PREPAID, 8, blk, T0), 0);
     assert_int_equal(meter_credit_wh(&m), 50);
-    assert_int_equal(read_u16(&m, REG_X_STATUS), 1);  /* no alarm: 50 > 20 */
+    assert_int_equal(reg_u16(&m, REG_X_STATUS), 1);  /* no alarm: 50 > 20 */
     blk[7] = 60;
     assert_int_equal(meter_reg_write(&m, REG_X_PREPAID, 8, blk, T0), 0);
-    assert_int_equal(read_u16(&m, REG_X_STATUS), 3);
+    assert_int_equal(reg_u16(&m, REG_X_STATUS), 3);
 }
 
 static void test_clock_writes(void **state)
@@ -382,12 +370,12 @@ static void test_clock_writes(void **state)
     static struct meter m;
 
     prepare(&m);
-    assert_int_equal(read_u16(&m, REG_X_WEEKDAY), 0);          /* Sunday */
-    assert_int_equal(read_u32(&m, REG_X_EPOCH), T0);
+    assert_int_equal(reg_u16(&m, REG_X_WEEKDAY), 0);          /* Sunday */
+    assert_int_equal(reg_u32(&m, REG_X_EPOCH), T0);
     uint16_t dt[6] = { 2028, 2, 29, 23, 59, 58 };
     assert_int_equal(meter_reg_write(&m, REG_X_YEAR, 6, dt, T0), 0);
     assert_true(meter_time(&m) == INT64_C(1835481598));
-    assert_int_equal(read_u16(&m, REG_X_WEEKDAY), 2);          /* Tuesday */
+    assert_int_equal(reg_u16(&m, REG_X_WEEKDAY), 2);          /* Tuesday */
     uint16_t back[9];
     assert_int_equal(meter_reg_read(&m, REG_X_YEAR, 9, back), 0);
     assert_memory_equal(back, dt, sizeof dt);
@@ -427,8 +415,8 @@ static void test_tariff_block(void **state)
     assert_int_equal(meter_reg_read(&m, REG_X_NZONES, 73, back), 0);
     assert_memory_equal(back, t, sizeof t);
     assert_int_equal(meter_rate(&m), TARIFF_FLAT);      /* March 15th */
-    assert_int_equal(read_u16(&m, REG_X_RATE), TARIFF_FLAT);
-    assert_int_equal(read_u16(&m, REG_X_ZONE), 2);
+    assert_int_equal(reg_u16(&m, REG_X_RATE), TARIFF_FLAT);
+    assert_int_equal(reg_u16(&m, REG_X_ZONE), 2);
     /* the 4th zone becomes valid once the count covers it with a good
      * start: 1001 is after 0701 */
     uint16_t four = 4;
@@ -452,8 +440,8 @@ static void test_word_order_scope(void **state)
         assert_int_equal(meter_reg_read(&m, REG_X_WORD_ORDER, 1, w), 0);
         assert_int_equal(w[0], order);
     }
-    assert_int_equal(read_u16(&m, REG_X_MAP_VERSION), 1);
-    assert_int_equal(read_u16(&m, REG_X_FW_VERSION), 0x0100);
+    assert_int_equal(reg_u16(&m, REG_X_MAP_VERSION), 1);
+    assert_int_equal(reg_u16(&m, REG_X_FW_VERSION), 0x0100);
 }
 
 int main(void)
