@@ -22,6 +22,7 @@
 #include "ports.h"
 #include "statefile.h"
 #include "timeparse.h"
+#include "uplink.h"
 #include "vclock.h"
 
 #define PACE_INTERVAL 0.01      /* s between pacing steps at finite speed */
@@ -35,6 +36,7 @@ struct sim {
     struct engine engine;
     struct vclock clock;
     struct ports ports;
+    struct uplink *uplink;      /* the MQTT uplink, NULL without --mqtt */
     struct ev_loop *loop;
     ev_timer pace;
     ev_idle rush;
@@ -77,7 +79,9 @@ static void advance(struct sim *s, int64_t target)
     double deadline = real_now() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
-        engine_advance(&s->engine, target, step_budget(s));
+        engine_advance(&s->engine, uplink_next(s->uplink, target),
+                       step_budget(s));
+        uplink_tick(s->uplink);
         if (s->engine.now_ms == before || real_now() > deadline)
             break;
     }
@@ -147,7 +151,8 @@ static int build_fleet(struct sim *s)
     if (choose_start(s, &start))
         return EXIT_RUNTIME;
     if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
-                    &s->opt.load, s->opt.seed, NULL, err, sizeof err)) {
+                    &s->opt.load, s->opt.seed, uplink_engine_hooks(s->uplink),
+                    err, sizeof err)) {
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
@@ -206,8 +211,11 @@ int main(int argc, char **argv)
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
     if (s->opt.scenario)
         return not_built("running a Lua scenario");
-    if (s->opt.mqtt_uri)
-        return not_built("--mqtt (the MQTT uplink)");
+    if (s->opt.mqtt_uri &&
+        !(s->uplink = uplink_new(&s->opt, &s->engine, err, sizeof err))) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
     if (s->opt.junit_path || s->opt.tap)
         return not_built("--junit/--tap (scenario results)");
     signal(SIGPIPE, SIG_IGN);
@@ -220,6 +228,12 @@ int main(int argc, char **argv)
     if (ports_open(&s->ports, s->loop, &s->engine, &s->opt, err,
                    sizeof err)) {
         log_error("%s", err);
+        engine_free(&s->engine);
+        return EXIT_RUNTIME;
+    }
+    if (s->uplink && uplink_start(s->uplink, s->loop, err, sizeof err)) {
+        log_error("%s", err);
+        ports_close(&s->ports);
         engine_free(&s->engine);
         return EXIT_RUNTIME;
     }
@@ -261,12 +275,16 @@ int main(int argc, char **argv)
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
 
+    uplink_stop(s->uplink);     /* what it could not send is saved */
+    if (uplink_failed(s->uplink))
+        s->exit_code = EXIT_RUNTIME;
     save_state(s);
     if (s->opt.dump_path &&
         dump_write(s->opt.dump_path, &s->engine, err, sizeof err)) {
         log_error("%s", err);
         s->exit_code = EXIT_RUNTIME;
     }
+    uplink_free(s->uplink);
     ports_close(&s->ports);
     engine_free(&s->engine);
     return s->exit_code;

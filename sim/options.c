@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "numparse.h"
+#include "protocols/mqtt.h"
 #include "timeparse.h"
 #include "version.h"
 
@@ -23,7 +24,19 @@ static const char usage[] =
 "  --parity E|O|N           serial parity\n"
 "  --slave ID               first slave address, 1..247 (default 1)\n"
 "  --meters N               simulate N meters, slave IDs ID..ID+N-1\n"
-"  --mqtt URI               MQTT broker, e.g. mqtt://127.0.0.1:1883\n"
+"  --mqtt URI               MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"
+"                           mqtts://broker:8883 (turns 4g_M to Mqtt; docs/mqtt.md)\n"
+"  --mqtt-client-id ID      client id (default kpm31c-SERIAL; a fleet adds -SERIAL)\n"
+"  --mqtt-user NAME         user name (or $KPM31C_MQTT_USER)\n"
+"  --mqtt-password PW       password (better: $KPM31C_MQTT_PASSWORD)\n"
+"  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE  TLS: trusted CAs (PEM),\n"
+"                           client certificate and key\n"
+"  --mqtt-keepalive S       keepalive, 5..3600 s (default 60)\n"
+"  --mqtt-prefix P          topic prefix (default kpm31c)\n"
+"  --mqtt-discovery P|off   Home Assistant discovery prefix (default homeassistant)\n"
+"  --mqtt-period S          telemetry every S virtual seconds, 1..86400 (default 60)\n"
+"  --mqtt-queue N           messages kept per meter during an outage (default 1440)\n"
+"  --mqtt-reconnect-max S   longest wait between reconnects, 1..3600 s (default 30)\n"
 "  --no-pacing              RTU replies as fast as possible, not at line speed\n"
 "  --tcp-max-clients N      concurrent Modbus TCP clients (default 64)\n"
 "  --tcp-idle-timeout S     close idle TCP clients after S s (default 60, 0 never)\n"
@@ -62,6 +75,13 @@ enum {
     O_CHECKPOINT, O_NO_PACING, O_TCP_MAX, O_TCP_IDLE, O_FAULT,
 };
 
+/* the MQTT uplink's options (docs/mqtt.md) */
+enum {
+    O_MQTT_ID = 512, O_MQTT_USER, O_MQTT_PASSWORD, O_MQTT_CA, O_MQTT_CERT,
+    O_MQTT_KEY, O_MQTT_KEEPALIVE, O_MQTT_PREFIX, O_MQTT_DISCOVERY,
+    O_MQTT_PERIOD, O_MQTT_QUEUE, O_MQTT_RECONNECT,
+};
+
 static const struct option long_opts[] = {
     { "tcp", required_argument, NULL, O_TCP },
     { "rtu", required_argument, NULL, O_RTU },
@@ -70,6 +90,18 @@ static const struct option long_opts[] = {
     { "slave", required_argument, NULL, O_SLAVE },
     { "meters", required_argument, NULL, O_METERS },
     { "mqtt", required_argument, NULL, O_MQTT },
+    { "mqtt-client-id", required_argument, NULL, O_MQTT_ID },
+    { "mqtt-user", required_argument, NULL, O_MQTT_USER },
+    { "mqtt-password", required_argument, NULL, O_MQTT_PASSWORD },
+    { "mqtt-ca", required_argument, NULL, O_MQTT_CA },
+    { "mqtt-cert", required_argument, NULL, O_MQTT_CERT },
+    { "mqtt-key", required_argument, NULL, O_MQTT_KEY },
+    { "mqtt-keepalive", required_argument, NULL, O_MQTT_KEEPALIVE },
+    { "mqtt-prefix", required_argument, NULL, O_MQTT_PREFIX },
+    { "mqtt-discovery", required_argument, NULL, O_MQTT_DISCOVERY },
+    { "mqtt-period", required_argument, NULL, O_MQTT_PERIOD },
+    { "mqtt-queue", required_argument, NULL, O_MQTT_QUEUE },
+    { "mqtt-reconnect-max", required_argument, NULL, O_MQTT_RECONNECT },
     { "state", required_argument, NULL, O_STATE },
     { "no-state", no_argument, NULL, O_NO_STATE },
     { "start", required_argument, NULL, O_START },
@@ -136,6 +168,12 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
     o->state_path = "kpm31c.state";
     o->speed = 1.0;
     o->seed = 1;
+    o->mqtt_keepalive = 60;
+    o->mqtt_prefix = "kpm31c";
+    o->mqtt_discovery = "homeassistant";
+    o->mqtt_period = 60;
+    o->mqtt_queue = 1440;
+    o->mqtt_reconnect_max = 30.0;
     o->checkpoint = 10.0;
     o->rtu_pacing = true;
     o->tcp_max_clients = 64;
@@ -182,7 +220,66 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             o->meters = (unsigned)l;
             break;
         case O_MQTT:
+            if (mqtt_uri_check(a, err, sizeof err))
+                return bad("--mqtt", a, "is not mqtt://HOST[:PORT] or "
+                           "mqtts://HOST[:PORT]");
             o->mqtt_uri = a;
+            break;
+        case O_MQTT_ID:
+            if (!*a || strlen(a) > 64 || strpbrk(a, "+#/"))
+                return bad("--mqtt-client-id", a, "is not 1..64 characters "
+                           "without '+', '#' or '/'");
+            o->mqtt_client_id = a;
+            break;
+        case O_MQTT_USER:
+            o->mqtt_user = a;
+            break;
+        case O_MQTT_PASSWORD:
+            o->mqtt_password = a;
+            break;
+        case O_MQTT_CA:
+        case O_MQTT_CERT:
+        case O_MQTT_KEY:
+            if (access(a, R_OK))
+                return bad(c == O_MQTT_CA ? "--mqtt-ca" : c == O_MQTT_CERT ?
+                           "--mqtt-cert" : "--mqtt-key", a,
+                           "is not a readable file");
+            *(c == O_MQTT_CA ? &o->mqtt_ca : c == O_MQTT_CERT ?
+              &o->mqtt_cert : &o->mqtt_key) = a;
+            break;
+        case O_MQTT_KEEPALIVE:
+            if (parse_long(a, 5, 3600, &l))
+                return bad("--mqtt-keepalive", a, "is not seconds 5..3600");
+            o->mqtt_keepalive = (int)l;
+            break;
+        case O_MQTT_PREFIX:
+        case O_MQTT_DISCOVERY:
+            if (c == O_MQTT_DISCOVERY && !strcmp(a, "off")) {
+                o->mqtt_discovery = NULL;
+                break;
+            }
+            if (!*a || strlen(a) > 64 || strpbrk(a, "+#") || a[0] == '/' ||
+                a[strlen(a) - 1] == '/')
+                return bad(c == O_MQTT_PREFIX ? "--mqtt-prefix" :
+                           "--mqtt-discovery", a, "is not a topic prefix "
+                           "(1..64 characters, no '+' or '#', no leading or "
+                           "trailing '/')");
+            *(c == O_MQTT_PREFIX ? &o->mqtt_prefix : &o->mqtt_discovery) = a;
+            break;
+        case O_MQTT_PERIOD:
+            if (parse_long(a, 1, 86400, &l))
+                return bad("--mqtt-period", a, "is not seconds 1..86400");
+            o->mqtt_period = (unsigned)l;
+            break;
+        case O_MQTT_QUEUE:
+            if (parse_long(a, 1, 1000000, &l))
+                return bad("--mqtt-queue", a, "is not a count 1..1000000");
+            o->mqtt_queue = (unsigned)l;
+            break;
+        case O_MQTT_RECONNECT:
+            if (parse_double(a, 1, 3600, &o->mqtt_reconnect_max))
+                return bad("--mqtt-reconnect-max", a, "is not seconds "
+                           "1..3600");
             break;
         case O_STATE:
             if (!*a)

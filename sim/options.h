@@ -25,6 +25,18 @@ struct sim_options {
     int slave;                  /* first slave address; 0 = the meter's own */
     unsigned meters;            /* fleet size */
     const char *mqtt_uri;       /* NULL = no uplink */
+    const char *mqtt_client_id; /* NULL: kpm31c-<serial> */
+    const char *mqtt_user;      /* NULL: $KPM31C_MQTT_USER, or none */
+    const char *mqtt_password;  /* NULL: $KPM31C_MQTT_PASSWORD, or none */
+    const char *mqtt_ca;        /* TLS: CA file, NULL: the system's CAs */
+    const char *mqtt_cert;      /* TLS: client certificate, NULL: none */
+    const char *mqtt_key;       /* TLS: its key, NULL: in the certificate */
+    int mqtt_keepalive;         /* s */
+    const char *mqtt_prefix;    /* topic prefix ("kpm31c") */
+    const char *mqtt_discovery; /* Home Assistant discovery prefix, NULL off */
+    unsigned mqtt_period;       /* telemetry period, virtual s */
+    unsigned mqtt_queue;        /* queued messages per meter at most */
+    double mqtt_reconnect_max;  /* real s between reconnects at most */
     const char *state_path;     /* NULL with --no-state */
     bool start_set;
     int64_t start;              /* virtual clock start, s */

@@ -16,9 +16,19 @@
 #define VERSION 1
 #define HEADER 16
 #define SECTION 8
-#define MAX_FILE (64u << 20)
+#define MAX_FILE (1024u << 20)    /* 1 GiB: a large fleet's uplink queues */
 
 enum { SEC_METER = 1, SEC_CLOCK = 2 };
+
+static struct state_extra extra;    /* type 0: none registered */
+
+void state_set_extra(const struct state_extra *x)
+{
+    if (x)
+        extra = *x;
+    else
+        memset(&extra, 0, sizeof extra);
+}
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
@@ -43,7 +53,7 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, char *err,
     if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size > MAX_FILE) {
         snprintf(err, errlen, "state file %s: not a regular file of at most "
-                 "64 MiB", path);
+                 "1 GiB", path);
         fclose(f);
         return -1;
     }
@@ -153,6 +163,13 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
         c->info->clock_ms = (int64_t)get64(data);
         return 0;
     default:
+        if (extra.type && type == extra.type &&
+            extra.load(extra.ctx, data, len, c->err, c->errlen)) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", c->err);
+            snprintf(c->err, c->errlen, "state file %s: %s", c->path, why);
+            return -1;
+        }
         return 0;       /* a later version's section: nothing to restore */
     }
 }
@@ -217,19 +234,29 @@ int state_save(const char *path, const struct engine *e, char *err,
 {
     size_t cap = HEADER + (size_t)e->count * (SECTION + METER_NV_MAX) +
                  SECTION + 8 + 4;
-    uint8_t *buf = malloc(cap);
+    unsigned nextra = 0;
+    for (unsigned k = 0; extra.type && k < e->count; k++) {
+        size_t n = extra.size(extra.ctx, k);
+        if (n) {
+            cap += SECTION + n;
+            nextra++;
+        }
+    }
+    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
     size_t off = HEADER;
     char tmp[4096];
     int fd = -1;
 
     if (!buf) {
-        snprintf(err, errlen, "state file %s: out of memory", path);
+        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
+                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
+                 "out of memory");
         return -1;
     }
     memcpy(buf, MAGIC, 8);
     put16(buf + 8, VERSION);
     put16(buf + 10, 0);
-    put32(buf + 12, e->count + 1);
+    put32(buf + 12, e->count + 1 + nextra);
     for (unsigned k = 0; k < e->count; k++) {
         int n = meter_nv_save(&e->meters[k].core, buf + off + SECTION,
                               METER_NV_MAX);
@@ -249,6 +276,15 @@ int state_save(const char *path, const struct engine *e, char *err,
     put32(buf + off + 4, 8);
     put64(buf + off + SECTION, (uint64_t)e->now_ms);
     off += SECTION + 8;
+    for (unsigned k = 0; extra.type && k < e->count; k++) {
+        if (!extra.size(extra.ctx, k))
+            continue;
+        size_t n = extra.save(extra.ctx, k, buf + off + SECTION);
+        put16(buf + off, extra.type);
+        put16(buf + off + 2, 0);
+        put32(buf + off + 4, (uint32_t)n);
+        off += SECTION + n;
+    }
     put32(buf + off, crc32_update(0, buf, off));
     off += 4;
 

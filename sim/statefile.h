@@ -7,7 +7,9 @@
  * Layout, little-endian: magic "KPM31CSF", u16 version, u16 0, u32 number
  * of sections; each section u16 type, u16 0, u32 length, payload; then a
  * CRC-32 of everything before it. Sections: 1 = one meter's image (in
- * fleet order), 2 = the virtual clock (i64 ms).
+ * fleet order), 2 = the virtual clock (i64 ms), 3 = one meter's MQTT
+ * uplink queue (sim/uplink.c; written by the part of the host that
+ * registered it with state_set_extra).
  */
 #ifndef SIM_STATEFILE_H
 #define SIM_STATEFILE_H
@@ -17,6 +19,27 @@
 #include <stdint.h>
 
 #include "engine.h"
+
+#define STATE_SECTION_UPLINK 3
+
+/* Host data saved with the meters, one section per meter, after the
+ * clock: registered by the part of the host that owns it (the MQTT
+ * uplink's queues). A file with such sections and no one registered for
+ * them loads; the next save drops them. */
+struct state_extra {
+    uint16_t type;          /* section type */
+    void *ctx;
+    /* bytes of meter k's section (0: none) */
+    size_t (*size)(void *ctx, unsigned meter);
+    /* write meter k's section; returns the bytes written */
+    size_t (*save)(void *ctx, unsigned meter, uint8_t *buf);
+    /* restore one section; 0, or -1 with a message in err */
+    int (*load)(void *ctx, const uint8_t *data, size_t len, char *err,
+                size_t errlen);
+};
+
+/* Register (NULL: unregister) the host's extra sections. */
+void state_set_extra(const struct state_extra *x);
 
 /* What a loaded state file held. */
 struct state_info {
