@@ -92,6 +92,7 @@ int meter_init(struct meter *m, const struct metro_config *front_end,
     prepaid_init(&m->prepaid);
     m->relay_closed = true;
     m->meas.pf = 1.0f;
+    lcd_init(&m->lcd);
     update_rate(m);
     relay_sync(m);
     return CORE_OK;
@@ -332,4 +333,26 @@ int meter_nv_restore(struct meter *m, const uint8_t *buf, size_t len,
     m->sec = (struct meter_second){ 0 };
     move_clock(m, now, true);
     return CORE_OK;
+}
+
+int meter_key(struct meter *m, enum meter_key key, enum meter_key_event ev,
+              int64_t now_ms)
+{
+    return lcd_key(m, key, ev, now_ms);
+}
+
+int meter_lcd_tick(struct meter *m, int64_t now_ms)
+{
+    return lcd_tick(m, now_ms);
+}
+
+void meter_lcd_frame(const struct meter *m, int64_t now_ms,
+                     struct lcd_frame *out)
+{
+    lcd_frame(m, now_ms, out);
+}
+
+void meter_lcd_comm(struct meter *m, int64_t now_ms)
+{
+    lcd_comm(m, now_ms);
 }

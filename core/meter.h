@@ -32,6 +32,7 @@
 #include "demand.h"
 #include "pulse.h"
 #include "prepaid.h"
+#include "lcd.h"
 
 /* Modbus exception codes returned by register access. */
 enum meter_exception {
@@ -107,6 +108,7 @@ struct meter {
     struct prepaid prepaid;         /* credit and relay reasons */
     uint32_t prog_count;            /* successful register writes */
     int64_t prog_time;              /* time of the last one, s */
+    struct lcd lcd;                 /* the front panel's menu, volatile */
 };
 
 /* Power on with factory settings. front_end: the ADC scales and
@@ -191,6 +193,30 @@ unsigned meter_relay_reasons(const struct meter *m);
 
 /* Clear the maximum demand of this month. */
 void meter_reset_max_demand(struct meter *m);
+
+/* ---- The front panel: LCD and keys (issue 6, lcd.h, docs/lcd.md) ---- */
+
+/* A key went down or came up; now_ms: the key driver's tick counter (ms,
+ * any epoch, monotonic; not the RTC). Applies lcd timers due first.
+ * Returns 1 when a setting or the clock was changed (persist the NV image
+ * now), 0 otherwise, CORE_EINVAL for an unknown key or event. */
+int meter_key(struct meter *m, enum meter_key key, enum meter_key_event ev,
+              int64_t now_ms);
+
+/* The menu's timers at now_ms (same counter as meter_key): the long press
+ * of a held ←, the end of "Err", the 30 s return to the measurement
+ * display. Call it at the display's refresh rate (10 Hz or more). Returns
+ * 1 when the page changed. */
+int meter_lcd_tick(struct meter *m, int64_t now_ms);
+
+/* What the glass shows at now_ms (blinking and the communication icon
+ * depend on it). */
+void meter_lcd_frame(const struct meter *m, int64_t now_ms,
+                     struct lcd_frame *out);
+
+/* A Modbus frame addressed to this meter was answered at now_ms: the
+ * communication icon shows for LCD_COMM_MS. */
+void meter_lcd_comm(struct meter *m, int64_t now_ms);
 
 /* Upper bound of the non-volatile image's size, bytes. */
 #define METER_NV_MAX 4096

@@ -10,6 +10,7 @@ static struct meter meter;          /* one meter, allocated statically */
 static int32_t v_block[64], i_block[64];
 static uint16_t regs[125];
 static uint8_t image[METER_NV_MAX];
+static struct lcd_frame frame;      /* what the LCD driver would latch */
 volatile double probe_sink;
 volatile int probe_err;
 
@@ -54,7 +55,15 @@ void probe_main(void)
     probe_err = meter_relay_command(&meter, true);
     meter_reset_max_demand(&meter);
     probe_err = meter_set_time(&meter, now);
-    for (;;) {
+    for (int64_t tick_ms = 0;; tick_ms += 100) {
+        /* the key driver and the LCD refresh, on the board's ms tick */
+        probe_err = meter_key(&meter, (enum meter_key)(tick_ms / 100 % 3),
+                              (enum meter_key_event)(tick_ms / 100 % 2),
+                              tick_ms);
+        probe_err = meter_lcd_tick(&meter, tick_ms);
+        meter_lcd_comm(&meter, tick_ms);
+        meter_lcd_frame(&meter, tick_ms, &frame);
+        probe_sink = frame.digit[0] + frame.icons;
         meter_feed(&meter, v_block, i_block, 64);
         meter_integrate(&meter, 800);
         probe_err = meter_tick(&meter, ++now);
