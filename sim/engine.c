@@ -84,6 +84,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
             return -1;
         }
         meter_set_serial(&sm->core, ENGINE_SERIAL_BASE + k);
+        sm->rtc_last = start;
         wave_config_default(&wc);
         wc.sample_rate = e->sample_rate;
         wc.seed = seed + k;
@@ -124,6 +125,38 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
     return 0;
 }
 
+void engine_set_drift(struct engine *e, unsigned meter, double ppm)
+{
+    if (meter < e->count)
+        e->meters[meter].drift_ppm = ppm;
+}
+
+/* The RTC second s of virtual time, as this meter's clock has it: the
+ * offset a user set, and the drift. A slow clock repeats a second (no
+ * tick: the second lasts two), a fast one skips one. */
+static void tick_meter(struct sim_meter *sm, int64_t s)
+{
+    int64_t rtc = meter_time(&sm->core);
+    bool lost = false;
+
+    if (rtc != sm->rtc_last)            /* set since the last tick */
+        sm->rtc_offset += rtc - sm->rtc_last;
+    if (sm->drift_ppm != 0.0) {
+        sm->drift_acc += sm->drift_ppm * 1e-6;
+        if (sm->drift_acc >= 1.0 || sm->drift_acc <= -1.0) {
+            int64_t whole = (int64_t)sm->drift_acc;
+            sm->rtc_offset += whole;
+            sm->drift_acc -= (double)whole;
+            lost = whole < 0;
+        }
+    }
+    rtc = s + sm->rtc_offset;
+    if (lost && rtc <= meter_time(&sm->core))
+        return;                         /* a slow clock's repeated second */
+    meter_tick(&sm->core, rtc);
+    sm->rtc_last = meter_time(&sm->core);
+}
+
 /* Real samples through one meter's front end and core. */
 static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
 {
@@ -145,7 +178,7 @@ static void step_full(struct engine *e)
     for (unsigned k = 0; k < e->count; k++) {
         struct sim_meter *sm = &e->meters[k];
         if (second)
-            meter_tick(&sm->core, s);
+            tick_meter(sm, s);
         run_samples(e, sm, n);
         sm->dirty = false;
         sm->measured_at = s;
@@ -164,7 +197,7 @@ static void step_fast(struct engine *e)
     for (unsigned k = 0; k < e->count; k++) {
         struct sim_meter *sm = &e->meters[k];
         if (second)
-            meter_tick(&sm->core, s);
+            tick_meter(sm, s);
         if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
             sm->dirty = false;
             sm->measured_at = s;
@@ -185,7 +218,7 @@ void engine_finish(struct engine *e)
     if (e->now_ms % 1000 != 0 || s <= e->ticked)
         return;
     for (unsigned k = 0; k < e->count; k++)
-        meter_tick(&e->meters[k].core, s);
+        tick_meter(&e->meters[k], s);
     e->ticked = s;
 }
 
@@ -200,6 +233,10 @@ int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
             if (e->now_ms + FULL_STEP_MS > target_ms)
                 break;
             step_full(e);
+        }
+        if (e->pause) {
+            e->pause = false;
+            break;
         }
     }
     return e->now_ms;

@@ -48,6 +48,11 @@ struct sim_meter {
     bool dirty;                 /* load or relay changed: measure again */
     int64_t measured_at;        /* virtual s of the last real window */
     uint64_t pulses;            /* pulse events seen */
+    int64_t rtc_last;           /* the RTC second last ticked */
+    int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
+                                   user set it (Modbus, keys, scenario) */
+    double drift_ppm;           /* the RTC runs fast (> 0) or slow, ppm */
+    double drift_acc;           /* s of drift not yet applied, |x| < 1 */
 };
 
 /* Called for events a host may want to report or stream. */
@@ -69,6 +74,8 @@ struct engine {
     struct engine_hooks hooks;
     int32_t *vbuf, *ibuf;       /* scratch sample blocks */
     unsigned buflen;
+    bool pause;                 /* set by a hook: engine_advance returns
+                                   after the step in progress */
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
@@ -94,5 +101,11 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l);
 
 /* The core changed something that affects the analog side (relay). */
 void engine_refresh_load(struct sim_meter *sm);
+
+/* Make a meter's RTC run fast (ppm > 0) or slow from now on: it gains or
+ * loses a whole second whenever the drift adds up to one. The RTC also
+ * keeps any time a user set (meter_set_time, a register write): ticks
+ * carry that offset on. */
+void engine_set_drift(struct engine *e, unsigned meter, double ppm);
 
 #endif
