@@ -142,11 +142,12 @@ static void tick_meter(struct sim_meter *sm, int64_t s)
     if (rtc != sm->rtc_last)            /* set since the last tick */
         sm->rtc_offset += rtc - sm->rtc_last;
     if (sm->drift_ppm != 0.0) {
-        sm->drift_acc += sm->drift_ppm * 1e-6;
-        if (sm->drift_acc >= 1.0 || sm->drift_acc <= -1.0) {
-            int64_t whole = (int64_t)sm->drift_acc;
+        /* in microseconds: whole ppm add up exactly */
+        sm->drift_acc += sm->drift_ppm;
+        if (sm->drift_acc >= 1e6 || sm->drift_acc <= -1e6) {
+            int64_t whole = (int64_t)(sm->drift_acc / 1e6);
             sm->rtc_offset += whole;
-            sm->drift_acc -= (double)whole;
+            sm->drift_acc -= (double)whole * 1e6;
             lost = whole < 0;
         }
     }

@@ -52,7 +52,7 @@ struct sim_meter {
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
                                    user set it (Modbus, keys, scenario) */
     double drift_ppm;           /* the RTC runs fast (> 0) or slow, ppm */
-    double drift_acc;           /* s of drift not yet applied, |x| < 1 */
+    double drift_acc;           /* us of drift not yet applied, |x| < 1e6 */
 };
 
 /* Called for events a host may want to report or stream. */

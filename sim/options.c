@@ -13,7 +13,7 @@
 #include "version.h"
 
 static const char usage[] =
-"Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua]\n"
+"Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua [ARG...]]\n"
 "A software twin of the Compere KPM31C single-phase energy meter.\n"
 "\n"
 "Ports:\n"
@@ -60,7 +60,9 @@ static const char usage[] =
 "  --no-state               keep nothing across runs\n"
 "  --checkpoint S           save the state every S real seconds (default 10)\n"
 "  --dump FILE              at exit, write every register and measurement as JSON\n"
-"  --junit FILE, --tap      scenario results for CI\n"
+"  --junit FILE, --tap      scenario results for CI (docs/scenarios.md)\n"
+"  --unsafe-lua             a scenario gets every Lua library (io, os, ...)\n"
+"                           and no memory cap: only for scripts you trust\n"
 "  --headless               no terminal UI (default when stdout is no terminal)\n"
 "  -q, --quiet / -v, --verbose  less / more logging on stderr\n"
 "  --version, --help\n"
@@ -73,6 +75,7 @@ enum {
     O_STATE, O_NO_STATE, O_START, O_SPEED, O_UNTIL, O_LOAD, O_DUMP, O_SEED,
     O_JUNIT, O_TAP, O_VERSION, O_HELP, O_HEADLESS, O_FIDELITY,
     O_CHECKPOINT, O_NO_PACING, O_TCP_MAX, O_TCP_IDLE, O_FAULT,
+    O_UNSAFE_LUA,
 };
 
 /* the MQTT uplink's options (docs/mqtt.md) */
@@ -119,6 +122,7 @@ static const struct option long_opts[] = {
     { "tcp-max-clients", required_argument, NULL, O_TCP_MAX },
     { "tcp-idle-timeout", required_argument, NULL, O_TCP_IDLE },
     { "fault", required_argument, NULL, O_FAULT },
+    { "unsafe-lua", no_argument, NULL, O_UNSAFE_LUA },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, O_VERSION },
@@ -187,6 +191,7 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
         const char *a = optarg;
         switch (c) {
         case O_TCP:
+            o->tcp_set = true;
             if (!strcmp(a, "off"))
                 o->tcp_off = true;
             else if (parse_hostport(a, o))
@@ -218,6 +223,7 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             if (parse_long(a, 1, 10000, &l))
                 return bad("--meters", a, "is not a count 1..10000");
             o->meters = (unsigned)l;
+            o->meters_set = true;
             break;
         case O_MQTT:
             if (mqtt_uri_check(a, err, sizeof err))
@@ -285,9 +291,11 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             if (!*a)
                 return bad("--state", a, "is not a file name");
             o->state_path = a;
+            o->state_set = true;
             break;
         case O_NO_STATE:
             o->state_path = NULL;
+            o->state_set = true;
             break;
         case O_START:
             if (time_parse_iso(a, &o->start))
@@ -296,6 +304,7 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             o->start_set = true;
             break;
         case O_SPEED:
+            o->speed_set = true;
             if (!strcmp(a, "max"))
                 o->speed_max = true;
             else if (parse_double(a, 0, 1e9, &o->speed))
@@ -329,6 +338,7 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
                 if (end == a || *end || a[0] == '-')
                     return bad("--seed", a, "is not a non-negative integer");
                 o->seed = v;
+                o->seed_set = true;
             }
             break;
         case O_JUNIT:
@@ -336,6 +346,9 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             break;
         case O_TAP:
             o->tap = true;
+            break;
+        case O_UNSAFE_LUA:
+            o->unsafe_lua = true;
             break;
         case O_HEADLESS:
             o->headless = true;
@@ -393,11 +406,21 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             return OPT_ERROR;
         }
     }
-    if (optind < argc)
-        o->scenario = argv[optind++];
     if (optind < argc) {
-        fprintf(stderr, "kpm31c-sim: unexpected argument '%s' (one scenario "
-                "at most)\nTry 'kpm31c-sim --help'.\n", argv[optind]);
+        o->scenario = argv[optind++];
+        o->scenario_args = argv + optind;       /* the script's arg[1..] */
+        o->scenario_nargs = argc - optind;
+    }
+    if (!o->scenario && (o->tap || o->junit_path || o->unsafe_lua)) {
+        fprintf(stderr, "kpm31c-sim: %s: results and Lua options need a "
+                "scenario (kpm31c-sim [OPTIONS] SCENARIO.lua)\n"
+                "Try 'kpm31c-sim --help'.\n", o->tap ? "--tap" :
+                o->junit_path ? "--junit" : "--unsafe-lua");
+        return OPT_ERROR;
+    }
+    if (o->scenario && o->speed_set && !o->speed_max && o->speed == 0) {
+        fprintf(stderr, "kpm31c-sim: --speed 0 freezes the clock, and a "
+                "scenario needs time to move\nTry 'kpm31c-sim --help'.\n");
         return OPT_ERROR;
     }
     if (!o->fidelity_set)

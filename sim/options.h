@@ -52,6 +52,11 @@ struct sim_options {
     const char *junit_path;
     bool tap;
     const char *scenario;       /* SCENARIO.lua, or NULL */
+    char **scenario_args;       /* the words after it: the script's arg */
+    int scenario_nargs;
+    bool unsafe_lua;            /* --unsafe-lua: every Lua library, no cap */
+    /* given on the command line (a scenario's defaults yield to them) */
+    bool speed_set, seed_set, meters_set, state_set, tcp_set;
     bool fidelity_set;
     enum engine_fidelity fidelity;
     double checkpoint;          /* real s between state saves */
