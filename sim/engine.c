@@ -200,10 +200,16 @@ static void step_fast(struct engine *e)
         if (second)
             tick_meter(sm, s);
         if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
+            /* without voltage there are no crossings: windows close on
+             * the metrology's timeout (300 ms), and the one spanning the
+             * change is a mix; a dead line is measured the whole second
+             * so that a window of it alone is held */
+            unsigned ms = sm->load.u > 0 ? FAST_MEASURE_MS : 1000;
             sm->dirty = false;
             sm->measured_at = s;
-            run_samples(e, sm, e->sample_rate * FAST_MEASURE_MS / 1000);
-            meter_integrate(&sm->core, 1000 - FAST_MEASURE_MS);
+            run_samples(e, sm, e->sample_rate * ms / 1000);
+            if (ms < 1000)
+                meter_integrate(&sm->core, 1000 - ms);
         } else {
             meter_integrate(&sm->core, 1000);
         }

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "ports.h"
+#include "rtc.h"
 #include "scenario_int.h"
 #include "scenario_prelude.h"
 #include "timeparse.h"
@@ -333,12 +334,36 @@ static void run_timer(struct scenario *sc, struct sc_timer *t)
 
 /* ---- the scheduler ---- */
 
+/* With settlement hooks, the virtual ms of the next month end any meter's
+ * RTC reaches (its own clock: set by a user, drifting), not yet ticked:
+ * the engine stops there, so the hooks run at 00:00:00 on the 1st with
+ * the new month still empty. INT64_MAX when none is waited for. (Should
+ * a drift move it meanwhile, engine.pause still stops right after.) */
+static int64_t next_settlement(const struct scenario *sc)
+{
+    const struct engine *e = sc->e;
+    int64_t best = INT64_MAX;
+
+    if (!sc->settle_hooks)
+        return INT64_MAX;
+    for (unsigned k = 0; k < e->count; k++) {
+        const struct sim_meter *sm = &e->meters[k];
+        int64_t rtc = meter_time(&sm->core);
+        int64_t off = sm->rtc_offset + (rtc - sm->rtc_last);
+        int64_t b = rtc_month_start(rtc_month_index(rtc) + 1) - off;
+        if (b > e->ticked && b * 1000 >= e->now_ms && b * 1000 < best)
+            best = b * 1000;
+    }
+    return best;
+}
+
 static bool due(struct scenario *sc, int64_t now)
 {
     int64_t t;
     return sc->nev > 0 || sc->state == SC_RUNNABLE ||
            (sc->state == SC_WAITING && sc->wait_until <= now) ||
-           (sc_timers_next(&sc->timers, &t) && t <= now);
+           (sc_timers_next(&sc->timers, &t) && t <= now) ||
+           next_settlement(sc) <= now;
 }
 
 /* Run everything due at the engine's time: engine events, timers, then
@@ -384,6 +409,8 @@ bool scenario_advance(struct scenario *sc, int64_t target_ms,
     if (sc->state == SC_WAITING && sc->wait_until < stop)
         stop = sc->wait_until;
     if (sc_timers_next(&sc->timers, &t) && t < stop)
+        stop = t;
+    if ((t = next_settlement(sc)) < stop)
         stop = t;
     if (stop > sc->e->now_ms)
         engine_advance(sc->e, stop, max_steps);

@@ -371,9 +371,14 @@ static int l_at(lua_State *L)
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (s && (sscanf(s, "%2u:%2u%n", &hh, &mm, &n) == 2 ||
-         sscanf(s, "%2u:%2u:%2u%n", &hh, &mm, &ss, &n) == 3) &&
-        s[n] == '\0' && hh < 24 && mm < 60 && ss < 60) {
+    bool hms = s && sscanf(s, "%2u:%2u:%2u%n", &hh, &mm, &ss, &n) == 3 &&
+               s[n] == '\0';
+    if (!hms && s) {
+        n = 0;
+        ss = 0;
+        hms = sscanf(s, "%2u:%2u%n", &hh, &mm, &n) == 2 && s[n] == '\0';
+    }
+    if (hms && hh < 24 && mm < 60 && ss < 60) {
         int64_t day = base - base % 86400;
         t = day + hh * 3600 + mm * 60 + ss;
         if (t < base)
@@ -409,6 +414,8 @@ static int l_on(lua_State *L)
     }
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    if (!strcmp(ev, "settlement"))
+        sc->settle_hooks = true;
     return 0;
 }
 

@@ -199,6 +199,8 @@ struct scenario {
     struct sc_event *ev;
     size_t nev, evcap;
     int hooks_ref;              /* table: event name -> list of functions */
+    bool settle_hooks;          /* on("settlement") has functions: stop at
+                                   every month end a meter reaches */
     struct sc_results res;
     struct sc_check check;
     size_t mem, mem_limit;      /* Lua heap bytes, and the cap (0: none) */
