@@ -13,7 +13,7 @@
 #include "version.h"
 
 static const char usage[] =
-"Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua [ARG...]]\n"
+"Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua [NAME=VALUE...]]\n"
 "A software twin of the Compere KPM31C single-phase energy meter.\n"
 "\n"
 "Ports:\n"
@@ -408,8 +408,17 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
     }
     if (optind < argc) {
         o->scenario = argv[optind++];
-        o->scenario_args = argv + optind;       /* the script's arg[1..] */
+        o->scenario_args = argv + optind;       /* the script's arg */
         o->scenario_nargs = argc - optind;
+    }
+    for (int k = 0; k < o->scenario_nargs; k++) {
+        const char *a = o->scenario_args[k], *eq = strchr(a, '=');
+        if (!eq || eq == a) {
+            fprintf(stderr, "kpm31c-sim: unexpected argument '%s' (one "
+                    "scenario at most; the scenario's own arguments are "
+                    "NAME=VALUE)\nTry 'kpm31c-sim --help'.\n", a);
+            return OPT_ERROR;
+        }
     }
     if (!o->scenario && (o->tap || o->junit_path || o->unsafe_lua)) {
         fprintf(stderr, "kpm31c-sim: %s: results and Lua options need a "
