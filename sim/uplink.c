@@ -651,11 +651,16 @@ void uplink_stop(struct uplink *u)
     take_reports(u);
     /* what is queued goes out while the broker takes it */
     double deadline = mono() + DRAIN_TIMEOUT;
-    for (;;) {
+    while (!u->failed) {
         mqtt_hub_poll(u->hub);
         bool pending = false;
-        for (unsigned k = 0; k < u->count && !pending; k++)
-            pending = u->m[k].up && u->m[k].q.count > 0;
+        for (unsigned k = 0; k < u->count && !pending; k++) {
+            /* connected, or still on the first attempt (a short run
+             * with --until can end before the broker answered) */
+            struct um *m = &u->m[k];
+            pending = m->on && m->q.count > 0 &&
+                      (m->up || (!m->ever_up && m->failures == 0));
+        }
         if (!pending || mono() > deadline)
             break;
         struct timespec ts = { 0, 5 * 1000 * 1000 };

@@ -1,0 +1,488 @@
+"""The MQTT uplink against a real mosquitto on a free loopback port:
+telemetry (schema, Modbus agreement), Home Assistant discovery, commands
+and their results, credentials, TLS, a broker outage and a restart during
+one, 4g_M, fleets, billing. Usage: test_mqtt.py KPM31C_SIM DOCS_DIR"""
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import jsonschema
+
+import harness as H
+import mqtt_peer as M
+import sim as S
+
+S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
+DOCS = sys.argv[2] if len(sys.argv) > 2 else "docs"
+LOAD = "U=230,I=5,PF=0.95"
+SERIAL = "31000001"
+BASE = "kpm31c/" + SERIAL
+
+with open(os.path.join(DOCS, "mqtt-state.schema.json")) as f:
+    SCHEMA = json.load(f)
+
+
+def meter(h, broker, *args, **kw):
+    """kpm31c-sim with the uplink to broker; waits for "online"."""
+    uri = kw.pop("uri", "mqtt://127.0.0.1:%d" % broker.port)
+    m = S.Sim(h, "--mqtt", uri, "--mqtt-reconnect-max", "1", *args, **kw)
+    return m
+
+
+def states(sub, base=BASE):
+    return sub.json_on(base + "/state")
+
+
+def wait_seq(sub, seq, base=BASE, timeout=20.0):
+    return sub.wait(lambda _: [t for t in states(sub, base)
+                               if t["seq"] >= seq], timeout)
+
+
+def result_of(sub, cmd, payload, base=BASE):
+    """Publish a command; its result (the next one on the result topic)."""
+    n = len(sub.on(base + "/result"))
+    sub.publish(base + "/cmd/" + cmd, payload)
+    sub.wait(lambda _: len(sub.on(base + "/result")) > n)
+    return sub.json_on(base + "/result")[n]
+
+
+def f32(x):
+    return struct.unpack(">f", struct.pack(">f", x))[0]
+
+
+# --------------------------------------------------------------------------
+
+
+def test_mosquitto_sub_shows_telemetry_within_a_period():
+    # the issue's "done when": mosquitto_sub -t 'kpm31c/#' -v
+    h = H.harness()
+    b = M.Broker(h)
+    sub = h.start(["mosquitto_sub", "-p", b.port, "-t", "kpm31c/#", "-v"],
+                  name="mosquitto_sub", stdin=False)
+    time.sleep(0.3)    # let it subscribe (the state is not retained)
+    meter(h, b, "--load", LOAD, "--mqtt-period", "5")
+    line = sub.wait_for(r"^kpm31c/31000001/state \{", timeout=30)
+    t = json.loads(line.string.split(" ", 1)[1])
+    jsonschema.validate(t, SCHEMA)
+    assert t["serial"] == SERIAL and t["seq"] >= 1
+
+
+def test_telemetry_schema_sequence_and_availability():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/#"])
+    h.on_close(sub.close)
+    meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "5")
+    wait_seq(sub, 5)
+    ts = states(sub)
+    for t in ts:
+        jsonschema.validate(t, SCHEMA)
+    seqs = [t["seq"] for t in ts]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    assert sub.on(BASE + "/availability")[0] == (b"online", False)
+    last = ts[-1]
+    assert abs(last["u"] - 230) < 0.05 and abs(last["p"] - 1092.5) < 1
+    assert last["relay"] == "closed" and last["dropped"] == 0
+    # a late subscriber sees availability retained
+    late = M.Sub(b.port, [BASE + "/availability"])
+    h.on_close(late.close)
+    late.wait(lambda ms: ms and ms[0][1] == b"online" and ms[0][2])
+
+
+def modbus_view(m):
+    """Telemetry's values as Modbus reads them (float32 exact)."""
+    fl = lambda a: m.float(a)
+    regs = lambda a, n: m.regs(a, n)
+    u32 = lambda a: (lambda r: r[0] << 16 | r[1])(regs(a, 2))
+    v = {k: fl(a) for k, a in (("u", 0x30), ("i", 0x32), ("p", 0x34),
+                               ("q", 0x36), ("s", 0x38), ("pf", 0x3A),
+                               ("f", 0x3C), ("demand", 0x70),
+                               ("max_demand", 0x100C), ("credit", 0x1014))}
+    e = {}
+    for k, a in (("active_total", 0x80), ("active_import", 0x82),
+                 ("active_export", 0x84), ("reactive_total", 0x86),
+                 ("reactive_import", 0x88), ("reactive_export", 0x8A)):
+        e[k] = fl(a)
+    for r, name in enumerate(("sharp", "peak", "flat", "valley")):
+        e["active_" + name] = fl(0x8C + 2 * r)
+        e["reactive_" + name] = fl(0x94 + 2 * r)
+        e["reactive_q%d" % (r + 1)] = fl(0x101A + 2 * r)
+    v["energy"] = e
+    v["credit_wh"] = u32(0x1132)
+    v["rate"] = regs(0x1008, 1)[0]
+    r = regs(0x1004, 4)
+    v["pulses"] = r[0] << 48 | r[1] << 32 | r[2] << 16 | r[3]
+    return v
+
+
+def test_telemetry_equals_modbus_with_a_frozen_clock():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/#"])
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--speed", "0",
+              "--start", "2026-03-10T10:00:00")
+    wait_seq(sub, 1)
+    mb = modbus_view(m)
+    for t in (states(sub)[0], result_and_report(sub)):
+        for k, v in mb.items():
+            if k == "energy":
+                for ek, ev in v.items():
+                    assert f32(t["energy"][ek]) == ev, (ek, t["energy"][ek], ev)
+            elif isinstance(v, float):
+                assert f32(t[k]) == v, (k, t[k], v)
+            else:
+                assert t[k] == v, (k, t[k], v)
+        assert t["time"] == "2026-03-10T10:00:01"   # the power-on second
+
+
+def result_and_report(sub):
+    res = result_of(sub, "report", "{}")
+    assert res["ok"] is True and res["cmd"] == "report", res
+    return wait_seq(sub, 2)[-1]
+
+
+def test_home_assistant_discovery():
+    h = H.harness()
+    b = M.Broker(h)
+    meter(h, b, "--load", LOAD)
+    sub = M.Sub(b.port, ["homeassistant/#"])     # retained: all of them
+    h.on_close(sub.close)
+    node = "kpm31c_" + SERIAL
+    sub.wait(lambda ms: len({t for t, _, _ in ms}) >= 26)
+    # all of them retained: a subscriber that comes later gets them all
+    late = M.Sub(b.port, ["homeassistant/#"])
+    h.on_close(late.close)
+    configs = late.wait(lambda ms: ms if len(ms) >= 26 else None)
+    topics = {t for t, _, _ in configs}
+    assert len(topics) == 26, sorted(topics)
+    energy = {"energy_total", "energy_import", "energy_export",
+              "energy_sharp", "energy_peak", "energy_flat", "energy_valley"}
+    units = {"voltage": ("voltage", "V"), "current": ("current", "A"),
+             "power": ("power", "W"), "reactive_power": ("reactive_power",
+                                                         "var"),
+             "apparent_power": ("apparent_power", "VA"),
+             "frequency": ("frequency", "Hz"), "demand": ("apparent_power",
+                                                          "VA")}
+    seen = set()
+    for topic, payload, retain in configs:
+        assert retain, topic
+        parts = topic.split("/")
+        assert parts[0] == "homeassistant" and parts[2] == node and \
+            parts[4] == "config" and len(parts) == 5, topic
+        c = json.loads(payload)
+        obj = parts[3]
+        seen.add((parts[1], obj))
+        assert c["unique_id"] == node + "_" + obj
+        assert c["availability_topic"] == BASE + "/availability"
+        assert c["state_topic"] == BASE + "/state"
+        assert c["value_template"].startswith("{{ value_json.")
+        d = c["device"]
+        assert d["identifiers"] == [node] and d["manufacturer"] == "Compere"
+        assert d["model"] == "KPM31C" and d["serial_number"] == SERIAL
+        assert d["sw_version"] == "1.00" and d["name"]
+        if obj in energy:
+            assert (c["device_class"], c["state_class"],
+                    c["unit_of_measurement"]) == ("energy",
+                                                  "total_increasing", "kWh")
+        elif obj.startswith("reactive_energy"):
+            assert "device_class" not in c
+            assert (c["state_class"], c["unit_of_measurement"]) == (
+                "total_increasing", "kvarh")
+        elif obj in units:
+            assert (c["device_class"], c["unit_of_measurement"]) == units[obj]
+            assert c["state_class"] == "measurement"
+        elif obj == "power_factor":
+            assert c["device_class"] == "power_factor"
+            assert "unit_of_measurement" not in c
+    assert ("switch", "relay") in seen and ("sensor", "credit") in seen
+    relay = json.loads([p for t, p, _ in configs if "/switch/" in t][0])
+    assert relay["command_topic"] == BASE + "/cmd/relay"
+    # Home Assistant restarts: "online" on homeassistant/status -> again
+    n = len(sub.msgs)
+    sub.publish("homeassistant/status", "online")
+    sub.wait(lambda ms: len(ms) >= n + 26)
+
+
+def test_commands_and_their_results():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/#"])
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--speed", "0",
+              "--start", "2026-03-10T10:00:00")
+    wait_seq(sub, 1)
+
+    r = result_of(sub, "relay", '{"state": "open", "id": "r1"}')
+    assert r["ok"] and r["id"] == "r1" and r["relay"] == "open", r
+    assert m.regs(0x1131, 1) == [0]
+    assert sub.wait(lambda _: states(sub)[-1]["relay"] == "open")
+    r = result_of(sub, "relay", '{"state": "closed"}')
+    assert r["ok"] and r["relay"] == "closed" and m.regs(0x1131, 1) == [1]
+
+    r = result_of(sub, "topup", '{"wh": 5000, "id": 7}')
+    assert r["ok"] and r["credit_wh"] == 5000 and r["id"] == 7, r
+    r = result_of(sub, "topup", '{"kwh": 1.5}')
+    assert r["ok"] and r["credit_wh"] == 6500, r
+    assert m.regs(0x1132, 2) == [0, 6500]
+    r = result_of(sub, "credit", '{"wh": 0}')
+    assert r["ok"] and r["credit_wh"] == 0
+    r = result_of(sub, "credit", '{"kwh": 0.01}')
+    assert r["ok"] and r["credit_wh"] == 10
+
+    r = result_of(sub, "time", '{"time": "2026-04-01T12:30:00"}')
+    assert r["ok"] and r["time"] == "2026-04-01T12:30:00", r
+    assert m.regs(0x1110, 6) == [2026, 4, 1, 12, 30, 0]
+
+    tariff = {"zones": [{"start": "01-01", "periods": [
+        {"start": "07:00", "rate": "peak"}, {"start": "22:00", "rate": 4}]}]}
+    r = result_of(sub, "tariff", json.dumps(tariff))
+    assert r["ok"], r
+    t = m.regs(0x1200, 10)
+    assert t[0] == 1 and t[5:10] == [2, 700, 2, 2200, 4], t
+
+    r = result_of(sub, "config", '{"demand_period": 30, "demand_slide": 5}')
+    assert r["ok"] and r["config"]["demand_period"] == 30, r
+    assert m.regs(0x1120, 2) == [30, 5]
+
+    r = result_of(sub, "period", '{"seconds": 5}')
+    assert r["ok"] and r["seconds"] == 5
+
+    # bad ones: a reason, and nothing changes
+    before = (m.regs(0x1200, 73), m.regs(0x1110, 6), m.regs(0x1120, 2),
+              m.regs(0x1130, 10))
+    bad = [
+        ("relay", "{not json", "bad JSON"),
+        ("relay", "[1, 2]", "JSON object"),
+        ("relay", '{"state": "ajar"}', "'state' must be"),
+        ("relay", '{"state": "open", "force": true}', "unknown key 'force'"),
+        ("relay", "{}", "missing 'state'"),
+        ("topup", '{"wh": -5}', "'wh' must be an integer"),
+        ("topup", '{"wh": 1, "kwh": 1}', "either 'wh' or 'kwh'"),
+        ("topup", '{"kwh": "lots"}', "'kwh' must be a number"),
+        ("topup", '{"wh": 4294967295}', "would exceed"),
+        ("time", '{"time": "2026-02-30T00:00:00"}', "not a date-time"),
+        ("time", '{"time": 5}', "'time' must be a string"),
+        ("tariff", '{"zones": []}', "1..4 zones"),
+        ("tariff", json.dumps({"zones": [{"start": "01-01", "periods": [
+            {"start": "10:00", "rate": 1}, {"start": "09:00", "rate": 2}]}]}),
+         "strictly ascending"),
+        ("tariff", json.dumps({"zones": [{"start": "13-01", "periods": [
+            {"start": "10:00", "rate": 1}]}]}), "'start' must be a date"),
+        ("tariff", json.dumps({"zones": [{"start": "01-01", "periods": [
+            {"start": "10:00", "rate": "cheap"}]}]}), "'rate' must be"),
+        ("config", '{"demand_period": 15, "demand_slide": 4}', "must divide"),
+        ("config", '{"word_order": "XYZW"}', "'word_order' must be"),
+        ("period", '{"seconds": 0}', "'seconds' must be an integer 1..86400"),
+        ("period", '{"id": {}}', "'id' must be"),
+        ("launch", "{}", "unknown command 'launch'"),
+    ]
+    for cmd, payload, why in bad:
+        r = result_of(sub, cmd, payload)
+        assert r["ok"] is False and r["cmd"] == cmd, (cmd, payload, r)
+        assert why in r["error"], (cmd, payload, r)
+    assert before == (m.regs(0x1200, 73), m.regs(0x1110, 6),
+                      m.regs(0x1120, 2), m.regs(0x1130, 10))
+    # a close refused for lack of prepaid credit
+    assert result_of(sub, "credit", '{"wh": 0}')["ok"]
+    r = result_of(sub, "config", '{"prepaid": true}')
+    assert r["ok"], r
+    assert sub.wait(lambda _: states(sub)[-1]["relay"] == "open")
+    r = result_of(sub, "relay", '{"state": "closed"}')
+    assert not r["ok"] and "credit is used up" in r["error"], r
+    r = result_of(sub, "topup", '{"kwh": 2}')
+    assert r["ok"]
+    assert sub.wait(lambda _: states(sub)[-1]["relay"] == "closed")
+    for t in states(sub):
+        jsonschema.validate(t, SCHEMA)
+
+
+def test_wrong_credentials_are_a_clear_error_exit_3():
+    h = H.harness()
+    pw = h.path("passwd")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", pw, "meter", "s3cret"],
+                   check=True, capture_output=True)
+    os.chmod(pw, 0o600)
+    b = M.Broker(h, conf="password_file %s\nallow_anonymous false" % pw)
+    env = dict(os.environ, KPM31C_MQTT_USER="meter",
+               KPM31C_MQTT_PASSWORD="wrong")
+    r = subprocess.run([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                        "--mqtt", "mqtt://127.0.0.1:%d" % b.port],
+                       capture_output=True, text=True, timeout=60, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    assert "refused" in r.stderr and "user 'meter'" in r.stderr, r.stderr
+    assert ("bad user name or password" in r.stderr or
+            "not authorized" in r.stderr), r.stderr
+    # the right password, from the environment, connects
+    sub = M.Sub(b.port, ["kpm31c/#"], user="meter", password="s3cret")
+    h.on_close(sub.close)
+    env["KPM31C_MQTT_PASSWORD"] = "s3cret"
+    proc = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                    "--mqtt", "mqtt://127.0.0.1:%d" % b.port], env=env,
+                   stdin=False)
+    wait_seq(sub, 1)
+    assert "s3cret" not in " ".join(proc.argv)
+
+
+def test_tls_with_a_ca_and_client_certificates():
+    h = H.harness()
+    tls = M.make_tls(h)
+    b = M.Broker(h, conf="\n".join([
+        "cafile " + tls["ca"], "certfile " + tls["server"],
+        "keyfile " + tls["server_key"], "require_certificate true"]))
+    sub = M.Sub(b.port, ["kpm31c/#"], tls={
+        "ca": tls["ca"], "cert": tls["client"], "key": tls["client_key"]})
+    h.on_close(sub.close)
+    meter(h, b, "--load", LOAD, "--mqtt-ca", tls["ca"], "--mqtt-cert",
+          tls["client"], "--mqtt-key", tls["client_key"],
+          uri="mqtts://127.0.0.1:%d" % b.port)
+    t = wait_seq(sub, 1)[0]
+    jsonschema.validate(t, SCHEMA)
+    # TLS options without an mqtts:// URI are a usage error
+    r = S.run(h, "--no-state", "--tcp", "off", "--mqtt",
+              "mqtt://127.0.0.1:%d" % b.port, "--mqtt-ca", tls["ca"])
+    assert r.returncode == 2 and "mqtts://" in r.stderr, r.stderr
+
+
+def check_contiguous(ts, period):
+    seqs = [t["seq"] for t in ts]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    times = [time.mktime(time.strptime(t["time"], "%Y-%m-%dT%H:%M:%S"))
+             for t in ts]
+    # after the power-on reading, one every period, in order
+    steps = {round(b - a) for a, b in zip(times[1:], times[2:])}
+    assert steps <= {period}, steps
+    assert all(t["dropped"] == 0 for t in ts)
+
+
+def test_broker_outage_loses_nothing_and_keeps_order():
+    # 20 virtual seconds of outage (2 s real at --speed 10), period 1 s
+    h = H.harness()
+    b = M.Broker(h, persistence=True)
+    sub = M.Sub(b.port, ["kpm31c/+/state"], client_id="it-outage",
+                clean=False)
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "10")
+    wait_seq(sub, 5)
+    b.stop()
+    m.proc.wait_stderr(r"connection lost")
+    time.sleep(2.5)
+    b.start()       # the subscriber's session (QoS 1) is kept meanwhile
+    last = states(sub)[-1]["seq"]
+    wait_seq(sub, last + 40, timeout=60)
+    ts = sorted(states(sub), key=lambda t: t["seq"])
+    # QoS 1 may deliver a message twice; nothing may be missing
+    uniq = list({t["seq"]: t for t in ts}.values())
+    check_contiguous(uniq[:last + 40], 1)
+    arrival = [t["seq"] for t in states(sub)]
+    firsts = [s for k, s in enumerate(arrival) if s not in arrival[:k]]
+    assert firsts == sorted(firsts), "out of order: %s" % arrival
+
+
+def test_restart_during_an_outage_loses_nothing():
+    h = H.harness()
+    b = M.Broker(h, persistence=True)
+    sub = M.Sub(b.port, ["kpm31c/+/state"], client_id="it-restart",
+                clean=False)
+    h.on_close(sub.close)
+    state = h.path("meter.state")
+    m = meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "10",
+              "--start", "2030-05-01T00:00:00", state=state)
+    wait_seq(sub, 3)
+    b.stop()
+    m.proc.wait_stderr(r"connection lost")
+    time.sleep(1.5)
+    assert m.stop() == 0            # saves the queue with the state
+    b.start()
+    m2 = meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "10",
+               state=state)
+    assert m2.proc.running()
+    wait_seq(sub, 40, timeout=60)
+    uniq = sorted({t["seq"]: t for t in states(sub)}.values(),
+                  key=lambda t: t["seq"])
+    seqs = [t["seq"] for t in uniq]
+    assert seqs[:40] == list(range(1, 41)), seqs
+    # original timestamps: the virtual clock never ran backwards
+    times = [t["time"] for t in uniq[:40]]
+    assert times == sorted(times), times
+
+
+def test_4g_m_debug_turns_the_uplink_off_and_mqtt_on():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/#"])
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "5")
+    wait_seq(sub, 2)
+    assert m.regs(0x1104, 1) == [1]     # --mqtt set 4g_M = Mqtt
+    with H.tcp_connect(m.port) as s:
+        assert H.exception_of(H.tcp_request(s, H.pdu_write1(0x1104, 0))) \
+            is None
+    sub.wait(lambda _: sub.on(BASE + "/availability")[-1][0] == b"offline")
+    n = states(sub)[-1]["seq"]
+    time.sleep(1.0)         # 5 virtual periods with the uplink off
+    assert states(sub)[-1]["seq"] == n
+    with H.tcp_connect(m.port) as s:
+        assert H.exception_of(H.tcp_request(s, H.pdu_write1(0x1104, 1))) \
+            is None
+    sub.wait(lambda _: sub.on(BASE + "/availability")[-1][0] == b"online")
+    wait_seq(sub, n + 2)
+    # and off again over MQTT itself
+    r = result_of(sub, "config", '{"uplink": "debug"}')
+    assert r["ok"] and r["config"]["uplink"] == "debug", r
+    sub.wait(lambda _: sub.on(BASE + "/availability")[-1][0] == b"offline")
+    assert m.regs(0x1104, 1) == [0]
+
+
+def test_fleet_each_meter_its_own_connection_and_will():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/+/availability", "kpm31c/+/state"])
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--meters", "3")
+    serials = ["31000001", "31000002", "31000003"]
+    for sn in serials:
+        sub.wait(lambda _, sn=sn: sub.on("kpm31c/%s/availability" % sn))
+        wait_seq(sub, 1, base="kpm31c/" + sn)
+    os.killpg(m.proc.p.pid, signal.SIGKILL)     # no clean goodbye: wills
+    for sn in serials:
+        sub.wait(lambda _, sn=sn: sub.on("kpm31c/%s/availability" % sn)[-1]
+                 == (b"offline", False))
+
+
+def test_billing_message_at_monthly_settlement():
+    h = H.harness()
+    b = M.Broker(h)
+    dump = h.path("dump.json")
+    r = S.run(h, "--no-state", "--tcp", "off", "--mqtt",
+              "mqtt://127.0.0.1:%d" % b.port, "--mqtt-period", "3600",
+              "--load", "U=230,I=10,PF=1", "--start", "2026-01-31T20:00:00",
+              "--until", "2026-02-01T01:00:00", "--speed", "max",
+              "--dump", dump)
+    assert r.returncode == 0, r.stderr
+    sub = M.Sub(b.port, [BASE + "/billing"])     # retained
+    h.on_close(sub.close)
+    (payload, retain), = sub.wait(lambda _: sub.on(BASE + "/billing"))
+    assert retain
+    bill = json.loads(payload)
+    regs = S.dump(dump)["registers"]
+    assert bill["month"] == "2026-01" and bill["serial"] == SERIAL, bill
+    assert bill["settled"] == "2026-02-01T00:00:00"
+    assert f32(bill["active"]["total"]) == f32(regs["009C"]), (bill, regs["009C"])
+    for k, name in enumerate(("sharp", "peak", "flat", "valley")):
+        assert f32(bill["active"][name]) == f32(regs["%04X" % (0xD2 + 0x34 * k)])
+    # 20:00..23:00 flat, 23:00..24:00 valley at 2.3 kW
+    assert abs(bill["active"]["total"] - 4 * 2.3) < 0.01, bill
+    assert abs(bill["active"]["valley"] - 2.3) < 0.01, bill
+    assert bill["max_demand"] > 2000 and bill["max_demand_time"].startswith(
+        "2026-01-31"), bill
+
+
+if __name__ == "__main__":
+    H.main(globals())
