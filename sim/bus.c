@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "log.h"
+
 void bus_refresh(struct bus *bus)
 {
     struct engine *e = bus->engine;
@@ -57,6 +59,30 @@ static int bus_write(void *ctx, int slave, uint16_t addr, uint16_t count,
     return rc;
 }
 
+static void bus_traffic(void *ctx, const char *transport, int slave,
+                        const uint8_t *req, size_t reqlen,
+                        const uint8_t *rsp, size_t rsplen)
+{
+    struct bus *bus = ctx;
+
+    if (bus->observer)
+        bus->observer(bus->observer_ctx, bus_find(bus, slave), transport,
+                      slave, req, reqlen, rsp, rsplen);
+}
+
+static void bus_log(void *ctx, int level, const char *line)
+{
+    log_msg(level <= MB_LOG_ERR ? LOG_ERROR : level == MB_LOG_WARN ?
+            LOG_WARN : level == MB_LOG_INFO ? LOG_INFO : LOG_DEBUG,
+            "%s", line);
+}
+
+void bus_set_observer(struct bus *bus, bus_traffic_fn *fn, void *ctx)
+{
+    bus->observer = fn;
+    bus->observer_ctx = ctx;
+}
+
 void bus_ops_init(struct mb_bus_ops *ops, struct bus *bus, struct engine *e)
 {
     bus->engine = e;
@@ -66,5 +92,7 @@ void bus_ops_init(struct mb_bus_ops *ops, struct bus *bus, struct engine *e)
         .present = bus_present,
         .read = bus_read,
         .write = bus_write,
+        .traffic = bus_traffic,
+        .log = bus_log,
     };
 }

@@ -15,6 +15,12 @@ void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Where lines go instead of stderr while a full-screen UI owns the
+ * terminal (the TUI's log panel); fn NULL: stderr again. The line comes
+ * without the program prefix, with its "error: "/"warning: " tag. */
+typedef void log_sink_fn(void *ctx, enum log_level level, const char *line);
+void log_set_sink(log_sink_fn *fn, void *ctx);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

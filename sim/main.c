@@ -22,6 +22,7 @@
 #include "ports.h"
 #include "statefile.h"
 #include "timeparse.h"
+#include "tui.h"
 #include "uplink.h"
 #include "vclock.h"
 
@@ -37,6 +38,7 @@ struct sim {
     struct vclock clock;
     struct ports ports;
     struct uplink *uplink;      /* the MQTT uplink, NULL without --mqtt */
+    struct tui *tui;            /* the terminal UI, NULL when headless */
     struct ev_loop *loop;
     ev_timer pace;
     ev_idle rush;
@@ -109,6 +111,17 @@ static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
 static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
 {
     save_state(w->data);
+}
+
+/* A setting or the clock changed on a meter's keys: the bus and the RTU
+ * line follow at once (even with a frozen clock), and the state is saved
+ * now, as a meter writes its EEPROM. */
+static void on_panel_change(void *ctx)
+{
+    struct sim *s = ctx;
+
+    ports_sync(&s->ports, &s->engine);
+    save_state(s);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -269,9 +282,19 @@ int main(int argc, char **argv)
     ev_signal_init(&s->sigterm, on_signal, SIGTERM);
     ev_signal_start(s->loop, &s->sigint);
     ev_signal_start(s->loop, &s->sigterm);
+    if (!s->opt.headless) {
+        struct tui_config tc = {
+            .engine = &s->engine, .ports = &s->ports, .clock = &s->clock,
+            .scenario = s->opt.scenario, .ctx = s, .changed = on_panel_change,
+        };
+        if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
+            log_info("%s; running headless", err);
+    }
 
     if (s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
+    tui_close(s->tui);          /* the terminal back before the way out */
+    s->tui = NULL;
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
 
