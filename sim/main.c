@@ -289,10 +289,13 @@ int main(int argc, char **argv)
         };
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
             log_info("%s; running headless", err);
+        else
+            uplink_set_observer(s->uplink, tui_mqtt, s->tui);
     }
 
     if (s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
+    uplink_set_observer(s->uplink, NULL, NULL);
     tui_close(s->tui);          /* the terminal back before the way out */
     s->tui = NULL;
     if (s->engine.now_ms == s->until_ms)

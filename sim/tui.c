@@ -184,9 +184,10 @@ static void on_traffic(void *ctx, struct sim_meter *sm, const char *transport,
                   TUI_LINE_WARN, "%s %s", when, line);
 }
 
-void tui_mqtt(struct tui *t, unsigned meter, bool out, const char *topic,
+void tui_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
               const void *payload, size_t len)
 {
+    struct tui *t = ctx;
     char when[32];
 
     if (!t)

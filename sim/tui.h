@@ -52,9 +52,10 @@ int tui_open(struct tui **out, struct ev_loop *loop,
 /* Give the terminal back (NULL: nothing to do). */
 void tui_close(struct tui *t);
 
-/* The MQTT uplink's hook: one message, out (published) or in (a
- * command). Shown in the MQTT panel; the payload is cut to the width. */
-void tui_mqtt(struct tui *t, unsigned meter, bool out, const char *topic,
+/* The MQTT uplink's observer (uplink_set_observer; ctx: the struct tui):
+ * one message, out (published) or in (a command), shown in the MQTT
+ * panel, the payload cut to the width. */
+void tui_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
               const void *payload, size_t len);
 
 #endif

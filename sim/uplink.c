@@ -61,6 +61,8 @@ struct uplink {
     uint32_t period;
     unsigned queue_cap;
     double reconnect_max;
+    uplink_traffic_fn *observer;    /* optional: every message */
+    void *observer_ctx;
 };
 
 /* A fleet logs its first meter's connection events; the rest are debug. */
@@ -93,6 +95,22 @@ static int64_t next_boundary(int64_t now, uint32_t period)
 
 /* ---- sending ---- */
 
+static void observe(struct um *m, bool out, const char *topic,
+                    const void *payload, size_t len)
+{
+    if (m->u->observer)
+        m->u->observer(m->u->observer_ctx, m->index, out, topic, payload,
+                       len);
+}
+
+void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx)
+{
+    if (!u)
+        return;
+    u->observer = fn;
+    u->observer_ctx = ctx;
+}
+
 static void pump(struct um *m)
 {
     if (!m->up)
@@ -117,6 +135,8 @@ static void pump(struct um *m)
             return;
         int rc = mqtt_publish(m->client, topic, payload, strlen(payload), 1,
                               retain, it->id);
+        if (!rc)
+            observe(m, true, topic, payload, strlen(payload));
         free(payload);
         if (rc)
             return;
@@ -133,6 +153,8 @@ static void publish_now(struct um *m, const char *suffix, const char *payload,
                      0))
         um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
                (unsigned)m->serial, topic);
+    else
+        observe(m, true, topic, payload, strlen(payload));
 }
 
 static void sample(struct um *m)
@@ -159,6 +181,8 @@ static void emit_discovery(void *ctx, const char *topic, const char *payload)
     if (mqtt_publish(m->client, topic, payload, strlen(payload), 1, true, 0))
         um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
                (unsigned)m->serial, topic);
+    else
+        observe(m, true, topic, payload, strlen(payload));
 }
 
 static void publish_discovery(struct um *m)
@@ -270,6 +294,7 @@ static void on_message(void *ctx, const char *topic, const void *payload,
     struct uplink *u = m->u;
     size_t blen = strlen(m->base);
 
+    observe(m, false, topic, payload, len);
     if (u->discovery) {
         char status[160];
         snprintf(status, sizeof status, "%s/status", u->discovery);

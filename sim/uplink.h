@@ -59,4 +59,12 @@ void uplink_stop(struct uplink *u);
 
 void uplink_free(struct uplink *u);
 
+/* Who watches every MQTT message of every meter (the TUI's panel): out =
+ * published (telemetry, billing, discovery, availability), else a command
+ * received. fn NULL: no one. A NULL uplink ignores it. */
+typedef void uplink_traffic_fn(void *ctx, unsigned meter, bool out,
+                               const char *topic, const void *payload,
+                               size_t len);
+void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx);
+
 #endif
