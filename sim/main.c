@@ -20,6 +20,8 @@
 #include "log.h"
 #include "options.h"
 #include "ports.h"
+#include "progress.h"
+#include "scenario.h"
 #include "statefile.h"
 #include "timeparse.h"
 #include "tui.h"
@@ -38,6 +40,9 @@ struct sim {
     struct vclock clock;
     struct ports ports;
     struct uplink *uplink;      /* the MQTT uplink, NULL without --mqtt */
+    struct scenario *scenario;  /* the Lua scenario, NULL without one */
+    struct progress progress;   /* the progress line on a terminal */
+    int64_t start_ms;           /* where the run started, virtual ms */
     struct tui *tui;            /* the terminal UI, NULL when headless */
     struct ev_loop *loop;
     ev_timer pace;
@@ -81,11 +86,26 @@ static void advance(struct sim *s, int64_t target)
     double deadline = real_now() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
-        engine_advance(&s->engine, uplink_next(s->uplink, target),
-                       step_budget(s));
+        int64_t to = uplink_next(s->uplink, target);
+        bool going = true;
+        if (s->scenario)
+            going = scenario_advance(s->scenario, to, step_budget(s));
+        else
+            engine_advance(&s->engine, to, step_budget(s));
         uplink_tick(s->uplink);
+        if (!going) {
+            ev_break(s->loop, EVBREAK_ALL);     /* the scenario ended */
+            break;
+        }
         if (s->engine.now_ms == before || real_now() > deadline)
             break;
+    }
+    if (s->progress.on) {
+        int64_t from = s->start_ms, to = s->until_ms;
+        if (to == INT64_MAX && s->scenario)
+            scenario_span(s->scenario, &from, &to);
+        progress_update(&s->progress, s->engine.now_ms, from,
+                        to == INT64_MAX ? from : to, real_now());
     }
     ports_sync(&s->ports, &s->engine);
     if (s->engine.now_ms >= s->until_ms) {
@@ -194,18 +214,56 @@ static int build_fleet(struct sim *s)
         return EXIT_USAGE;
     }
     /* power-on: the first second is measured at once, so every port has
-     * readings from its first answer, even with a frozen clock */
-    if (s->until_ms > start * 1000) {
+     * readings from its first answer, even with a frozen clock (a scenario
+     * sets its load first: its script starts at the clock's start) */
+    if (!s->scenario && s->until_ms > start * 1000) {
         engine_advance(&s->engine, start * 1000 + 1000, UINT32_MAX);
         engine_finish(&s->engine);
     }
     return EXIT_OK;
 }
 
-static int not_built(const char *what)
+/* How fast virtual time runs: max (an idle watcher), finite (a timer),
+ * or frozen. The progress line is for accelerated runs only. */
+static void set_pacing(struct sim *s, double speed, bool max)
 {
-    log_error("%s is not available in this build yet", what);
-    return EXIT_USAGE;
+    vclock_set_speed(&s->clock, speed, max, s->engine.now_ms, real_now());
+    ev_idle_stop(s->loop, &s->rush);
+    ev_timer_stop(s->loop, &s->pace);
+    if (max)
+        ev_idle_start(s->loop, &s->rush);
+    else if (speed > 0)
+        ev_timer_start(s->loop, &s->pace);
+    if (!max && speed <= 1)
+        progress_clear(&s->progress);
+    s->progress.on = s->opt.headless && s->opt.verbosity >= 0 &&
+                     isatty(STDERR_FILENO) && (max || speed > 1);
+}
+
+/* A scenario's speed(): like --speed, from now on. */
+static void scenario_speed(void *ctx, double speed, bool max)
+{
+    struct sim *s = ctx;
+    set_pacing(s, speed, max);
+    if (max)
+        log_debug("scenario: speed max");
+    else
+        log_debug("scenario: speed %g", speed);
+}
+
+/* The scenario's results and exit status (at least the status so far). */
+static int finish_scenario(struct sim *s, int status)
+{
+    const char *why = NULL;
+    int rc;
+
+    if (!scenario_done(s->scenario))
+        why = s->engine.now_ms >= s->until_ms ? "--until" : "a signal";
+    progress_clear(&s->progress);
+    rc = scenario_finish(s->scenario, why);
+    scenario_free(s->scenario);
+    s->scenario = NULL;
+    return rc > status ? rc : status;
 }
 
 int main(int argc, char **argv)
@@ -222,15 +280,20 @@ int main(int argc, char **argv)
     }
     log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
-    if (s->opt.scenario)
-        return not_built("running a Lua scenario");
+    if (s->opt.scenario) {
+        /* runs the script up to its first use of the meters: its setup{}
+         * can still change the options */
+        s->scenario = scenario_load(&s->opt);
+        if (!s->scenario)
+            return EXIT_USAGE;
+        if (scenario_done(s->scenario))     /* did not load, or ended */
+            return finish_scenario(s, EXIT_OK);
+    }
     if (s->opt.mqtt_uri &&
         !(s->uplink = uplink_new(&s->opt, &s->engine, err, sizeof err))) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
-    if (s->opt.junit_path || s->opt.tap)
-        return not_built("--junit/--tap (scenario results)");
     signal(SIGPIPE, SIG_IGN);
 
     rc = build_fleet(s);
@@ -263,16 +326,15 @@ int main(int argc, char **argv)
              s->engine.count, when, speed,
              s->engine.fidelity == ENGINE_FULL ? "full" : "fast");
 
-    vclock_init(&s->clock, s->engine.now_ms, s->opt.speed, s->opt.speed_max,
-                real_now());
+    s->start_ms = s->engine.now_ms;
+    if (s->scenario)
+        scenario_start(s->scenario, &s->engine, &s->ports,
+                       &(struct scenario_host){ .ctx = s,
+                                                .speed = scenario_speed });
     s->pace.data = s->rush.data = s->checkpoint.data = s;
-    if (s->opt.speed_max) {
-        ev_idle_init(&s->rush, on_rush);
-        ev_idle_start(s->loop, &s->rush);
-    } else if (s->opt.speed > 0) {
-        ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);
-        ev_timer_start(s->loop, &s->pace);
-    }
+    ev_idle_init(&s->rush, on_rush);
+    ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);
+    set_pacing(s, s->opt.speed, s->opt.speed_max);
     if (s->opt.state_path) {
         ev_timer_init(&s->checkpoint, on_checkpoint, s->opt.checkpoint,
                       s->opt.checkpoint);
@@ -285,7 +347,8 @@ int main(int argc, char **argv)
     if (!s->opt.headless) {
         struct tui_config tc = {
             .engine = &s->engine, .ports = &s->ports, .clock = &s->clock,
-            .scenario = s->opt.scenario, .ctx = s, .changed = on_panel_change,
+            .scenario = s->opt.scenario, .mqtt = s->uplink != NULL,
+            .ctx = s, .changed = on_panel_change,
         };
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
             log_info("%s; running headless", err);
@@ -300,6 +363,9 @@ int main(int argc, char **argv)
     s->tui = NULL;
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
+    progress_clear(&s->progress);
+    if (s->scenario)
+        s->exit_code = finish_scenario(s, s->exit_code);
 
     uplink_stop(s->uplink);     /* what it could not send is saved */
     if (uplink_failed(s->uplink))

@@ -1,0 +1,493 @@
+"""Lua scenarios through the binary: the library passes, failures and
+errors exit 1 and 2 naming their line, TAP and JUnit, determinism at every
+speed, the sandbox, hooks at their exact times, faults on the real Modbus
+port, the progress line on a terminal only, and the examples of
+docs/scenarios.md. Usage: test_scenarios.py KPM31C_SIM"""
+
+import glob
+import os
+import pty
+import re
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import harness as H
+import sim as S
+
+S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LIBRARY = os.path.join(ROOT, "scenarios")
+DOCS = os.path.join(ROOT, "docs", "scenarios.md")
+
+CLOSING = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def write(h, name, text):
+    path = h.path(name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def scenario(h, name, text, *args, timeout=120):
+    """Run a scenario written into the temp dir (its cwd); the result."""
+    write(h, name, text)
+    return S.run(h, name, "-q", *args, timeout=timeout)
+
+
+def closing(out):
+    lines = out.strip().splitlines()
+    m = CLOSING.match(lines[-1]) if lines else None
+    assert m, "no closing line in:\n" + out
+    return int(m.group(1)), int(m.group(2))
+
+
+# --------------------------------------------------------------------------
+# the library
+
+
+def test_every_library_scenario_passes():
+    h = H.harness()
+    files = sorted(glob.glob(os.path.join(LIBRARY, "*.lua")))
+    assert len(files) >= 9, files
+    for path in files:
+        r = S.run(h, path, "--speed", "max", "-q", timeout=120)
+        assert r.returncode == 0, (path, r.returncode, r.stdout, r.stderr)
+        passed, failed = closing(r.stdout)
+        assert failed == 0 and passed > 0, (path, r.stdout)
+
+
+# --------------------------------------------------------------------------
+# results and exit codes
+
+
+FAILING = """local m = meter(1)
+m:load{U = 230, I = 5, PF = 1}
+advance("10s")
+expect.near(m:read("P"), 1150, 0.5, "power")
+expect.near(m:read("P"), 999, 1, "wrong on purpose")
+expect.eq(m:read("U") > 200, true, "voltage")
+"""
+
+
+def test_a_failing_assertion_exits_1_with_its_line():
+    h = H.harness()
+    r = scenario(h, "fails.lua", FAILING)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "FAIL fails.lua:5 " in r.stdout, r.stdout
+    assert "wrong on purpose: got 1150, expected 999" in r.stdout, r.stdout
+    assert closing(r.stdout) == (2, 1)
+
+
+def test_must_stops_the_scenario():
+    h = H.harness()
+    r = scenario(h, "must.lua", """
+must.eq(1 + 1, 3, "arithmetic")
+print("not reached")
+""")
+    assert r.returncode == 1, r.stderr
+    assert "not reached" not in r.stdout
+    assert "FAIL must.lua:2 " in r.stdout, r.stdout
+
+
+def test_a_broken_script_exits_2_with_its_line():
+    h = H.harness()
+    r = scenario(h, "broken.lua", """local m = meter(1)
+local function deep(t)
+    return t.missing.field
+end
+advance("1m")
+deep({})
+""")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "broken.lua:3: attempt to index a nil value (field 'missing')" \
+        in r.stderr, r.stderr
+    assert "stack traceback:" in r.stderr and "broken.lua:6:" in r.stderr, \
+        r.stderr
+    assert closing(r.stdout) == (0, 1)
+    # a syntax error: its line, exit 2, before any meter starts
+    r = scenario(h, "syntax.lua", "local m = meter(1)\nlocal x = = 2\n")
+    assert r.returncode == 2 and "syntax.lua:2:" in r.stderr, r.stderr
+    # an API misuse names the argument
+    r = scenario(h, "misuse.lua", "meter(1):load{U = 230, Q = 3}\n")
+    assert r.returncode == 2, r.stderr
+    assert "misuse.lua:1: load{}: unknown key 'Q'" in r.stderr, r.stderr
+    r = scenario(h, "hook.lua", 'every("1m", function() advance("1s") end)\n'
+                 'advance("2m")\n')
+    assert r.returncode == 2 and "hook.lua:1:" in r.stderr, r.stderr
+    assert "main flow" in r.stderr, r.stderr
+
+
+def test_a_missing_scenario_exits_2():
+    h = H.harness()
+    r = S.run(h, "nowhere.lua")
+    assert r.returncode == 2 and "nowhere.lua" in r.stderr, r.stderr
+
+
+def test_tap_and_junit():
+    h = H.harness()
+    junit = h.path("results.xml")
+    r = scenario(h, "fails.lua", FAILING + """
+check("a named check", function()
+    expect(true)
+    expect.within(5, 1, 3, "inside")
+end)
+""", "--tap", "--junit", junit)
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "TAP version 13", lines
+    assert "ok 1 - power (fails.lua:4)" in lines, lines
+    assert "not ok 2 - wrong on purpose (fails.lua:5)" in lines, lines
+    assert "not ok 4 - a named check (fails.lua:8)" in lines, lines
+    assert "1..4" in lines and lines[-1] == "# 2 passed, 2 failed", lines
+    # no stray lines: everything is TAP or a TAP comment
+    for line in lines:
+        assert re.match(r"(TAP version|ok |not ok |1\.\.|# )", line), line
+    root = ET.parse(junit).getroot()
+    suite = root.find("testsuite")
+    assert suite.get("name") == "fails" and suite.get("tests") == "4", \
+        suite.attrib
+    assert suite.get("failures") == "2" and suite.get("errors") == "0"
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [
+        "power (fails.lua:4)", "wrong on purpose (fails.lua:5)",
+        "voltage (fails.lua:6)", "a named check (fails.lua:8)"], cases
+    fail = cases[3].find("failure")
+    assert "fails.lua:10 inside: got 5, expected 1 .. 3" in fail.text, \
+        fail.text
+    # a scenario error is a JUnit <error>
+    r = scenario(h, "err.lua", "expect(true)\nerror('boom')\n", "--junit",
+                 junit)
+    assert r.returncode == 2
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("errors") == "1", suite.attrib
+    err = suite.findall("testcase")[-1].find("error")
+    assert "err.lua:2: boom" in err.get("message"), err.attrib
+
+
+# --------------------------------------------------------------------------
+# determinism
+
+
+DETERMINISM = """
+setup{ start = "2026-03-31T22:30", meters = 2 }
+local a, b = meter(1), meter(2)
+a:load{ U = 231, I = 7.5, PF = "0.9C", noise = { U = 0.3, I = 0.02 },
+        harmonics = { [3] = 20, [5] = 10 } }
+b:profile{ shape = { 0.2, 0.5, 1, 0.7 }, interval = "15m", I = 12, PF = 0.95,
+           smooth = true }
+local n = 0
+every("7m", function() n = n + 1; a:load{ I = 5 + (n % 4) } end)
+on_settlement(function(m) m:topup(100) end)
+b:ramp{ U = 240, over = "20m", step = "10s" }
+a:outage("3m")
+advance("45m")
+a:reverse_ct()
+b:drift(250)
+fault.modbus("busy,p=0.3")
+local busy = 0
+every("1m", function()
+    if modbus.read(2, 0x30, 2).exception == 6 then busy = busy + 1 end
+end)
+a:load{ I = 3 + math.random() }
+run_until("2026-04-01T00:30")
+print("busy", busy)
+"""
+
+
+def test_same_scenario_and_seed_same_dump_at_every_speed():
+    h = H.harness()
+    write(h, "det.lua", DETERMINISM)
+    dumps, outs = {}, {}
+    for name, args in [("max", ["--speed", "max"]),
+                       ("max-again", ["--speed", "max"]),
+                       ("x20000", ["--speed", "20000"]),
+                       ("x5000", ["--speed", "5000"])]:
+        out = h.path(name + ".json")
+        r = S.run(h, "det.lua", "-q", "--fidelity", "fast", "--seed", "7",
+                  "--dump", out, *args)
+        assert r.returncode == 0, (name, r.stdout, r.stderr)
+        dumps[name] = open(out, "rb").read()
+        outs[name] = r.stdout
+    assert len(set(dumps.values())) == 1, "dumps differ between speeds"
+    assert len(set(outs.values())) == 1, outs
+    # another seed: other noise, other faults
+    out = h.path("seed8.json")
+    r = S.run(h, "det.lua", "-q", "--fidelity", "fast", "--seed", "8",
+              "--dump", out)
+    assert r.returncode == 0 and open(out, "rb").read() != dumps["max"]
+    # full fidelity too (a shorter stretch: it runs every sample)
+    full = set()
+    for args in (["--speed", "max"], ["--speed", "600"]):
+        out = h.path("full.json")
+        r = S.run(h, "det.lua", "-q", "--fidelity", "full", "--seed", "7",
+                  "--until", "2026-03-31T22:32", "--dump", out, *args)
+        assert r.returncode == 0, r.stderr
+        full.add(open(out, "rb").read())
+    assert len(full) == 1, "full-fidelity dumps differ between speeds"
+
+
+# --------------------------------------------------------------------------
+# the sandbox
+
+
+def test_the_sandbox():
+    h = H.harness()
+    write(h, "outside.csv", "1,2\n")
+    write(h, "inside/data.csv", "a,b\n1,2\n")
+    r = scenario(h, "inside/box.lua", r"""
+expect.eq(os, nil, "no os"); expect.eq(io, nil, "no io")
+expect.eq(dofile, nil, "no dofile"); expect.eq(loadfile, nil, "no loadfile")
+expect.eq(debug, nil, "no debug"); expect.eq(package, nil, "no package")
+expect.eq(string.dump, nil, "no string.dump")
+local f, err = load("\27Lua", "x", "b")
+expect.eq(f, nil, "binary chunks refused")
+expect.eq(load("return 6 * 7")(), 42, "text chunks load")
+expect.error(function() csv("../outside.csv") end, "relative to the "
+             .. "scenario's directory", "no way out of the directory")
+expect.error(function() csv("/etc/passwd") end, "without '..' or a leading",
+             "no absolute paths")
+expect.eq(csv("data.csv")[1][2], 2, "files beside the scenario")
+""")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert closing(r.stdout) == (12, 0), r.stdout
+    r = scenario(h, "unsafe.lua", """
+expect(os and io and debug, "everything with --unsafe-lua")
+""", "--unsafe-lua")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def test_memory_is_capped():
+    h = H.harness()
+    r = scenario(h, "hog.lua", """
+local t = {}
+for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end
+""")
+    assert r.returncode == 2, r.stderr
+    assert "out of memory" in r.stderr and "256 MiB" in r.stderr, r.stderr
+
+
+def test_an_endless_loop_is_stopped_with_its_line():
+    h = H.harness()
+    r = scenario(h, "loop.lua", """setup{ watchdog = 0.3 }
+advance("1s")
+local x = 0
+while true do x = x + 1 end
+""")
+    assert r.returncode == 2, r.stderr
+    assert "loop.lua:4:" in r.stderr and "endless loop" in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------
+# time, hooks, setup
+
+
+def test_hooks_run_at_their_exact_times():
+    h = H.harness()
+    r = scenario(h, "hooks.lua", """
+setup{ start = "2026-01-31T23:00" }
+local m = meter(1)
+m:load{ U = 230, I = 1 }
+local log = {}
+local function note(what) log[#log + 1] = date() .. " " .. what end
+every("20m", function() note("every") end)
+at("23:30", function() note("at") end)
+after("50m", function() note("after") end)
+on_settlement(function(mm, t)
+    note("settled " .. date(t) .. " this month " .. mm:month(0).active)
+end)
+advance("10m")
+note("main")
+run_until("2026-02-01T00:20")
+note("end")
+for _, l in ipairs(log) do print(l) end
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:-1] == [
+        "2026-01-31T23:10:00 main",
+        "2026-01-31T23:20:00 every",
+        "2026-01-31T23:30:00 at",
+        "2026-01-31T23:40:00 every",
+        "2026-01-31T23:50:00 after",
+        "2026-02-01T00:00:00 settled 2026-02-01T00:00:00 this month 0.0",
+        "2026-02-01T00:00:00 every",
+        "2026-02-01T00:20:00 every",
+        "2026-02-01T00:20:00 end",
+    ], r.stdout
+
+
+def test_setup_and_the_command_line():
+    h = H.harness()
+    text = """
+setup{ start = "2026-07-01T12:00", meters = 3, seed = 5 }
+print(date(), #meters(), meter(2):slave())
+"""
+    r = scenario(h, "setup.lua", text)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "2026-07-01T12:00:00\t3\t2", r.stdout
+    # the command line wins
+    r = scenario(h, "setup.lua", text, "--start", "2026-01-01T06:00",
+                 "--meters", "2")
+    assert r.stdout.splitlines()[0] == "2026-01-01T06:00:00\t2\t2", r.stdout
+    # setup after the meters started: an error naming both lines
+    r = scenario(h, "late.lua", "local m = meter(1)\nsetup{ meters = 2 }\n")
+    assert r.returncode == 2, r.stderr
+    assert "late.lua:2:" in r.stderr and "late.lua:1:" in r.stderr, r.stderr
+    # the script's own arguments
+    r = scenario(h, "args.lua", "print(arg.loops + 1, arg[1])\n", "loops=4")
+    assert r.stdout.splitlines()[0] == "5\tloops=4", r.stdout
+
+
+def test_until_cuts_a_scenario_short():
+    h = H.harness()
+    r = scenario(h, "long.lua", """
+local m = meter(1)
+advance("1h")
+expect(true, "an hour in")
+advance("1d")
+expect(true, "never reached")
+""", "--until", "2026-01-01T02:00")
+    assert r.returncode == 0, r.stderr
+    assert "scenario stopped at 2026-01-01T02:00:00 by --until" in r.stdout
+    assert closing(r.stdout) == (1, 0)
+
+
+def test_keys_and_the_lcd():
+    h = H.harness()
+    r = scenario(h, "lcd.lua", """
+local m = meter(1)
+m:load{ U = 230, I = 5, PF = 1 }
+advance("5s")
+print(m:lcd())
+m:key("down")
+local text, icons = m:lcd()
+print(text, table.concat(icons, " "))
+""")
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.splitlines()[:2]
+    assert "230" in first, first
+    assert "5.000" in second and "A" in second.split("\t")[1].split(), second
+
+
+# --------------------------------------------------------------------------
+# the real ports
+
+
+def test_faults_reach_the_real_modbus_port():
+    h = H.harness()
+    port = H.free_port()
+    path = write(h, "scada.lua", """
+local m = meter(1)
+m:load{ U = 230, I = 5 }
+fault.modbus("busy,addr=0x30-0x31")
+print("busy")
+advance("1h")
+""")
+    proc = h.start([S.exe(), path, "--headless", "-q", "--speed", "1",
+                    "--tcp", "127.0.0.1:%d" % port], name="scada")
+    proc.wait_for("^busy$", timeout=15)
+    assert H.wait_until(lambda: _tcp_ready(port), timeout=10)
+    with H.tcp_connect(port) as s:
+        assert H.exception_of(H.tcp_request(s, H.pdu_read(0x30, 2))) == 6
+        # another address: untouched
+        pdu = H.tcp_request(s, H.pdu_read(0x32, 2))
+        assert H.exception_of(pdu) is None, pdu.hex()
+    assert proc.stop() in (0, 1)
+
+
+def _tcp_ready(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------
+# the progress line
+
+
+def test_progress_line_on_a_terminal_only():
+    h = H.harness()
+    write(h, "months.lua", """
+setup{ start = "2026-01-01" }
+meter(1):load{ U = 230, I = 5 }
+run_until("2026-05-01")
+""")
+    # stderr a pipe (CI): not a trace of it
+    r = S.run(h, "months.lua")
+    assert r.returncode == 0 and "\r" not in r.stderr, repr(r.stderr)
+    # stderr a terminal: the virtual date, a percentage, the speed
+    master, slave = pty.openpty()
+    p = subprocess.Popen([S.exe(), "--headless", "months.lua"], cwd=h.tmp,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=60)
+    p.stdout.close()
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert re.search(r"\r2026-0\d-\d\dT\d\d:\d\d:\d\d +\d+% +x\d", text), \
+        repr(text[-400:])
+
+
+# --------------------------------------------------------------------------
+# docs/scenarios.md
+
+
+def doc_examples():
+    """(line, lua, expected stdout or None) for every ```lua block; a
+    ```text block right after one is its exact output."""
+    with open(DOCS) as f:
+        text = f.read()
+    blocks = [(m.start(), m.group(1), m.group(2)) for m in re.finditer(
+        r"```(\w+)\n(.*?)```", text, re.S)]
+    out = []
+    for k, (pos, lang, body) in enumerate(blocks):
+        if lang != "lua":
+            continue
+        expect = None
+        if k + 1 < len(blocks) and blocks[k + 1][1] == "text":
+            between = text[pos:blocks[k + 1][0]]
+            if between.count("```") == 2:
+                expect = blocks[k + 1][2]
+        out.append((text.count("\n", 0, pos) + 1, body, expect))
+    return out
+
+
+def test_the_examples_of_docs_scenarios_md_run():
+    h = H.harness()
+    write(h, "data/pv.csv", "hour,kw\n" + "".join(
+        "%d,%s\n" % (k, v) for k, v in enumerate(
+            [0] * 6 + [0.5, 1.5, 2.5, 3.2, 3.6, 3.8, 3.8, 3.6, 3.2, 2.5,
+                       1.5, 0.5] + [0] * 6)))
+    examples = doc_examples()
+    assert len(examples) >= 8, len(examples)
+    for line, body, expect in examples:
+        want = 0
+        m = re.search(r"-- exits (\d)", body)
+        if m:
+            want = int(m.group(1))
+        r = scenario(h, "example.lua", body, "--speed", "max")
+        assert r.returncode == want, ("docs/scenarios.md:%d" % line,
+                                      r.returncode, r.stdout, r.stderr)
+        if expect is not None:
+            assert r.stdout == expect, ("docs/scenarios.md:%d" % line,
+                                        r.stdout, expect)
+
+
+if __name__ == "__main__":
+    H.main(globals())
