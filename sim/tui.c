@@ -291,9 +291,8 @@ static void draw(struct tui *t)
     status_lines(t, status, &nlines);
     if (cols >= TUI_GLASS_W + STATUS_W) {
         int w = cols - TUI_GLASS_W;
-        tui_box(stdscr, 0, TUI_GLASS_W, TUI_GLASS_H + TUI_KEYS_H, w, "status",
-                &t->style);
-        for (unsigned k = 0; k < nlines && (int)k < TUI_GLASS_H - 1; k++)
+        tui_box(stdscr, 0, TUI_GLASS_W, TUI_GLASS_H, w, "status", &t->style);
+        for (unsigned k = 0; k < nlines && (int)k < TUI_GLASS_H - 2; k++)
             mvaddnstr(1 + (int)k, TUI_GLASS_W + 1, status[k], w - 2);
         now_y = TUI_GLASS_H + TUI_KEYS_H;
     } else {
@@ -323,18 +322,19 @@ static void draw(struct tui *t)
         tui_scope_draw(stdscr, now_y, 0, h1, left, &t->scope, &t->style,
                        t->v_attr, t->i_attr);
         tui_lines_draw(stdscr, now_y, left, h1, right, "Modbus", &t->modbus,
-                       &t->style, t->warn, t->error);
+                       "(no frame yet)", &t->style, t->warn, t->error);
         tui_lines_draw(stdscr, now_y + h1, 0, h - h1, left, "MQTT",
-                       &t->mqtt, &t->style, t->warn, t->error);
+                       &t->mqtt, t->cfg.mqtt ? "(no message yet)" :
+                       "(no uplink: --mqtt URI)", &t->style, t->warn,
+                       t->error);
         tui_lines_draw(stdscr, now_y + h1, left, h - h1, right, "log",
-                       &t->log, &t->style, t->warn, t->error);
+                       &t->log, "", &t->style, t->warn, t->error);
     } else if (h >= 5) {
         tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
         tui_scope_draw(stdscr, now_y, 0, h, left, &t->scope, &t->style,
                        t->v_attr, t->i_attr);
-        tui_lines_draw(stdscr, now_y, left, h, right, "Modbus / log",
-                       t->modbus.count ? &t->modbus : &t->log, &t->style,
-                       t->warn, t->error);
+        tui_lines_draw(stdscr, now_y, left, h, right, "Modbus", &t->modbus,
+                       "(no frame yet)", &t->style, t->warn, t->error);
     }
     refresh();
 }

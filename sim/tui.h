@@ -38,6 +38,7 @@ struct tui_config {
     const struct vclock *clock; /* the pacing: speed */
     const char *scenario;       /* shown in the status panel; NULL: the
                                    steady --load */
+    bool mqtt;                  /* an uplink is configured (--mqtt) */
     void *ctx;                  /* for the callbacks */
     /* a key changed a setting or the clock: apply it (ports_sync) and
      * save the state now */

@@ -87,22 +87,24 @@ void tui_lines_modbus(char *out, size_t len, const char *transport,
         else
             snprintf(answer, sizeof answer, "ok");
     }
-    n = snprintf(out, len, "%-3s #%-3d %-24s -> %-20s", transport ? transport : "?",
-                 slave, what, answer);
+    n = snprintf(out, len, "%-3s #%-3d %-22s -> %s ", transport ? transport :
+                 "?", slave, what, answer);
     for (size_t k = 0; k < reqlen && n > 0 && (size_t)n + 4 < len; k++)
         n += snprintf(out + n, len - (size_t)n, " %02x", req[k]);
 }
 
 void tui_lines_draw(WINDOW *w, int y, int x, int h, int width,
                     const char *title, const struct tui_lines *l,
-                    const struct tui_glass_style *st, attr_t warn,
-                    attr_t error)
+                    const char *empty, const struct tui_glass_style *st,
+                    attr_t warn, attr_t error)
 {
     int rows = h - 2, cols = width - 2;
 
     if (rows < 1 || cols < 1)
         return;
     tui_box(w, y, x, h, width, title, st);
+    if (l->count == 0 && empty)
+        mvwaddnstr(w, y + 1, x + 1, empty, cols);
     for (int r = 0; r < rows; r++) {
         enum tui_line_kind kind = TUI_LINE_NORMAL;
         const char *text = tui_lines_get(l, (unsigned)(rows - 1 - r), &kind);

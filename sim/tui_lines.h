@@ -31,17 +31,19 @@ void tui_lines_add(struct tui_lines *l, enum tui_line_kind kind,
 const char *tui_lines_get(const struct tui_lines *l, unsigned back,
                           enum tui_line_kind *kind);
 
-/* One Modbus frame as one line: "tcp  #1   03 read 0x0030 x14 -> ok
- * 01 03 00 30 00 0e". rsp NULL: no reply. */
+/* One Modbus frame as one line: "tcp #1   03 read  0x0030 x14  -> ok
+ * 00 01 00 00 00 06 01 03 00 30 00 0e" (the request's bytes last). rsp
+ * NULL: no reply. */
 void tui_lines_modbus(char *out, size_t len, const char *transport,
                       int slave, const uint8_t *req, size_t reqlen,
                       const uint8_t *rsp, size_t rsplen);
 
 /* A box of h rows and `width` columns at (y, x) holding the newest lines
- * (cut to the width); warn and error lines in their attributes. */
+ * (cut to the width), or `empty` while there are none; warn and error
+ * lines in their attributes. */
 void tui_lines_draw(WINDOW *w, int y, int x, int h, int width,
                     const char *title, const struct tui_lines *l,
-                    const struct tui_glass_style *st, attr_t warn,
-                    attr_t error);
+                    const char *empty, const struct tui_glass_style *st,
+                    attr_t warn, attr_t error);
 
 #endif

@@ -57,8 +57,8 @@ void tui_scope_draw(WINDOW *win, int y, int x, int h, int width,
 
     if (rows < 3 || cols < 8)
         return;
-    snprintf(title, sizeof title, "scope: 2 cycles at %.2f Hz  * U %.0f V pk"
-             "  o I %.2f A pk", s->f, s->v_peak, s->i_peak);
+    snprintf(title, sizeof title, "scope %.2f Hz  *U %.0f Vpk  oI %.2f Apk",
+             s->f, s->v_peak, s->i_peak);
     tui_box(win, y, x, h, width, title, st);
     int mid = (rows - 1) / 2;
     for (int c = 0; c < cols; c++)

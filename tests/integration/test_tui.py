@@ -273,6 +273,19 @@ def test_voltage_page_password_slave_address_and_modbus():
     assert abs(read_u(t.port, 5) - 230.0) < 0.1
     assert read_u(t.port, 1) == 0x0B
 
+    # the traffic panel and the glass's communication icon saw them
+    def shown(text):
+        return lambda: text in "\n".join(t.lines())
+    assert H.wait_until(shown("tcp #1   03 read  0x0030 x2     -> ex 0B"),
+                        timeout=DEADLINE), "\n".join(t.lines())
+    assert H.wait_until(shown("tcp #5   03 read  0x0030 x2     -> ok"),
+                        timeout=DEADLINE), "\n".join(t.lines())
+
+    def com():
+        read_u(t.port, 5)
+        return "COM" in t.glass().icons.split()
+    assert H.wait_until(com, timeout=DEADLINE), "\n".join(t.lines())
+
     # q: the state is saved, the terminal given back
     t.keys("q")
     assert t.wait_dead() == 0, t.stderr()
@@ -330,6 +343,32 @@ def test_terminal_given_back_on_signals():
         if status == 0:
             assert "saving state and stopping" in t.stderr(), t.stderr()
         h.close()
+
+
+def test_readme_screen_is_true():
+    """The README's captured screen is what the program shows now."""
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    part = text[text.index("## The meter face"):]
+    block = part[part.index("```text\n") + 8:]
+    want = block[:block.index("```")].rstrip("\n").split("\n")
+    assert len(want) == 30, len(want)
+    h = H.harness()
+    # the README's command; --tcp off only keeps port 1502 free
+    t = Tmux(h, [S.exe(), "--no-state", "--start", "2026-03-10T11:45:00",
+                 "--speed", "0", "--load", LOAD, "--tcp", "off"],
+             cols=116, rows=30)
+
+    def same():
+        return [l.rstrip() for l in t.lines()[:30]] == \
+            [l.rstrip() for l in want]
+    if not H.wait_until(same, timeout=DEADLINE, step=0.1):
+        got = [l.rstrip() for l in t.lines()[:30]]
+        diff = ["%2d want: %s\n   got:  %s" % (k + 1, w, g)
+                for k, (w, g) in enumerate(zip(want, got)) if w != g]
+        raise AssertionError("README's screen differs:\n" + "\n".join(diff))
 
 
 def test_headless_without_a_terminal():
