@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "regmap.h"
 #include "timeparse.h"
 #include "tui_glass.h"
 #include "tui_keys.h"
@@ -200,6 +201,16 @@ void tui_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
 
 /* ---- drawing ---- */
 
+/* An integer of the extension block (docs/registers.md), 0 if unread. */
+static uint32_t reg_u32(const struct meter *m, uint16_t addr, uint16_t n)
+{
+    uint16_t r[2] = { 0, 0 };
+
+    if (meter_reg_read(m, addr, n, r))
+        return 0;
+    return n == 2 ? (uint32_t)r[0] << 16 | r[1] : r[0];
+}
+
 static void status_lines(struct tui *t, char out[][160], unsigned *n)
 {
     const struct engine *e = t->cfg.engine;
@@ -238,14 +249,15 @@ static void status_lines(struct tui *t, char out[][160], unsigned *n)
     if (meter_settings(m)->prepaid.enabled)
         snprintf(out[k++], 160, "credit %.3f kWh%s",
                  meter_credit_wh(m) / 1000.0,
-                 m->prepaid.alarm ? " LOW" : "");
+                 reg_u32(m, REG_X_STATUS, 1) & 2u ? " LOW" : "");
     else
         snprintf(out[k++], 160, "credit - (prepaid off)");
     snprintf(out[k++], 160, "modbus slave %u %u 8%c1", c->slave, c->baud,
              c->parity == METER_PARITY_ODD ? 'O' :
              c->parity == METER_PARITY_NONE ? 'N' : 'E');
-    snprintf(out[k++], 160, "4g_M   %s", c->uplink == METER_UPLINK_MQTT ?
-             "Mqtt (uplink on)" : "Debug (uplink off)");
+    snprintf(out[k++], 160, "4g_M   %s", c->uplink != METER_UPLINK_MQTT ?
+             "Debug (uplink off)" : t->cfg.mqtt ? "Mqtt (uplink on)" :
+             "Mqtt (no --mqtt broker)");
     snprintf(out[k++], 160, "energy %.2f kWh, %llu pulses", (double)total,
              (unsigned long long)meter_pulse_count(m));
     *n = k;
@@ -282,7 +294,7 @@ static void draw(struct tui *t)
         return;
     }
     snprintf(title, sizeof title, "KPM31C  meter %u/%u  #%u", t->shown + 1,
-             e->count, e->meters[t->shown].core.serial);
+             e->count, (unsigned)reg_u32(shown_core(t), REG_X_SERIAL, 2));
     tui_glass_draw(stdscr, 0, 0, &f, title, &t->style);
     for (int k = 0; k < 3; k++)
         down[k] = tui_keys_shown_down(&t->keys, (enum meter_key)k, now);
