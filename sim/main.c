@@ -251,6 +251,31 @@ static void scenario_speed(void *ctx, double speed, bool max)
         log_debug("scenario: speed %g", speed);
 }
 
+/* A scenario's key presses: on the TUI's counter (monotonic ms) while it
+ * draws the front panel, on virtual time otherwise. */
+static int64_t scenario_panel_ms(void *ctx)
+{
+    struct sim *s = ctx;
+    return s->tui ? (int64_t)(real_now() * 1000.0) : s->engine.now_ms;
+}
+
+/* While the TUI owns the terminal, a scenario prints to its log panel. */
+static bool scenario_ui(void *ctx)
+{
+    return ((struct sim *)ctx)->tui != NULL;
+}
+
+/* Every MQTT message to whoever watches: the TUI's panel, the scenario. */
+static void on_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
+                    const void *payload, size_t len)
+{
+    struct sim *s = ctx;
+    if (s->tui)
+        tui_mqtt(s->tui, meter, out, topic, payload, len);
+    if (s->scenario)
+        scenario_mqtt(s->scenario, meter, out, topic, payload, len);
+}
+
 /* The scenario's results and exit status (at least the status so far). */
 static int finish_scenario(struct sim *s, int status)
 {
@@ -329,8 +354,10 @@ int main(int argc, char **argv)
     s->start_ms = s->engine.now_ms;
     if (s->scenario)
         scenario_start(s->scenario, &s->engine, &s->ports,
-                       &(struct scenario_host){ .ctx = s,
-                                                .speed = scenario_speed });
+                       &(struct scenario_host){
+                           .ctx = s, .speed = scenario_speed,
+                           .panel_ms = scenario_panel_ms, .ui = scenario_ui,
+                           .mqtt = s->uplink != NULL });
     s->pace.data = s->rush.data = s->checkpoint.data = s;
     ev_idle_init(&s->rush, on_rush);
     ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);
@@ -352,9 +379,9 @@ int main(int argc, char **argv)
         };
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
             log_info("%s; running headless", err);
-        else
-            uplink_set_observer(s->uplink, tui_mqtt, s->tui);
     }
+    if (s->tui || s->scenario)
+        uplink_set_observer(s->uplink, on_mqtt, s);
 
     if (s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);

@@ -142,8 +142,16 @@ static void script_failed(struct scenario *sc, const char *msg,
         msg = sc->mem_limit ? mem : "out of memory";
     }
     log_error("%s", msg);
-    if (trace && *trace)
+    if (trace && *trace && sc_ui(sc)) {
+        for (const char *p = trace; *p;) {      /* the UI's log panel */
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            log_error("%.*s", len, p);
+            p += len + (nl ? 1 : 0);
+        }
+    } else if (trace && *trace) {
         fprintf(stderr, "%s\n", trace);
+    }
     sc_results_error(&sc->res, msg, trace, sc_now_ms(sc));
     sc->error = true;
     sc->state = SC_DONE;
@@ -434,6 +442,11 @@ bool scenario_span(const struct scenario *sc, int64_t *from_ms,
 
 /* ---- results ---- */
 
+bool sc_ui(const struct scenario *sc)
+{
+    return sc->host.ui && sc->host.ui(sc->host.ctx);
+}
+
 void sc_record(struct scenario *sc, bool ok, const char *name,
                const char *where, const char *detail)
 {
@@ -451,6 +464,7 @@ void sc_record(struct scenario *sc, bool ok, const char *name,
         }
         return;
     }
+    sc->res.log = sc_ui(sc);
     sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
 }
 
@@ -472,7 +486,9 @@ static int l_print(lua_State *L)
     }
     luaL_pushresult(&b);
     const char *text = lua_tostring(L, -1);
-    if (sc->res.tap) {
+    if (sc_ui(sc)) {
+        log_info("%s", text);
+    } else if (sc->res.tap) {
         for (const char *p = text; p;) {
             const char *nl = strchr(p, '\n');
             int len = nl ? (int)(nl - p) : (int)strlen(p);
@@ -737,6 +753,17 @@ void scenario_free(struct scenario *sc)
     sc_timers_free(&sc->timers);
     sc_results_free(&sc->res);
     free(sc->ev);
+    if (sc->mqtt) {
+        for (unsigned k = 0; k < sc->mqtt->count; k++) {
+            struct sc_msg *m = &sc->mqtt->ring[(sc->mqtt->head + k) %
+                                               SC_MQTT_KEEP];
+            free(m->topic);
+            free(m->payload);
+        }
+        free(sc->mqtt->sent);
+        free(sc->mqtt->received);
+        free(sc->mqtt);
+    }
     free(sc->check.name);
     free(sc->check.where);
     free(sc->check.detail);

@@ -36,6 +36,14 @@ struct scenario_host {
     void *ctx;
     /* the script changed the speed (max, or virtual s per real s > 0) */
     void (*speed)(void *ctx, double speed, bool max);
+    /* the front panel's key counter now, ms (a terminal UI presses keys
+     * on its own counter); NULL: virtual time */
+    int64_t (*panel_ms)(void *ctx);
+    /* true while a full-screen UI owns the terminal: print() and results
+     * go to the log (its panel) instead of stdout; NULL: never */
+    bool (*ui)(void *ctx);
+    /* the run has an MQTT uplink whose traffic comes to scenario_mqtt */
+    bool mqtt;
 };
 
 /* Create the scenario for o->scenario and run its script up to the first
@@ -56,6 +64,12 @@ void scenario_start(struct scenario *sc, struct engine *e, struct ports *p,
  * ended (its script returned, stopped or failed). */
 bool scenario_advance(struct scenario *sc, int64_t target_ms,
                       unsigned max_steps);
+
+/* One MQTT message of the uplink (uplink_set_observer's arguments):
+ * published (out) or a command received, kept for mqtt.sent() and
+ * mqtt.received(). */
+void scenario_mqtt(struct scenario *sc, unsigned meter, bool out,
+                   const char *topic, const void *payload, size_t len);
 
 /* true once the scenario has ended. */
 bool scenario_done(const struct scenario *sc);

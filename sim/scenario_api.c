@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "bus.h"
 #include "log.h"
 #include "ports.h"
@@ -657,11 +659,181 @@ static int l_modbus_write(lua_State *L)
     return 1;
 }
 
-/* ---- MQTT (not in this build yet) ---- */
+/* ---- MQTT: what the uplink sent and received ---- */
 
-static int l_mqtt_pending(lua_State *L)
+void scenario_mqtt(struct scenario *sc, unsigned meter, bool out,
+                   const char *topic, const void *payload, size_t len)
 {
-    return sc_error(L, "mqtt: the MQTT uplink is not in this build yet");
+    struct sc_mqtt *q = sc->mqtt;
+
+    if (!sc->e || meter >= sc->e->count)
+        return;
+    if (!q) {
+        q = sc->mqtt = calloc(1, sizeof *q);
+        if (q) {
+            q->sent = calloc(sc->e->count, sizeof *q->sent);
+            q->received = calloc(sc->e->count, sizeof *q->received);
+        }
+        if (!q || !q->sent || !q->received) {
+            if (q) {
+                free(q->sent);
+                free(q->received);
+            }
+            free(q);
+            sc->mqtt = NULL;
+            return;
+        }
+    }
+    if (out)
+        q->sent[meter]++;
+    else
+        q->received[meter]++;
+    struct sc_msg *m;
+    if (q->count == SC_MQTT_KEEP) {         /* the oldest makes room */
+        m = &q->ring[q->head];
+        free(m->topic);
+        free(m->payload);
+        q->head = (q->head + 1) % SC_MQTT_KEEP;
+        q->count--;
+    }
+    m = &q->ring[(q->head + q->count) % SC_MQTT_KEEP];
+    *m = (struct sc_msg){ .meter = meter, .out = out, .t_ms = sc->e->now_ms,
+                          .topic = strdup(topic), .payload = malloc(len + 1),
+                          .len = len };
+    if (m->payload) {
+        memcpy(m->payload, payload, len);
+        m->payload[len] = '\0';
+    }
+    q->count++;
+}
+
+static struct scenario *mqtt_check(lua_State *L, const char *fn)
+{
+    struct scenario *sc = sc_of(L);
+    if (!sc->host.mqtt)
+        sc_error(L, "mqtt.%s(): this run has no MQTT uplink (--mqtt URI)",
+                 fn);
+    return sc;
+}
+
+/* JSON as Lua values: objects as tables, arrays as lists, null as nil. */
+static void push_json(lua_State *L, json_t *j, int depth)
+{
+    luaL_checkstack(L, 3, "JSON nested too deep");
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *v;
+        lua_createtable(L, 0, (int)json_object_size(j));
+        json_object_foreach(j, key, v) {
+            if (depth < 32 && !json_is_null(v)) {
+                push_json(L, v, depth + 1);
+                lua_setfield(L, -2, key);
+            }
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t k;
+        json_t *v;
+        lua_createtable(L, (int)json_array_size(j), 0);
+        json_array_foreach(j, k, v) {
+            if (depth < 32) {
+                push_json(L, v, depth + 1);
+                lua_rawseti(L, -2, (lua_Integer)k + 1);
+            }
+        }
+        break;
+    }
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    default:
+        lua_pushnil(L);
+        break;
+    }
+}
+
+/* mqtt.sent([meter]) / mqtt.received([meter]): the messages kept (the
+ * latest 1024), oldest first: {meter, topic, payload, data, time}. */
+static int mqtt_messages(lua_State *L, bool out, const char *fn)
+{
+    struct scenario *sc = mqtt_check(L, fn);
+    unsigned only = 0;
+    bool filter = !lua_isnoneornil(L, 1);
+    int n = 0;
+
+    if (filter && !sc_meter_arg(L, 1, &only))
+        return sc_error(L, "mqtt.%s(meter): a meter, or its number", fn);
+    lua_newtable(L);
+    for (unsigned k = 0; sc->mqtt && k < sc->mqtt->count; k++) {
+        const struct sc_msg *m = &sc->mqtt->ring[(sc->mqtt->head + k) %
+                                                 SC_MQTT_KEEP];
+        if (m->out != out || (filter && m->meter != only) || !m->topic ||
+            !m->payload)
+            continue;
+        lua_createtable(L, 0, 5);
+        sc_meter_push(L, m->meter);
+        lua_setfield(L, -2, "meter");
+        lua_pushstring(L, m->topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushlstring(L, m->payload, m->len);
+        lua_setfield(L, -2, "payload");
+        lua_pushinteger(L, m->t_ms / 1000);
+        lua_setfield(L, -2, "time");
+        json_t *j = json_loadb(m->payload, m->len, JSON_DECODE_ANY, NULL);
+        if (j) {
+            push_json(L, j, 0);
+            lua_setfield(L, -2, "data");
+            json_decref(j);
+        }
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
+static int l_mqtt_sent(lua_State *L)
+{
+    SC_NEED_METERS(L, l_mqtt_sent);
+    return mqtt_messages(L, true, "sent");
+}
+
+static int l_mqtt_received(lua_State *L)
+{
+    SC_NEED_METERS(L, l_mqtt_received);
+    return mqtt_messages(L, false, "received");
+}
+
+/* mqtt.count([meter]): messages published so far (all of them). */
+static int l_mqtt_count(lua_State *L)
+{
+    SC_NEED_METERS(L, l_mqtt_count);
+    struct scenario *sc = mqtt_check(L, "count");
+    unsigned only;
+    uint64_t n = 0;
+
+    if (!lua_isnoneornil(L, 1)) {
+        if (!sc_meter_arg(L, 1, &only))
+            return sc_error(L, "mqtt.count(meter): a meter, or its number");
+        n = sc->mqtt ? sc->mqtt->sent[only] : 0;
+    } else {
+        for (unsigned k = 0; sc->mqtt && k < sc->e->count; k++)
+            n += sc->mqtt->sent[k];
+    }
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
 }
 
 /* ---- files beside the scenario ---- */
@@ -801,6 +973,7 @@ static int api_check_end(lua_State *L)
                      c.failures, c.failures > 1 ? "s" : "",
                      c.detail ? c.detail : "?");
     }
+    sc->res.log = sc_ui(sc);
     sc_results_add(&sc->res, ok, c.name, c.where, detail, sc_now_ms(sc));
     free(detail);
     free(c.name);
@@ -855,7 +1028,9 @@ void sc_api_register(lua_State *L)
         { NULL, NULL },
     };
     static const luaL_Reg mqtt[] = {
-        { "sent", l_mqtt_pending },
+        { "sent", l_mqtt_sent },
+        { "received", l_mqtt_received },
+        { "count", l_mqtt_count },
         { NULL, NULL },
     };
     static const luaL_Reg hook_methods[] = {

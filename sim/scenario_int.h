@@ -85,6 +85,7 @@ struct sc_results {
     unsigned passed, failed, errors;
     bool tap;               /* stream TAP on stdout */
     bool verbose;           /* also list passing cases */
+    bool log;               /* a UI owns stdout: results to the log */
 };
 
 void sc_results_init(struct sc_results *r, bool tap, bool verbose);
@@ -150,6 +151,26 @@ struct sc_meter {
                                press (virtual ms, or later) */
 };
 
+/* ---- MQTT traffic the scenario saw ---- */
+
+#define SC_MQTT_KEEP 1024       /* messages kept, the latest */
+
+struct sc_msg {
+    unsigned meter;
+    bool out;               /* published, else a command received */
+    int64_t t_ms;           /* virtual time it passed */
+    char *topic;
+    char *payload;          /* a NUL-terminated copy */
+    size_t len;
+};
+
+struct sc_mqtt {
+    struct sc_msg ring[SC_MQTT_KEEP];
+    unsigned head, count;   /* oldest kept, how many */
+    uint64_t *sent;         /* published so far, per meter */
+    uint64_t *received;     /* commands so far, per meter */
+};
+
 /* ---- the scenario ---- */
 
 enum sc_state {
@@ -203,6 +224,7 @@ struct scenario {
                                    every month end a meter reaches */
     struct sc_results res;
     struct sc_check check;
+    struct sc_mqtt *mqtt;       /* NULL until a message comes */
     size_t mem, mem_limit;      /* Lua heap bytes, and the cap (0: none) */
     double busy_since;          /* real s the running dispatch began */
     double watchdog;            /* real s a dispatch may take; 0 none */
@@ -264,9 +286,15 @@ int sc_schedule(lua_State *L, const struct sc_timer *t);
 void sc_record(struct scenario *sc, bool ok, const char *name,
                const char *where, const char *detail);
 
+/* true while a full-screen UI owns stdout (print and results to the log) */
+bool sc_ui(const struct scenario *sc);
+
 /* Meter objects (scenario_meter.c). */
 void sc_meter_register(lua_State *L);
 void sc_meter_push(lua_State *L, unsigned index);
+/* The meter at idx: a meter object or its number (1..); false when it is
+ * neither (nothing raised). */
+bool sc_meter_arg(lua_State *L, int idx, unsigned *index);
 int sc_meters_init(struct scenario *sc);
 void sc_meters_free(struct scenario *sc);
 /* A meter timer came up (outage end, ramp step, profile slot). */

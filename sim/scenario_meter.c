@@ -35,6 +35,30 @@ void sc_meter_push(lua_State *L, unsigned index)
     luaL_setmetatable(L, METER_MT);
 }
 
+bool sc_meter_arg(lua_State *L, int idx, unsigned *index)
+{
+    struct sc_mref *r = luaL_testudata(L, idx, METER_MT);
+    struct scenario *sc = sc_of(L);
+
+    if (r) {
+        *index = r->index;
+        return true;
+    }
+    if (lua_isinteger(L, idx) && sc->e && lua_tointeger(L, idx) >= 1 &&
+        lua_tointeger(L, idx) <= (lua_Integer)sc->e->count) {
+        *index = (unsigned)lua_tointeger(L, idx) - 1;
+        return true;
+    }
+    return false;
+}
+
+/* The front panel's key counter: the UI's when one draws the panel. */
+static int64_t panel_ms(const struct scenario *sc)
+{
+    return sc->host.panel_ms ? sc->host.panel_ms(sc->host.ctx)
+                             : sc_now_ms(sc);
+}
+
 static unsigned check_meter(lua_State *L, int idx)
 {
     struct sc_mref *r = luaL_checkudata(L, idx, METER_MT);
@@ -933,9 +957,10 @@ static int m_key(lua_State *L)
     bool long_press = lua_type(L, 3) == LUA_TSTRING &&
                       !strcmp(lua_tostring(L, 3), "long");
     lua_Integer times = long_press ? 1 : luaL_optinteger(L, 3, 1);
-    /* the key driver's counter: virtual ms, plus the time the presses
-     * take (a press and release 200 ms apart, 3.2 s for a long one) */
-    int64_t t = sc_now_ms(sc);
+    /* the key driver's counter (virtual ms, or the UI's), plus the time
+     * the presses take (a press and release 200 ms apart, 3.2 s for a
+     * long one) */
+    int64_t t = panel_ms(sc);
 
     luaL_argcheck(L, times >= 1 && times <= 100, 3,
                   "a number of presses 1..100, or 'long'");
@@ -979,8 +1004,8 @@ static int m_lcd(lua_State *L)
     struct lcd_frame f;
     char text[2 * LCD_DIGITS + 2];
     size_t n = 0;
-    int64_t t = sc_now_ms(sc) > sc->m[k].key_ms ? sc_now_ms(sc)
-                                                : sc->m[k].key_ms;
+    int64_t t = panel_ms(sc) > sc->m[k].key_ms ? panel_ms(sc)
+                                               : sc->m[k].key_ms;
 
     meter_lcd_tick(core, t);
     meter_lcd_frame(core, t, &f);

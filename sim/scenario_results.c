@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "scenario_int.h"
 #include "timeparse.h"
 
@@ -79,6 +80,10 @@ void sc_results_add(struct sc_results *r, bool ok, const char *name,
             tap_comment(c.detail);
             tap_comment(line);
         }
+    } else if (r->log && (!ok || r->verbose)) {
+        log_msg(ok ? LOG_INFO : LOG_WARN, "%s %s [%s] %s%s%s",
+                ok ? "PASS" : "FAIL", where ? where : "?", when, c.name,
+                ok ? "" : ": ", ok ? "" : c.detail);
     } else if (!ok || r->verbose) {
         printf("%s %s [%s] %s%s%s\n", ok ? "PASS" : "FAIL",
                where ? where : "?", when, c.name, ok ? "" : ": ",

@@ -407,6 +407,33 @@ def _tcp_ready(port):
         return False
 
 
+def test_mqtt_messages_the_uplink_sent():
+    import mqtt_peer                # paho: only this test needs it
+    h = H.harness()
+    broker = mqtt_peer.Broker(h)
+    r = scenario(h, "mqtt.lua", """
+setup{ speed = 20 }                     -- telemetry needs the broker's time
+local m = meter(1)
+m:load{ U = 230, I = 5, PF = 1 }
+advance("1m")
+local states = {}
+for _, msg in ipairs(mqtt.sent(m)) do
+    if msg.topic:match("/state$") then states[#states + 1] = msg end
+end
+expect.above(#states, 2, "telemetry every 10 s")
+expect.eq(mqtt.count(), #mqtt.sent(), "all of it kept")
+local last = states[#states].data
+expect.near(last.p, 1150, 0.5, "the JSON as a table: active power")
+expect.eq(#mqtt.received(), 0, "no commands")
+""", "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--mqtt-period", "10",
+                 "--mqtt-discovery", "off", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    # without --mqtt: a clear error
+    r = scenario(h, "nomqtt.lua", "advance(1)\nmqtt.sent()\n")
+    assert r.returncode == 2 and "no MQTT uplink (--mqtt URI)" in r.stderr, \
+        r.stderr
+
+
 # --------------------------------------------------------------------------
 # the progress line
 
