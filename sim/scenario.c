@@ -81,6 +81,18 @@ static void watchdog_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* An error outside any protected call (the runner's own pushes between
+ * hooks, out of memory at the cap): nothing can be unwound, so say what
+ * happened and end as a scenario error. */
+static int on_panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    log_error("the scenario's Lua state cannot go on: %s",
+              msg ? msg : "(no message)");
+    fflush(stdout);
+    exit(2);
+}
+
 /* ---- locations and errors ---- */
 
 int sc_error(lua_State *L, const char *fmt, ...)
@@ -640,6 +652,7 @@ struct scenario *scenario_load(struct sim_options *o)
         return NULL;
     }
     *(struct scenario **)lua_getextraspace(L) = sc;
+    lua_atpanic(L, on_panic);
     lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, SC_HOOK_COUNT);
     open_sandbox(sc, L, o->unsafe_lua);
     lua_newtable(L);

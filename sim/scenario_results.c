@@ -216,7 +216,10 @@ int sc_results_junit(const struct sc_results *r, const char *path,
                 c->error ? "error" : "failure");
     }
     fprintf(f, "  </testsuite>\n</testsuites>\n");
-    if (fflush(f) || ferror(f) || fclose(f) != 0 || rename(tmp, path)) {
+    bool bad = fflush(f) != 0 || ferror(f);
+    if (fclose(f) != 0)
+        bad = true;
+    if (bad || rename(tmp, path)) {
         snprintf(err, errlen, "--junit %s: cannot write it: %s", path,
                  strerror(errno));
         unlink(tmp);
