@@ -131,16 +131,20 @@ void engine_set_drift(struct engine *e, unsigned meter, double ppm)
         e->meters[meter].drift_ppm = ppm;
 }
 
+int64_t engine_rtc_offset(const struct sim_meter *sm)
+{
+    return sm->rtc_offset + (meter_time(&sm->core) - sm->rtc_last);
+}
+
 /* The RTC second s of virtual time, as this meter's clock has it: the
  * offset a user set, and the drift. A slow clock repeats a second (no
  * tick: the second lasts two), a fast one skips one. */
 static void tick_meter(struct sim_meter *sm, int64_t s)
 {
-    int64_t rtc = meter_time(&sm->core);
+    int64_t rtc;
     bool lost = false;
 
-    if (rtc != sm->rtc_last)            /* set since the last tick */
-        sm->rtc_offset += rtc - sm->rtc_last;
+    sm->rtc_offset = engine_rtc_offset(sm);     /* set since the last tick */
     if (sm->drift_ppm != 0.0) {
         /* in microseconds: whole ppm add up exactly */
         sm->drift_acc += sm->drift_ppm;

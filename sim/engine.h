@@ -108,4 +108,8 @@ void engine_refresh_load(struct sim_meter *sm);
  * carry that offset on. */
 void engine_set_drift(struct engine *e, unsigned meter, double ppm);
 
+/* How far the meter's RTC is ahead of virtual time, s (a clock a user set,
+ * drift), including a setting made since the last tick. */
+int64_t engine_rtc_offset(const struct sim_meter *sm);
+
 #endif

@@ -369,7 +369,7 @@ static int64_t next_settlement(const struct scenario *sc)
     for (unsigned k = 0; k < e->count; k++) {
         const struct sim_meter *sm = &e->meters[k];
         int64_t rtc = meter_time(&sm->core);
-        int64_t off = sm->rtc_offset + (rtc - sm->rtc_last);
+        int64_t off = engine_rtc_offset(sm);
         int64_t b = rtc_month_start(rtc_month_index(rtc) + 1) - off;
         if (b > e->ticked && b * 1000 >= e->now_ms && b * 1000 < best)
             best = b * 1000;

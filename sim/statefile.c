@@ -18,7 +18,7 @@
 #define SECTION 8
 #define MAX_FILE (1024u << 20)    /* 1 GiB: a large fleet's uplink queues */
 
-enum { SEC_METER = 1, SEC_CLOCK = 2 };
+enum { SEC_METER = 1, SEC_CLOCK = 2, SEC_RTC = 4 };
 
 static struct state_extra extra;    /* type 0: none registered */
 
@@ -126,7 +126,17 @@ struct load_ctx {
     const char *path;
     char *err;
     size_t errlen;
+    const uint8_t *rtc;     /* SEC_RTC's payload, if seen */
+    uint32_t rtc_len;
 };
+
+/* Meter k's RTC offset from virtual time, s, as saved (0 when none). */
+static int64_t saved_offset(const struct load_ctx *c, unsigned k)
+{
+    if (!c->rtc || (size_t)(k + 1) * 8 > c->rtc_len)
+        return 0;
+    return (int64_t)get64(c->rtc + 8 * (size_t)k);
+}
 
 static int load_section(void *p, uint16_t type, const uint8_t *data,
                         uint32_t len)
@@ -142,8 +152,11 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
                      c->path, c->e->count);
             return -1;
         }
-        rc = meter_nv_restore(&c->e->meters[c->info->meters].core, data,
-                              len, c->now);
+        struct sim_meter *sm = &c->e->meters[c->info->meters];
+        int64_t offset = saved_offset(c, c->info->meters);
+        /* a clock a user set keeps its distance from virtual time, as a
+         * real RTC keeps running on its battery */
+        rc = meter_nv_restore(&sm->core, data, len, c->now + offset);
         if (rc) {
             snprintf(c->err, c->errlen, "state file %s: meter %u's image is "
                      "%s", c->path, c->info->meters,
@@ -151,8 +164,19 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
                                          : "corrupt");
             return -1;
         }
-        engine_refresh_load(&c->e->meters[c->info->meters]);
+        sm->rtc_offset = offset;
+        sm->rtc_last = meter_time(&sm->core);
+        engine_refresh_load(sm);
         c->info->meters++;
+        return 0;
+    case SEC_RTC:
+        if (len % 8) {
+            snprintf(c->err, c->errlen, "state file %s: bad clock offsets "
+                     "section", c->path);
+            return -1;
+        }
+        c->rtc = data;
+        c->rtc_len = len;
         return 0;
     case SEC_CLOCK:
         if (len != 8) {
@@ -202,7 +226,8 @@ int state_load(const char *path, struct engine *e, int64_t now,
 {
     uint8_t *buf;
     size_t len;
-    struct load_ctx c = { e, now, info, path, err, errlen };
+    struct load_ctx c = { .e = e, .now = now, .info = info, .path = path,
+                          .err = err, .errlen = errlen };
 
     memset(info, 0, sizeof *info);
     int rc = read_file(path, &buf, &len, err, errlen);
@@ -232,7 +257,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 int state_save(const char *path, const struct engine *e, char *err,
                size_t errlen)
 {
-    size_t cap = HEADER + (size_t)e->count * (SECTION + METER_NV_MAX) +
+    size_t cap = HEADER + SECTION + (size_t)e->count * 8 +
+                 (size_t)e->count * (SECTION + METER_NV_MAX) +
                  SECTION + 8 + 4;
     unsigned nextra = 0;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
@@ -256,7 +282,14 @@ int state_save(const char *path, const struct engine *e, char *err,
     memcpy(buf, MAGIC, 8);
     put16(buf + 8, VERSION);
     put16(buf + 10, 0);
-    put32(buf + 12, e->count + 1 + nextra);
+    put32(buf + 12, 1 + e->count + 1 + nextra);
+    /* the RTC offsets first: restoring an image needs its meter's */
+    put16(buf + off, SEC_RTC);
+    put16(buf + off + 2, 0);
+    put32(buf + off + 4, e->count * 8);
+    off += SECTION;
+    for (unsigned k = 0; k < e->count; k++, off += 8)
+        put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
     for (unsigned k = 0; k < e->count; k++) {
         int n = meter_nv_save(&e->meters[k].core, buf + off + SECTION,
                               METER_NV_MAX);

@@ -6,10 +6,12 @@
  *
  * Layout, little-endian: magic "KPM31CSF", u16 version, u16 0, u32 number
  * of sections; each section u16 type, u16 0, u32 length, payload; then a
- * CRC-32 of everything before it. Sections: 1 = one meter's image (in
- * fleet order), 2 = the virtual clock (i64 ms), 3 = one meter's MQTT
- * uplink queue (sim/uplink.c; written by the part of the host that
- * registered it with state_set_extra).
+ * CRC-32 of everything before it. Sections: 4 = each meter's RTC offset
+ * from virtual time (i64 s each, written first: a clock a user set keeps
+ * its distance across restarts), 1 = one meter's image (in fleet order),
+ * 2 = the virtual clock (i64 ms), 3 = one meter's MQTT uplink queue
+ * (sim/uplink.c; written by the part of the host that registered it with
+ * state_set_extra).
  */
 #ifndef SIM_STATEFILE_H
 #define SIM_STATEFILE_H

@@ -54,6 +54,22 @@ def test_sigkill_loses_at_most_one_checkpoint():
     assert not [f for f in os.listdir(h.tmp) if ".tmp." in f]
 
 
+def test_clock_set_by_a_user_survives_a_restart():
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--speed", "0", "--start", "2026-05-01T12:00")
+    # the user sets the meter's clock to 2026-06-15 08:30:00 over Modbus
+    with H.tcp_connect(m.port) as s:
+        pdu = H.tcp_request(s, H.pdu_write(0x1110, [2026, 6, 15, 8, 30, 0]))
+        assert H.exception_of(pdu) is None
+    assert m.regs(0x1110, 6) == [2026, 6, 15, 8, 30, 0]
+    assert m.stop() == 0
+    # virtual time restarts where it was; the meter's clock keeps its lead
+    m = S.Sim(h, "--load", LOAD, "--speed", "0", "--start",
+              "2026-05-01T12:00", state=m.state)
+    ymdhms = m.regs(0x1110, 6)
+    assert ymdhms[:5] == [2026, 6, 15, 8, 30], ymdhms
+
+
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
