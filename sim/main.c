@@ -241,6 +241,12 @@ static void set_pacing(struct sim *s, double speed, bool max)
 }
 
 /* A scenario's speed(): like --speed, from now on. */
+static void scenario_broker(void *ctx, bool cut)
+{
+    struct sim *s = ctx;
+    uplink_cut(s->uplink, cut);
+}
+
 static void scenario_speed(void *ctx, double speed, bool max)
 {
     struct sim *s = ctx;
@@ -357,7 +363,8 @@ int main(int argc, char **argv)
                        &(struct scenario_host){
                            .ctx = s, .speed = scenario_speed,
                            .panel_ms = scenario_panel_ms, .ui = scenario_ui,
-                           .mqtt = s->uplink != NULL });
+                           .mqtt = s->uplink != NULL,
+                           .broker = scenario_broker });
     s->pace.data = s->rush.data = s->checkpoint.data = s;
     ev_idle_init(&s->rush, on_rush);
     ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);

@@ -346,6 +346,10 @@ static void run_timer(struct scenario *sc, struct sc_timer *t)
         if (sc->ports)
             mb_faults_remove(&sc->ports->faults, t->ref);
         break;
+    case SC_T_BROKER_END:
+        if (sc->host.broker)
+            sc->host.broker(sc->host.ctx, false);
+        break;
     default:
         sc_meter_timer(sc, t);
         break;

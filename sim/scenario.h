@@ -44,6 +44,8 @@ struct scenario_host {
     bool (*ui)(void *ctx);
     /* the run has an MQTT uplink whose traffic comes to scenario_mqtt */
     bool mqtt;
+    /* cut (true) or restore the meters' link to the broker */
+    void (*broker)(void *ctx, bool cut);
 };
 
 /* Create the scenario for o->scenario and run its script up to the first

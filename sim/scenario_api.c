@@ -480,6 +480,8 @@ static int l_fault_clear(lua_State *L)
     struct scenario *sc = sc_of(L);
     if (sc->ports)
         mb_faults_clear(&sc->ports->faults);
+    if (sc->host.mqtt && sc->host.broker)
+        sc->host.broker(sc->host.ctx, false);
     return 0;
 }
 
@@ -491,10 +493,24 @@ static int l_fault_hits(lua_State *L)
     return 1;
 }
 
+/* fault.broker([d]): the meters lose their broker, for d or until
+ * fault.clear(). */
 static int l_fault_broker(lua_State *L)
 {
-    return sc_error(L, "fault.broker(): broker loss needs the MQTT uplink, "
-                      "which this build does not have yet");
+    SC_NEED_METERS(L, l_fault_broker);
+    struct scenario *sc = sc_of(L);
+
+    if (!sc->host.mqtt || !sc->host.broker)
+        return sc_error(L, "fault.broker(): this run has no MQTT uplink "
+                           "(--mqtt URI)");
+    int64_t d = lua_isnoneornil(L, 1) ? 0 : sc_check_duration(L, 1);
+    sc->host.broker(sc->host.ctx, true);
+    if (d > 0) {
+        struct sc_timer t = { .t = base_ms(sc) + d * 1000,
+                              .kind = SC_T_BROKER_END };
+        sc_schedule(L, &t);
+    }
+    return 0;
 }
 
 static int fault_remove(lua_State *L)

@@ -31,6 +31,7 @@ enum sc_timer_kind {
     SC_T_RAMP = 2,          /* the next step of a meter's ramp */
     SC_T_PROFILE = 3,       /* the next slot of a meter's profile */
     SC_T_FAULT_END = 4,     /* a Modbus fault's duration is over */
+    SC_T_BROKER_END = 5,    /* a broker loss is over */
 };
 
 struct sc_timer {

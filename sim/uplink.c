@@ -35,6 +35,7 @@ struct um {
     int64_t next_due;           /* virtual s of the next telemetry */
     bool report;                /* telemetry wanted at the next chance */
     bool on;                    /* 4g_M = Mqtt */
+    bool cut;                   /* the link to the broker is cut (a fault) */
     bool up;                    /* connected */
     bool ever_up;               /* connected at least once */
     unsigned failures;          /* failed attempts since the last up */
@@ -113,7 +114,7 @@ void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx)
 
 static void pump(struct um *m)
 {
-    if (!m->up)
+    if (!m->up || m->cut)
         return;
     for (unsigned k = 0; k < m->q.count; k++) {
         struct uplink_item *it = uplink_queue_at(&m->q, k);
@@ -141,6 +142,22 @@ static void pump(struct um *m)
         if (rc)
             return;
         it->state = ITEM_IN_FLIGHT;
+    }
+}
+
+void uplink_cut(struct uplink *u, bool cut)
+{
+    if (!u)
+        return;
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        if (m->cut == cut)
+            continue;
+        m->cut = cut;
+        um_log(m, LOG_INFO, "meter %08u: link to the broker %s (%u queued)",
+               (unsigned)m->serial, cut ? "cut" : "restored", m->q.count);
+        if (!cut)
+            pump(m);
     }
 }
 

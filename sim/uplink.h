@@ -65,6 +65,11 @@ void uplink_free(struct uplink *u);
 typedef void uplink_traffic_fn(void *ctx, unsigned meter, bool out,
                                const char *topic, const void *payload,
                                size_t len);
+/* A fault: the meters lose (cut) or regain their link to the broker.
+ * While cut, telemetry and billing queue up as in an outage (bounded,
+ * drops counted) and leave in order when the link is back. */
+void uplink_cut(struct uplink *u, bool cut);
+
 void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx);
 
 #endif

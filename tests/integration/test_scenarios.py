@@ -428,7 +428,35 @@ expect.eq(#mqtt.received(), 0, "no commands")
 """, "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--mqtt-period", "10",
                  "--mqtt-discovery", "off", timeout=60)
     assert r.returncode == 0, (r.stdout, r.stderr)
+    # a broker loss: nothing published while cut, then everything in
+    # order with contiguous sequence numbers
+    r = scenario(h, "broker.lua", """
+setup{ speed = 20 }
+local m = meter(1)
+m:load{ U = 230, I = 5, PF = 1 }
+advance("30s")
+local before = mqtt.count(m)
+fault.broker("1m")
+advance("50s")
+expect.eq(mqtt.count(m), before, "nothing leaves while the link is cut")
+advance("40s")
+expect.above(mqtt.count(m), before + 5, "the queue flows once restored")
+local seqs = {}
+for _, msg in ipairs(mqtt.sent(m)) do
+    if msg.topic:match("/state$") then seqs[#seqs + 1] = msg.data.seq end
+end
+for k = 2, #seqs do
+    expect.eq(seqs[k], seqs[k - 1] + 1, "contiguous after the loss")
+end
+""", "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--mqtt-period", "5",
+                 "--mqtt-discovery", "off", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
     # without --mqtt: a clear error
+    for name, body in (("nomqtt.lua", "advance(1)\nmqtt.sent()\n"),
+                       ("nobroker.lua", "advance(1)\nfault.broker('1m')\n")):
+        r = scenario(h, name, body)
+        assert r.returncode == 2 and "no MQTT uplink (--mqtt URI)" in r.stderr, \
+            r.stderr
     r = scenario(h, "nomqtt.lua", "advance(1)\nmqtt.sent()\n")
     assert r.returncode == 2 and "no MQTT uplink (--mqtt URI)" in r.stderr, \
         r.stderr
