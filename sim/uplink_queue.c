@@ -43,18 +43,22 @@ static void remove_at(struct uplink_queue *q, unsigned k)
     q->count--;
 }
 
-/* Room for one more: drop the oldest telemetry (or, with none, the
- * oldest item). */
+/* Room for one more: drop the oldest telemetry still waiting, counted.
+ * With none waiting, the oldest item goes from the queue uncounted: it was
+ * published and is on its way, only its acknowledgement is forgotten. */
 static void make_room(struct uplink_queue *q)
 {
     if (q->count < q->cap)
         return;
     unsigned k = 0;
-    while (k < q->count && uplink_queue_at(q, k)->kind != UPLINK_TELEMETRY)
+    while (k < q->count &&
+           (uplink_queue_at(q, k)->kind != UPLINK_TELEMETRY ||
+            uplink_queue_at(q, k)->state != ITEM_WAITING))
         k++;
     if (k == q->count)
-        k = 0;
-    if (uplink_queue_at(q, k)->kind == UPLINK_TELEMETRY)
+        k = 0;      /* everything is on its way: forget the oldest's ack */
+    const struct uplink_item *it = uplink_queue_at(q, k);
+    if (it->kind == UPLINK_TELEMETRY && it->state == ITEM_WAITING)
         q->dropped++;
     remove_at(q, k);
 }

@@ -451,6 +451,29 @@ end
 """, "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--mqtt-period", "5",
                  "--mqtt-discovery", "off", timeout=60)
     assert r.returncode == 0, (r.stdout, r.stderr)
+    # a loss longer than the queue: the oldest telemetry goes, counted,
+    # and the gap in seq is exactly what `dropped` says
+    r = scenario(h, "overflow.lua", """
+setup{ speed = 20 }
+local m = meter(1)
+m:load{ U = 230, I = 5, PF = 1 }
+advance("10s")
+fault.broker("60s")
+advance("80s")
+local states = {}
+for _, msg in ipairs(mqtt.sent(m)) do
+    if msg.topic:match("/state$") then states[#states + 1] = msg.data end
+end
+local last = states[#states]
+expect.above(last.dropped, 40, "a full queue drops and counts")
+local gaps = 0
+for k = 2, #states do
+    gaps = gaps + (states[k].seq - states[k - 1].seq - 1)
+end
+expect.eq(gaps, last.dropped, "every gap in seq is a counted drop")
+""", "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--mqtt-period", "1",
+                 "--mqtt-queue", "8", "--mqtt-discovery", "off", timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
     # without --mqtt: a clear error
     for name, body in (("nomqtt.lua", "advance(1)\nmqtt.sent()\n"),
                        ("nobroker.lua", "advance(1)\nfault.broker('1m')\n")):

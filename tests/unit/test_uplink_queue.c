@@ -41,6 +41,33 @@ static void full_queue_drops_the_oldest_telemetry_and_counts(void **state)
     uplink_queue_free(&q);
 }
 
+/* Published items are on their way: a full queue drops waiting ones
+ * first, and never counts one already sent as dropped. */
+static void published_items_are_not_counted_as_dropped(void **state)
+{
+    struct uplink_queue q;
+    assert_int_equal(uplink_queue_init(&q, 3), 0);
+    for (int k = 1; k <= 3; k++) {
+        struct uplink_telemetry t = tele(k);
+        uplink_queue_push_telemetry(&q, &t);
+    }
+    uplink_queue_at(&q, 0)->state = ITEM_IN_FLIGHT;    /* seq 1 sent */
+    struct uplink_telemetry t4 = tele(4);
+    uplink_queue_push_telemetry(&q, &t4);
+    /* seq 2, the oldest waiting, went, counted; seq 1 is still tracked */
+    assert_int_equal(uplink_queue_at(&q, 0)->seq, 1);
+    assert_int_equal(uplink_queue_at(&q, 1)->seq, 3);
+    assert_int_equal(q.dropped, 1);
+    for (unsigned k = 0; k < 3; k++)
+        uplink_queue_at(&q, k)->state = ITEM_IN_FLIGHT;
+    struct uplink_telemetry t5 = tele(5);
+    uplink_queue_push_telemetry(&q, &t5);
+    /* all on their way: the oldest's ack is forgotten, nothing counted */
+    assert_int_equal(uplink_queue_at(&q, 0)->seq, 3);
+    assert_int_equal(q.dropped, 1);
+    uplink_queue_free(&q);
+}
+
 static void billing_is_kept_while_telemetry_can_go(void **state)
 {
     struct uplink_queue q;
@@ -139,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_queue_drops_the_oldest_telemetry_and_counts),
+        cmocka_unit_test(published_items_are_not_counted_as_dropped),
         cmocka_unit_test(billing_is_kept_while_telemetry_can_go),
         cmocka_unit_test(items_leave_in_order_once_acknowledged),
         cmocka_unit_test(saved_and_restored_exactly),
