@@ -92,6 +92,30 @@ unsigned seg_text(uint8_t *row, unsigned n, unsigned first, const char *s)
     return pos - first;
 }
 
+unsigned seg_row_text(const uint8_t *row, unsigned n, char *out,
+                      unsigned len)
+{
+    static const char order[] = " 0123456789-_=AbCcdEFGgHhIiJLMnoPqrStUuvy";
+    unsigned w = 0;
+
+    if (len == 0)
+        return 0;
+    for (unsigned k = 0; k < n && w + 1 < len; k++) {
+        uint8_t pattern = row[k] & (uint8_t)~SEG_DP;
+        char c = '?';
+        for (const char *q = order; *q; q++)
+            if (seg_char(*q) == pattern) {
+                c = *q;
+                break;
+            }
+        out[w++] = c;
+        if ((row[k] & SEG_DP) && w + 1 < len)
+            out[w++] = '.';
+    }
+    out[w] = '\0';
+    return w;
+}
+
 int seg_number(uint8_t *row, unsigned last, uint64_t value,
                unsigned decimals)
 {

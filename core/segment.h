@@ -47,4 +47,12 @@ int seg_number(uint8_t *row, unsigned last, uint64_t value,
 /* Digits 0..9 with zeros kept: n digits of value, the last at row[last]. */
 void seg_digits(uint8_t *row, unsigned last, uint32_t value, unsigned n);
 
+/* The inverse of seg_text, for hosts and tests that show a glass as text:
+ * each position as the first character of the font with its pattern
+ * (digits before letters, so 5 not S; '?' when none), and a '.' after a
+ * position whose point is lit. Writes at most len - 1 characters and a
+ * NUL; returns the characters written. */
+unsigned seg_row_text(const uint8_t *row, unsigned n, char *out,
+                      unsigned len);
+
 #endif

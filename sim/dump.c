@@ -8,24 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_real32.h"
 #include "timeparse.h"
 
 /* The manual's register range (sections 6.2 and 6.3). */
 #define MANUAL_FIRST 0x0000
 #define MANUAL_LAST 0x01FE
-
-/* The shortest decimal that reads back as the same float32, as a double
- * that %.9g prints exactly so. */
-static json_t *real32(float f)
-{
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f)
-            break;
-    }
-    return json_real(strtod(buf, NULL));
-}
 
 static json_t *meter_json(const struct sim_meter *sm)
 {
@@ -38,17 +26,17 @@ static json_t *meter_json(const struct sim_meter *sm)
         float v;
         if (meter_reg_float(m, (uint16_t)a, &v) == 0) {
             snprintf(key, sizeof key, "%04X", a);
-            json_object_set_new(regs, key, real32(v));
+            json_object_set_new(regs, key, json_real32(v));
         }
     }
-    json_object_set_new(meas, "u", real32(x->u));
-    json_object_set_new(meas, "i", real32(x->i));
-    json_object_set_new(meas, "p", real32(x->p));
-    json_object_set_new(meas, "q", real32(x->q));
-    json_object_set_new(meas, "s", real32(x->s));
-    json_object_set_new(meas, "pf", real32(x->pf));
-    json_object_set_new(meas, "f", real32(x->f));
-    json_object_set_new(meas, "demand", real32(x->demand));
+    json_object_set_new(meas, "u", json_real32(x->u));
+    json_object_set_new(meas, "i", json_real32(x->i));
+    json_object_set_new(meas, "p", json_real32(x->p));
+    json_object_set_new(meas, "q", json_real32(x->q));
+    json_object_set_new(meas, "s", json_real32(x->s));
+    json_object_set_new(meas, "pf", json_real32(x->pf));
+    json_object_set_new(meas, "f", json_real32(x->f));
+    json_object_set_new(meas, "demand", json_real32(x->demand));
 
     time_format_iso(meter_time(m), when, sizeof when);
     json_object_set_new(o, "slave", json_integer(meter_comm(m)->slave));

@@ -980,16 +980,6 @@ static int m_key(lua_State *L)
 
 /* The character a 7-segment pattern shows (the first of the font that
  * has it: digits before look-alike letters). */
-static char glyph(uint8_t pattern)
-{
-    static const char font[] = "0123456789 -_=AbCcdEFgHhIiJLMnoPqrStUuvy";
-    pattern &= (uint8_t)~SEG_DP;
-    for (const char *c = font; *c; c++)
-        if (seg_char(*c) == pattern)
-            return *c;
-    return '?';
-}
-
 /* m:lcd() -> the glass as text, and a table of icons lit. */
 static int m_lcd(lua_State *L)
 {
@@ -1003,20 +993,14 @@ static int m_lcd(lua_State *L)
     struct meter *core = core_of(L, k);
     struct lcd_frame f;
     char text[2 * LCD_DIGITS + 2];
-    size_t n = 0;
     int64_t t = panel_ms(sc) > sc->m[k].key_ms ? panel_ms(sc)
                                                : sc->m[k].key_ms;
 
     meter_lcd_tick(core, t);
     meter_lcd_frame(core, t, &f);
-    if (f.minus)
-        text[n++] = '-';
-    for (int d = 0; d < LCD_DIGITS; d++) {
-        text[n++] = glyph(f.digit[d]);
-        if (f.digit[d] & SEG_DP)
-            text[n++] = '.';
-    }
-    text[n] = '\0';
+    text[0] = '-';
+    seg_row_text(f.digit, LCD_DIGITS, text + f.minus,
+                 (unsigned)sizeof text - 1);
     lua_pushstring(L, text);
     lua_createtable(L, 4, 0);
     int j = 0;

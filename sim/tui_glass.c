@@ -127,24 +127,11 @@ void tui_glass_keys(WINDOW *w, int y, int x, const bool down[3],
 
 void tui_glass_text(const struct lcd_frame *f, char *out, size_t len)
 {
-    static const char chars[] = " 0123456789-_AbCcdEFGgHhIiJLnoPqrtUuy";
     size_t n = 0;
 
     if (len == 0)
         return;
-    if (f->minus && n + 1 < len)
+    if (f->minus && len > 1)
         out[n++] = '~';
-    for (int k = 0; k < LCD_DIGITS && n + 1 < len; k++) {
-        uint8_t seg = f->digit[k] & (uint8_t)~SEG_DP;
-        char c = '?';
-        for (const char *q = chars; *q; q++)
-            if (seg_char(*q) == seg) {
-                c = *q;
-                break;
-            }
-        out[n++] = c;
-        if ((f->digit[k] & SEG_DP) && n + 1 < len)
-            out[n++] = '.';
-    }
-    out[n] = '\0';
+    seg_row_text(f->digit, LCD_DIGITS, out + n, (unsigned)(len - n));
 }

@@ -4,20 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_real32.h"
 #include "timeparse.h"
 
 const char *const uplink_rate_names[4] = { "sharp", "peak", "flat", "valley" };
-
-json_t *uplink_json_real32(float f)
-{
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f)
-            break;
-    }
-    return json_real(strtod(buf, NULL));
-}
 
 json_t *uplink_json_time(int64_t t)
 {
@@ -40,7 +30,7 @@ char *uplink_json_dump(json_t *o)
 
 static void set_real(json_t *o, const char *key, float v)
 {
-    json_object_set_new(o, key, uplink_json_real32(v));
+    json_object_set_new(o, key, json_real32(v));
 }
 
 static void serial_text(uint32_t serial, char *buf, size_t len)

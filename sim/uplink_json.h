@@ -17,9 +17,6 @@
 /* The names of the tariff rates 1..4. */
 extern const char *const uplink_rate_names[4];
 
-/* A float32 as the shortest decimal that reads back as the same float. */
-json_t *uplink_json_real32(float f);
-
 /* An ISO 8601 time of the meter's clock, or null for 0. */
 json_t *uplink_json_time(int64_t t);
 

@@ -459,28 +459,11 @@ static void run_script(struct run *r, const char *s)
     }
 }
 
-/* The glass as text, for messages: the first character of this list
- * with a matching pattern ('?' when none). */
+/* The glass as text, for messages ('~' for the sign). */
 static void frame_text(const struct lcd_frame *f, char *out)
 {
-    static const char chars[] = " 0123456789-_AbCcdEFGgHhIiJLnoPqrtUuy";
-    char *p = out;
-
-    if (f->minus)
-        *p++ = '~';
-    for (unsigned k = 0; k < LCD_DIGITS; k++) {
-        uint8_t seg = f->digit[k] & (uint8_t)~SEG_DP;
-        char c = '?';
-        for (const char *q = chars; *q; q++)
-            if (seg_char(*q) == seg) {
-                c = *q;
-                break;
-            }
-        *p++ = c;
-        if (f->digit[k] & SEG_DP)
-            *p++ = '.';
-    }
-    *p = '\0';
+    out[0] = '~';
+    seg_row_text(f->digit, LCD_DIGITS, out + f->minus, 2 * LCD_DIGITS + 1);
 }
 
 static void check_frame(const struct lcd_case *c, unsigned n,
