@@ -444,22 +444,33 @@ static void handle(struct mqtt *c, struct event *e)
     }
 }
 
-/* Take the queued events and handle them, in order. */
-static void dispatch(struct mqtt_hub *hub)
+/* Every event queued so far, oldest first; the queue is left empty. */
+static struct event *take_events(struct mqtt_hub *hub)
 {
     pthread_mutex_lock(&hub->lock);
     struct event *e = hub->head;
     hub->head = hub->tail = NULL;
     pthread_mutex_unlock(&hub->lock);
-    while (e) {
-        struct event *next = e->next;
+    return e;
+}
+
+/* Free an event; returns the one after it. */
+static struct event *event_free(struct event *e)
+{
+    struct event *next = e->next;
+    free(e->topic);
+    free(e->payload);
+    free(e);
+    return next;
+}
+
+/* Take the queued events and handle them, in order. */
+static void dispatch(struct mqtt_hub *hub)
+{
+    for (struct event *e = take_events(hub); e; e = event_free(e)) {
         /* a client freed after this event was queued left client NULL */
         if (e->link->client)
             handle(e->link->client, e);
-        free(e->topic);
-        free(e->payload);
-        free(e);
-        e = next;
     }
 }
 
@@ -486,17 +497,8 @@ void mqtt_hub_free(struct mqtt_hub *hub)
     if (!hub)
         return;
     ev_async_stop(hub->loop, &hub->wake);
-    pthread_mutex_lock(&hub->lock);
-    struct event *e = hub->head;
-    hub->head = hub->tail = NULL;
-    pthread_mutex_unlock(&hub->lock);
-    while (e) {
-        struct event *next = e->next;
-        free(e->topic);
-        free(e->payload);
-        free(e);
-        e = next;
-    }
+    for (struct event *e = take_events(hub); e; e = event_free(e))
+        ;
     /* links stay: a paho thread may still be on its way out with one */
     pthread_mutex_lock(&hub->lock);
     struct link *l = hub->links;
