@@ -98,20 +98,25 @@ int meter_init(struct meter *m, const struct metro_config *front_end,
     return CORE_OK;
 }
 
-/* Energy, pulses, credit, demand and the second's sums for ms of h. */
-static void account(struct meter *m, const struct meter_hold *h, double ms)
+/* Energy, pulses, credit and demand for ms of h. */
+static void account_energy(struct meter *m, const struct meter_hold *h,
+                           double ms)
 {
     struct energy_inc inc;
-    struct meter_second *s = &m->sec;
 
-    if (!(ms > 0.0))
-        return;
     energy_add(&m->energy, m->rate, h->p, h->q, ms, &inc);
     pulse_add(&m->pulse, inc.imp + inc.exp, m->rtc.now * 1000, m->sub_ms,
               ms, m->port.pulse, m->port.ctx);
     prepaid_consume(&m->prepaid, &m->set.prepaid, inc.imp);
     demand_add(&m->demand, h->s * ms * 1e-3);
     m->sub_ms += ms;
+}
+
+/* The second's sums for the displayed 1 s averages, for ms of h. */
+static void account_display(struct meter *m, const struct meter_hold *h,
+                            double ms)
+{
+    struct meter_second *s = &m->sec;
 
     /* The displayed averages come from synchronized windows (whole cycles)
      * when the second has any: an unsynchronized one (power-on, the voltage
@@ -134,26 +139,65 @@ static void account(struct meter *m, const struct meter_hold *h, double ms)
     }
 }
 
-void meter_window(struct meter *m, const struct metro_result *w)
+static void account(struct meter *m, const struct meter_hold *h, double ms)
+{
+    if (!(ms > 0.0))
+        return;
+    account_energy(m, h, ms);
+    account_display(m, h, ms);
+}
+
+/* A window becomes the held load; energy = true also accounts its time. */
+static void take_window(struct meter *m, const struct metro_result *w,
+                        bool energy)
 {
     m->hold = (struct meter_hold){
         .u = w->vrms, .i = w->irms, .p = w->p, .q = w->q, .s = w->s,
         .f = w->synced ? w->f : 0.0, .valid = true,
     };
-    account(m, &m->hold, w->duration * 1e3);
+    if (energy)
+        account(m, &m->hold, w->duration * 1e3);
+    else if (w->duration > 0.0)
+        account_display(m, &m->hold, w->duration * 1e3);
 }
 
-size_t meter_feed(struct meter *m, const int32_t *v, const int32_t *i,
-                  size_t n)
+void meter_window(struct meter *m, const struct metro_result *w)
+{
+    take_window(m, w, true);
+}
+
+static void feed(struct meter *m, const int32_t *v, const int32_t *i,
+                 size_t n, bool energy)
 {
     struct metro_result r;
 
     for (size_t off = 0; off < n;) {
         off += metro_feed(&m->metro, v + off, i + off, n - off);
         if (metro_take(&m->metro, &r))
-            meter_window(m, &r);
+            take_window(m, &r, energy);
     }
+}
+
+size_t meter_feed(struct meter *m, const int32_t *v, const int32_t *i,
+                  size_t n)
+{
+    feed(m, v, i, n, true);
     return n;
+}
+
+size_t meter_feed_measure(struct meter *m, const int32_t *v,
+                          const int32_t *i, size_t n)
+{
+    feed(m, v, i, n, false);
+    return n;
+}
+
+void meter_flush(struct meter *m)
+{
+    struct metro_result r;
+
+    if (metro_flush(&m->metro) && metro_take(&m->metro, &r))
+        take_window(m, &r, true);
 }
 
 void meter_integrate(struct meter *m, uint32_t ms)

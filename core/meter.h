@@ -9,6 +9,8 @@
  * Entry points, named after what firmware does:
  *   meter_init        power-on with factory settings
  *   meter_feed        ADC sample blocks in (metrology, then energy)
+ *   meter_feed_measure  the same, measurement only (accelerated hosts)
+ *   meter_flush       the window in progress closed and accounted
  *   meter_integrate   the last measured load held for a while (accelerated
  *                     hosts feed one window, then hold it)
  *   meter_tick        the RTC second: tariff, settlement, demand, prepaid,
@@ -123,6 +125,18 @@ int meter_init(struct meter *m, const struct metro_config *front_end,
  * window's own duration. Returns the samples consumed (always n). */
 size_t meter_feed(struct meter *m, const int32_t *v, const int32_t *i,
                   size_t n);
+
+/* ADC samples measured only: windows update the held load and the 1 s
+ * averages, and the host accounts the time itself with meter_integrate
+ * (an accelerated host measures part of a second, then integrates the
+ * whole second, so no window's energy waits for the next measurement). */
+size_t meter_feed_measure(struct meter *m, const int32_t *v,
+                          const int32_t *i, size_t n);
+
+/* Close the metrology window in progress and account it, so that no
+ * sample's energy is left behind: before a power-down or the end of a run
+ * fed with meter_feed. */
+void meter_flush(struct meter *m);
 
 /* The last measured load held for ms more milliseconds: its energy is
  * integrated as if windows had measured it. Accelerated hosts feed one

@@ -271,6 +271,14 @@ size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
     return k;
 }
 
+bool metro_flush(struct metro *m)
+{
+    if (m->count == 0)
+        return false;
+    close_window(m, false, 0.0, NULL);
+    return true;
+}
+
 bool metro_take(struct metro *m, struct metro_result *out)
 {
     if (!m->ready)

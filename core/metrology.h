@@ -97,4 +97,9 @@ size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
 /* Take the completed window, if any. Returns true once per window. */
 bool metro_take(struct metro *m, struct metro_result *out);
 
+/* Close the window in progress now (unsynchronized, F = 0), so that its
+ * samples are measured too: before a power-down or the end of a run.
+ * Returns true when there was one; metro_take then hands it out. */
+bool metro_flush(struct metro *m);
+
 #endif

@@ -162,13 +162,19 @@ static void tick_meter(struct sim_meter *sm, int64_t s)
     sm->rtc_last = meter_time(&sm->core);
 }
 
-/* Real samples through one meter's front end and core. */
-static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
+/* Real samples through one meter's front end and core; energy: the
+ * windows account their own time (full fidelity) or only measure (fast,
+ * where the engine integrates every second whole). */
+static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n,
+                        bool energy)
 {
     while (n > 0) {
         unsigned m = n < e->buflen ? n : e->buflen;
         wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
-        meter_feed(&sm->core, e->vbuf, e->ibuf, m);
+        if (energy)
+            meter_feed(&sm->core, e->vbuf, e->ibuf, m);
+        else
+            meter_feed_measure(&sm->core, e->vbuf, e->ibuf, m);
         n -= m;
     }
 }
@@ -184,7 +190,7 @@ static void step_full(struct engine *e)
         struct sim_meter *sm = &e->meters[k];
         if (second)
             tick_meter(sm, s);
-        run_samples(e, sm, n);
+        run_samples(e, sm, n, true);
         sm->dirty = false;
         sm->measured_at = s;
     }
@@ -211,15 +217,23 @@ static void step_fast(struct engine *e)
             unsigned ms = sm->load.u > 0 ? FAST_MEASURE_MS : 1000;
             sm->dirty = false;
             sm->measured_at = s;
-            run_samples(e, sm, e->sample_rate * ms / 1000);
-            if (ms < 1000)
-                meter_integrate(&sm->core, 1000 - ms);
-        } else {
-            meter_integrate(&sm->core, 1000);
+            run_samples(e, sm, e->sample_rate * ms / 1000, false);
         }
+        /* the whole second at the load just measured (or still held):
+         * exact whatever the windows' boundaries */
+        meter_integrate(&sm->core, 1000);
     }
     e->ticked = s;
     e->now_ms += 1000;
+}
+
+void engine_flush(struct engine *e)
+{
+    /* fast fidelity integrates whole seconds: nothing is left behind */
+    if (e->fidelity != ENGINE_FULL)
+        return;
+    for (unsigned k = 0; k < e->count; k++)
+        meter_flush(&e->meters[k].core);
 }
 
 void engine_finish(struct engine *e)

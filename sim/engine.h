@@ -10,9 +10,13 @@
  *         core, 10 ms of samples a step (the default at --speed 1 or less);
  *   fast  one-second steps: the RTC ticks every second; when the load has
  *         changed (or every 15 virtual minutes, for drift and noise) the
- *         first 500 ms of the second are real samples through the core, and
- *         the rest of the second holds the last measured load
- *         (meter_integrate). Energy stays exact for steady loads.
+ *         first 500 ms of the second are real samples through the core,
+ *         measured only (meter_feed_measure), and the whole second is
+ *         integrated at the load so measured (meter_integrate). Energy
+ *         stays exact for steady loads, and no window's energy waits.
+ *
+ * A run fed in full fidelity ends with engine_flush: the windows in
+ * progress are accounted, so restarts lose no energy.
  *
  * Either way each second starts with meter_tick(second), so tariff rates
  * change exactly at their boundary second.
@@ -90,6 +94,10 @@ void engine_free(struct engine *e);
 /* Advance virtual time to target_ms (whole steps only: the time reached
  * is returned; at most max_steps steps, so a caller can interleave I/O). */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
+
+/* The run ends: the windows in progress are measured and accounted, so
+ * the energy of their samples is not lost (full fidelity). */
+void engine_flush(struct engine *e);
 
 /* Tick the RTCs onto the current whole second now rather than at the next
  * step: the last second's measurements are published, the clock reads

@@ -395,6 +395,7 @@ int main(int argc, char **argv)
     uplink_set_observer(s->uplink, NULL, NULL);
     tui_close(s->tui);          /* the terminal back before the way out */
     s->tui = NULL;
+    engine_flush(&s->engine);   /* no sample's energy left in a window */
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
     progress_clear(&s->progress);

@@ -66,6 +66,8 @@ void probe_main(void)
         probe_sink = frame.digit[0] + frame.icons;
         meter_feed(&meter, v_block, i_block, 64);
         meter_integrate(&meter, 800);
+        meter_feed_measure(&meter, v_block, i_block, 64);
+        meter_flush(&meter);
         probe_err = meter_tick(&meter, ++now);
         probe_err = meter_reg_read(&meter, 0x0030, 14, regs);
         probe_err = meter_reg_write(&meter, 0x1100, 1, regs, now);

@@ -551,9 +551,50 @@ static void test_power_on_second(void **state)
     assert_true(fabsf(mm->f - 50.0f) < 1e-3f);
 }
 
+/* Measured-only samples account no energy (the host integrates the time
+ * itself); meter_flush accounts the window in progress, so that a run fed
+ * with meter_feed leaves no sample's energy behind. */
+static void test_feed_measure_and_flush(void **state)
+{
+    static struct meter m;
+    static int32_t v[8000], i[8000];
+    struct seen s;
+    struct wave_config wc;
+    struct wave w;
+    int64_t t = T2026 + 12 * 3600;
+
+    start(&m, &s, t);
+    wave_config_default(&wc);
+    wave_set_sine(&wc.ch[WAVE_V], 200.0, 0.0);
+    wave_set_sine(&wc.ch[WAVE_I], 5.0, 0.0);            /* 1 kW */
+    assert_int_equal(wave_init(&w, &wc), 0);
+    wave_generate(&w, v, i, 4000);
+    meter_feed_measure(&m, v, i, 4000);                 /* 0.5 s */
+    assert_true(reg(&m, 0x0080) == 0.0f);
+    meter_integrate(&m, 1000);                          /* the second */
+    meter_tick(&m, ++t);
+    expect_kwh(&m, 0x0080, 1000.0 / 3.6e6);
+
+    /* 1.1 s fed: five whole windows, 100 ms in the sixth until flushed */
+    start(&m, &s, t);
+    assert_int_equal(wave_init(&w, &wc), 0);
+    wave_generate(&w, v, i, 8000);
+    meter_feed(&m, v, i, 8000);
+    wave_generate(&w, v, i, 800);
+    meter_feed(&m, v, i, 800);
+    double before = reg(&m, 0x0080);
+    meter_flush(&m);
+    double after = reg(&m, 0x0080);
+    assert_true(after > before);
+    assert_true(fabs(after - 1100.0 / 3.6e6) < 1e-3 * 1100.0 / 3.6e6);
+    meter_flush(&m);                                    /* nothing left */
+    assert_true(reg(&m, 0x0080) == (float)after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feed_measure_and_flush),
         cmocka_unit_test(test_power_on_second),
         cmocka_unit_test(test_year_at_1kw),
         cmocka_unit_test(test_rate_boundaries),
