@@ -50,6 +50,21 @@ static json_t *meter_json(const struct sim_meter *sm)
     return o;
 }
 
+int dump_check(const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "--dump %s: cannot write there: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    unlink(tmp);
+    return 0;
+}
+
 int dump_write(const char *path, const struct engine *e, char *err,
                size_t errlen)
 {

@@ -146,7 +146,9 @@ static void on_panel_change(void *ctx)
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    log_info("%s: saving state and stopping", strsignal(w->signum));
+    struct sim *s = w->data;
+    log_info("%s: %s", strsignal(w->signum), s->opt.state_path ?
+             "saving state and stopping" : "stopping");
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -326,6 +328,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (s->opt.dump_path && dump_check(s->opt.dump_path, err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
 
     rc = build_fleet(s);
     if (rc)
@@ -376,6 +382,7 @@ int main(int argc, char **argv)
     }
     ev_signal_init(&s->sigint, on_signal, SIGINT);
     ev_signal_init(&s->sigterm, on_signal, SIGTERM);
+    s->sigint.data = s->sigterm.data = s;
     ev_signal_start(s->loop, &s->sigint);
     ev_signal_start(s->loop, &s->sigterm);
     if (!s->opt.headless) {

@@ -432,6 +432,11 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
                 "scenario needs time to move\nTry 'kpm31c-sim --help'.\n");
         return OPT_ERROR;
     }
+    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0) {
+        fprintf(stderr, "kpm31c-sim: --until with --speed 0: a frozen clock "
+                "never gets there\nTry 'kpm31c-sim --help'.\n");
+        return OPT_ERROR;
+    }
     if (!o->fidelity_set)
         o->fidelity = (!o->speed_max && o->speed <= 1.0) ? ENGINE_FULL
                                                          : ENGINE_FAST;

@@ -141,17 +141,42 @@ static const char *error_text(lua_State *L, int idx)
     return lua_tostring(L, idx);
 }
 
+/* "file:line:" of the script's innermost frame in a traceback (lines
+ * "\tfile:line: in ..."), skipping C and the prelude; "" when none. */
+static void where_from_trace(const char *trace, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (const char *p = trace; p && (p = strchr(p, '\t')) != NULL; p++) {
+        const char *colon = strchr(p + 1, ':');
+        const char *colon2 = colon ? strchr(colon + 1, ':') : NULL;
+        const char *nl = strchr(p, '\n');
+        if (!colon2 || (nl && colon2 > nl) || colon2 == colon + 1)
+            continue;
+        if (!strncmp(p + 1, "[C]", 3) || !strncmp(p + 1, "prelude", 7) ||
+            !strncmp(p + 1, "[string", 7))
+            continue;
+        snprintf(buf, len, "%.*s ", (int)(colon2 - p), p + 1);
+        return;
+    }
+}
+
 /* The scenario ends with an error: report it with its traceback. */
 static void script_failed(struct scenario *sc, const char *msg,
                           const char *trace, int status)
 {
-    char mem[160];
+    char mem[1200], where[512];
 
     if (status == LUA_ERRMEM) {
-        snprintf(mem, sizeof mem, "out of memory: the scenario uses more "
-                 "than %zu MiB of Lua memory (the sandbox's cap)",
-                 sc->mem_limit >> 20);
-        msg = sc->mem_limit ? mem : "out of memory";
+        /* the allocator failed: the message has no position, the
+         * traceback has it */
+        where_from_trace(trace, where, sizeof where);
+        if (sc->mem_limit)
+            snprintf(mem, sizeof mem, "%sout of memory: the scenario uses "
+                     "more than %zu MiB of Lua memory (the sandbox's cap)",
+                     where, sc->mem_limit >> 20);
+        else
+            snprintf(mem, sizeof mem, "%sout of memory", where);
+        msg = mem;
     }
     log_error("%s", msg);
     if (trace && *trace && sc_ui(sc)) {

@@ -269,6 +269,9 @@ for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end
 """)
     assert r.returncode == 2, r.stderr
     assert "out of memory" in r.stderr and "256 MiB" in r.stderr, r.stderr
+    # its first line says where, like every other scenario error
+    first = r.stderr.splitlines()[0]
+    assert "hog.lua:3: out of memory" in first, first
 
 
 def test_an_endless_loop_is_stopped_with_its_line():

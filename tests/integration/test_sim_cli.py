@@ -38,6 +38,9 @@ BAD = [
     (["--fault", "delay=100,p=2"], "--fault 'delay=100,p=2'"),
     (["--start", "2026-02-01", "--until", "2026-01-01"],
      "--until is before the clock's start"),
+    (["--speed", "0", "--until", "1h"], "a frozen clock never gets there"),
+    (["--dump", "/nonexistent-dir/d.json"],
+     "--dump /nonexistent-dir/d.json: cannot write there"),
 ]
 
 
