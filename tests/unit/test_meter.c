@@ -490,21 +490,28 @@ static void test_relay(void **state)
     assert_int_equal(s.relay_calls, 7);
 }
 
+/* A synthesizer with one sine per channel, the current lagging by phi. */
+static void sine_load(struct wave *w, double u, double i, double phi)
+{
+    struct wave_config wc;
+
+    wave_config_default(&wc);
+    wave_set_sine(&wc.ch[WAVE_V], u, 0.0);
+    wave_set_sine(&wc.ch[WAVE_I], i, -phi);
+    assert_int_equal(wave_init(w, &wc), 0);
+}
+
 /* Real ADC windows: 230 V, 10 A at PF 0.8 lagging for 20 s. */
 static void test_real_windows(void **state)
 {
     static struct meter m;
     static int32_t v[8000], i[8000];
     struct seen s;
-    struct wave_config wc;
     struct wave w;
     int64_t t = T2026 + 12 * 3600;                  /* sharp */
 
     start(&m, &s, t);
-    wave_config_default(&wc);
-    wave_set_sine(&wc.ch[WAVE_V], 230.0, 0.0);
-    wave_set_sine(&wc.ch[WAVE_I], 10.0, -36.8698976458);
-    assert_int_equal(wave_init(&w, &wc), 0);
+    sine_load(&w, 230.0, 10.0, 36.8698976458);
     for (int sec = 0; sec < 20; sec++) {
         wave_generate(&w, v, i, 8000);
         assert_true(meter_feed(&m, v, i, 8000) == 8000);
@@ -532,15 +539,11 @@ static void test_power_on_second(void **state)
     static struct meter m;
     static int32_t v[8000], i[8000];
     struct seen s;
-    struct wave_config wc;
     struct wave w;
     int64_t t = T2026 + 12 * 3600;
 
     start(&m, &s, t);
-    wave_config_default(&wc);
-    wave_set_sine(&wc.ch[WAVE_V], 230.0, 0.0);
-    wave_set_sine(&wc.ch[WAVE_I], 5.0, -18.194872338766785);  /* PF 0.95 */
-    assert_int_equal(wave_init(&w, &wc), 0);
+    sine_load(&w, 230.0, 5.0, 18.194872338766785); /* PF 0.95 */
     wave_generate(&w, v, i, 8000);
     meter_feed(&m, v, i, 8000);
     meter_tick(&m, t + 1);
@@ -559,15 +562,11 @@ static void test_feed_measure_and_flush(void **state)
     static struct meter m;
     static int32_t v[8000], i[8000];
     struct seen s;
-    struct wave_config wc;
     struct wave w;
     int64_t t = T2026 + 12 * 3600;
 
     start(&m, &s, t);
-    wave_config_default(&wc);
-    wave_set_sine(&wc.ch[WAVE_V], 200.0, 0.0);
-    wave_set_sine(&wc.ch[WAVE_I], 5.0, 0.0);            /* 1 kW */
-    assert_int_equal(wave_init(&w, &wc), 0);
+    sine_load(&w, 200.0, 5.0, 0.0); /* 1 kW */
     wave_generate(&w, v, i, 4000);
     meter_feed_measure(&m, v, i, 4000);                 /* 0.5 s */
     assert_true(reg(&m, 0x0080) == 0.0f);
@@ -577,7 +576,7 @@ static void test_feed_measure_and_flush(void **state)
 
     /* 1.1 s fed: five whole windows, 100 ms in the sixth until flushed */
     start(&m, &s, t);
-    assert_int_equal(wave_init(&w, &wc), 0);
+    sine_load(&w, 200.0, 5.0, 0.0);
     wave_generate(&w, v, i, 8000);
     meter_feed(&m, v, i, 8000);
     wave_generate(&w, v, i, 800);
