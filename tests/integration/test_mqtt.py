@@ -34,6 +34,23 @@ def meter(h, broker, *args, **kw):
     return m
 
 
+def subscribed(h, broker):
+    """A subscriber to everything the meters publish, closed with h."""
+    sub = M.Sub(broker.port, ["kpm31c/#"])
+    h.on_close(sub.close)
+    return sub
+
+
+def frozen_meter(h, broker):
+    """The steady load on a frozen clock: telemetry equals Modbus exactly;
+    returns once the first telemetry is in."""
+    sub = subscribed(h, broker)
+    m = meter(h, broker, "--load", LOAD, "--speed", "0",
+              "--start", "2026-03-10T10:00:00")
+    wait_seq(sub, 1)
+    return sub, m
+
+
 def states(sub, base=BASE):
     return sub.json_on(base + "/state")
 
@@ -75,8 +92,7 @@ def test_mosquitto_sub_shows_telemetry_within_a_period():
 def test_telemetry_schema_sequence_and_availability():
     h = H.harness()
     b = M.Broker(h)
-    sub = M.Sub(b.port, ["kpm31c/#"])
-    h.on_close(sub.close)
+    sub = subscribed(h, b)
     meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "5")
     wait_seq(sub, 5)
     ts = states(sub)
@@ -123,11 +139,7 @@ def modbus_view(m):
 def test_telemetry_equals_modbus_with_a_frozen_clock():
     h = H.harness()
     b = M.Broker(h)
-    sub = M.Sub(b.port, ["kpm31c/#"])
-    h.on_close(sub.close)
-    m = meter(h, b, "--load", LOAD, "--speed", "0",
-              "--start", "2026-03-10T10:00:00")
-    wait_seq(sub, 1)
+    sub, m = frozen_meter(h, b)
     mb = modbus_view(m)
     for t in (states(sub)[0], result_and_report(sub)):
         for k, v in mb.items():
@@ -212,11 +224,7 @@ def test_home_assistant_discovery():
 def test_commands_and_their_results():
     h = H.harness()
     b = M.Broker(h)
-    sub = M.Sub(b.port, ["kpm31c/#"])
-    h.on_close(sub.close)
-    m = meter(h, b, "--load", LOAD, "--speed", "0",
-              "--start", "2026-03-10T10:00:00")
-    wait_seq(sub, 1)
+    sub, m = frozen_meter(h, b)
 
     r = result_of(sub, "relay", '{"state": "open", "id": "r1"}')
     assert r["ok"] and r["id"] == "r1" and r["relay"] == "open", r
@@ -416,8 +424,7 @@ def test_restart_during_an_outage_loses_nothing():
 def test_4g_m_debug_turns_the_uplink_off_and_mqtt_on():
     h = H.harness()
     b = M.Broker(h)
-    sub = M.Sub(b.port, ["kpm31c/#"])
-    h.on_close(sub.close)
+    sub = subscribed(h, b)
     m = meter(h, b, "--load", LOAD, "--mqtt-period", "1", "--speed", "5")
     wait_seq(sub, 2)
     assert m.regs(0x1104, 1) == [1]     # --mqtt set 4g_M = Mqtt
