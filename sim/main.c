@@ -14,19 +14,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "dump.h"
-#include "engine.h"
-#include "log.h"
-#include "options.h"
-#include "ports.h"
-#include "progress.h"
-#include "scenario.h"
-#include "statefile.h"
-#include "timeparse.h"
-#include "tui.h"
-#include "uplink.h"
-#include "vclock.h"
+#include "sim/ports/bus.h"
+#include "sim/store/dump.h"
+#include "sim/engine/engine.h"
+#include "sim/base/log.h"
+#include "sim/cli/options.h"
+#include "sim/ports/ports.h"
+#include "sim/cli/progress.h"
+#include "sim/scenario/scenario.h"
+#include "sim/store/statefile.h"
+#include "sim/base/timeparse.h"
+#include "sim/tui/tui.h"
+#include "sim/uplink/uplink.h"
+#include "sim/engine/vclock.h"
 
 #define PACE_INTERVAL 0.01      /* s between pacing steps at finite speed */
 #define MAX_SLICE 0.02          /* s of work per loop turn at max speed */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "metrology.h"
-#include "wave.h"
+#include "core/metrology.h"
+#include "sim/engine/wave.h"
 
 #define BLOCK 8000
 

@@ -4,7 +4,7 @@
  * runs; scripts/firmware links it to measure flash and RAM and to prove
  * the core pulls in no heap, no stdio and no system calls.
  */
-#include "meter.h"
+#include "core/meter.h"
 
 static struct meter meter;          /* one meter, allocated statically */
 static int32_t v_block[64], i_block[64];

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "billing.h"
-#include "rtc.h"
+#include "core/billing.h"
+#include "core/rtc.h"
 
 #define JAN2026 ((2026 - 1970) * 12)
 #define KWH ENERGY_MJ_PER_KWH

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "demand.h"
+#include "core/demand.h"
 
 #define T0 INT64_C(1767225600)      /* 2026-01-01 00:00:00 */
 

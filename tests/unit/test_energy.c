@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "energy.h"
+#include "core/energy.h"
 
 /* One second of (p, q): which quantities grow, by how many mJ. */
 static void test_quadrants(void **state)

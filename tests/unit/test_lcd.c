@@ -26,7 +26,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "meter.h"
+#include "core/meter.h"
 
 #define T0 INT64_C(1000000)         /* the key driver's counter at start */
 #define WH(x) ((int64_t)(x) * ENERGY_MJ_PER_WH)

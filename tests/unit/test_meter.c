@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "meter.h"
+#include "core/meter.h"
 #include "meter_regs.h"
-#include "regmap.h"
-#include "wave.h"
+#include "core/regmap.h"
+#include "sim/engine/wave.h"
 
 #define T2026 INT64_C(1767225600)   /* 2026-01-01 00:00:00, a Thursday */
 #define T2027 INT64_C(1798761600)   /* 2027-01-01 00:00:00 */

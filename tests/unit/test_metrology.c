@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "metrology.h"
-#include "wave.h"
+#include "core/metrology.h"
+#include "sim/engine/wave.h"
 
 #define PI 3.14159265358979323846
 #define MAX_WINDOWS 64

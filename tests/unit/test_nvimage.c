@@ -10,10 +10,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "meter.h"
-#include "regmap.h"
-#include "nvimage.h"
-#include "crc32.h"
+#include "core/meter.h"
+#include "core/regmap.h"
+#include "core/nvimage.h"
+#include "core/crc32.h"
 
 #define T0 INT64_C(1773576000)      /* 2026-03-15 12:00:00 */
 

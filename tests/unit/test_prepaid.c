@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "prepaid.h"
-#include "energy.h"
+#include "core/prepaid.h"
+#include "core/energy.h"
 
 #define WH ENERGY_MJ_PER_WH
 

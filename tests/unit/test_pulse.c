@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "pulse.h"
+#include "core/pulse.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 

@@ -12,9 +12,9 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "meter.h"
+#include "core/meter.h"
 #include "meter_regs.h"
-#include "regmap.h"
+#include "core/regmap.h"
 
 #define T0 INT64_C(1773576000)      /* 2026-03-15 12:00:00, a Sunday */
 #define KWH INT64_C(3600000000)     /* mJ */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "rtc.h"
+#include "core/rtc.h"
 
 struct known {
     int32_t y;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tariff.h"
+#include "core/tariff.h"
 
 static unsigned rate_at(const struct tariff_table *t, int32_t y,
                         unsigned mo, unsigned d, unsigned h, unsigned mi,

@@ -1,5 +1,5 @@
 /*
- * The terminal UI's key driver (sim/tui_keys.c): terminal characters in,
+ * The terminal UI's key driver (sim/tui/tui_keys.c): terminal characters in,
  * key press and release events out. Auto-repeat holds ←, a burst of ←
  * is separate taps, L is a 3.2 s hold, another key releases ←; and with
  * a real meter behind it, a held ← opens the password page.
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <curses.h>
 
-#include "tui_keys.h"
+#include "sim/tui/tui_keys.h"
 
 #define T0 INT64_C(5000)
 

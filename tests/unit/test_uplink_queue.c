@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "uplink_queue.h"
+#include "sim/uplink/uplink_queue.h"
 
 static struct uplink_telemetry tele(int64_t t)
 {

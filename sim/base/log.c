@@ -1,0 +1,40 @@
+#include "sim/base/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static enum log_level max_level = LOG_INFO;
+static log_sink_fn *sink;
+static void *sink_ctx;
+
+void log_set_sink(log_sink_fn *fn, void *ctx)
+{
+    sink = fn;
+    sink_ctx = ctx;
+}
+
+void log_set_level(enum log_level level)
+{
+    max_level = level;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    static const char *const tag[] = { "error: ", "warning: ", "", "" };
+    char line[1024];
+    va_list ap;
+
+    if (level > max_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (sink) {
+        char tagged[1100];
+        snprintf(tagged, sizeof tagged, "%s%s", tag[level], line);
+        sink(sink_ctx, level, tagged);
+        return;
+    }
+    /* one write per line, so lines from several sources never interleave */
+    fprintf(stderr, "kpm31c-sim: %s%s\n", tag[level], line);
+}

@@ -1,0 +1,123 @@
+/*
+ * The engine: a fleet of meters, each a firmware core behind its own
+ * analog front end and load, stepped through virtual time.
+ *
+ * Virtual time advances in steps fixed by virtual time alone (never by the
+ * real-time pacing), so the same inputs give the same results at any
+ * speed. Two fidelities:
+ *
+ *   full  every sample of every second goes through the front end and the
+ *         core, 10 ms of samples a step (the default at --speed 1 or less);
+ *   fast  one-second steps: the RTC ticks every second; when the load has
+ *         changed (or every 15 virtual minutes, for drift and noise) the
+ *         first 500 ms of the second are real samples through the core,
+ *         measured only (meter_feed_measure), and the whole second is
+ *         integrated at the load so measured (meter_integrate). Energy
+ *         stays exact for steady loads, and no window's energy waits.
+ *
+ * A run fed in full fidelity ends with engine_flush: the windows in
+ * progress are accounted, so restarts lose no energy.
+ *
+ * Either way each second starts with meter_tick(second), so tariff rates
+ * change exactly at their boundary second.
+ */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/meter.h"
+#include "sim/engine/load.h"
+#include "sim/engine/wave.h"
+
+enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
+
+/* Serial numbers of a fresh fleet: consecutive from this one (a restored
+ * meter keeps its own). */
+#define ENGINE_SERIAL_BASE 31000001u
+
+/* Re-measure a steady load this often in fast fidelity, s. */
+#define ENGINE_FAST_REMEASURE 900
+
+struct engine;
+
+/* One meter of the fleet: firmware, front end, load. */
+struct sim_meter {
+    struct meter core;          /* the firmware state */
+    struct wave wave;           /* its analog front end */
+    struct load load;           /* what is connected to it */
+    struct engine *engine;      /* back pointer for core callbacks */
+    unsigned index;             /* position in the fleet */
+    bool dirty;                 /* load or relay changed: measure again */
+    int64_t measured_at;        /* virtual s of the last real window */
+    uint64_t pulses;            /* pulse events seen */
+    int64_t rtc_last;           /* the RTC second last ticked */
+    int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
+                                   user set it (Modbus, keys, scenario) */
+    double drift_ppm;           /* the RTC runs fast (> 0) or slow, ppm */
+    double drift_acc;           /* us of drift not yet applied, |x| < 1e6 */
+};
+
+/* Called for events a host may want to report or stream. */
+struct engine_hooks {
+    void *ctx;
+    void (*pulse)(void *ctx, unsigned meter, uint64_t count, int64_t t_ms);
+    void (*settled)(void *ctx, unsigned meter, int64_t t);
+    void (*relay)(void *ctx, unsigned meter, bool closed);
+};
+
+struct engine {
+    struct sim_meter *meters;
+    unsigned count;
+    int64_t now_ms;             /* virtual time, ms since 1970 */
+    int64_t ticked;             /* the last second the RTCs were ticked */
+    enum engine_fidelity fidelity;
+    uint32_t sample_rate;
+    struct metro_config front_end;
+    struct engine_hooks hooks;
+    int32_t *vbuf, *ibuf;       /* scratch sample blocks */
+    unsigned buflen;
+    bool pause;                 /* set by a hook: engine_advance returns
+                                   after the step in progress */
+};
+
+/* Build a fleet of count meters at virtual time start (s), all with the
+ * same load (each with its own noise seed, seed + index). Returns -1 with
+ * a message in err on failure. */
+int engine_init(struct engine *e, unsigned count, int64_t start,
+                enum engine_fidelity fidelity, const struct load *load,
+                uint64_t seed, const struct engine_hooks *hooks,
+                char *err, size_t errlen);
+void engine_free(struct engine *e);
+
+/* Advance virtual time to target_ms (whole steps only: the time reached
+ * is returned; at most max_steps steps, so a caller can interleave I/O). */
+int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
+
+/* The run ends: the windows in progress are measured and accounted, so
+ * the energy of their samples is not lost (full fidelity). */
+void engine_flush(struct engine *e);
+
+/* Tick the RTCs onto the current whole second now rather than at the next
+ * step: the last second's measurements are published, the clock reads
+ * the time (power-on, --until), and a settlement due then is applied. */
+void engine_finish(struct engine *e);
+
+/* Change a meter's load. Takes effect at the next step. */
+int engine_set_load(struct engine *e, unsigned meter, const struct load *l);
+
+/* The core changed something that affects the analog side (relay). */
+void engine_refresh_load(struct sim_meter *sm);
+
+/* Make a meter's RTC run fast (ppm > 0) or slow from now on: it gains or
+ * loses a whole second whenever the drift adds up to one. The RTC also
+ * keeps any time a user set (meter_set_time, a register write): ticks
+ * carry that offset on. */
+void engine_set_drift(struct engine *e, unsigned meter, double ppm);
+
+/* How far the meter's RTC is ahead of virtual time, s (a clock a user set,
+ * drift), including a setting made since the last tick. */
+int64_t engine_rtc_offset(const struct sim_meter *sm);
+
+#endif

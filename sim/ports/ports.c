@@ -1,0 +1,135 @@
+#define _GNU_SOURCE
+#include "sim/ports/ports.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/ports/bus.h"
+#include "sim/base/log.h"
+#include "protocols/modbus_rtu.h"
+#include "protocols/modbus_tcp.h"
+
+static char parity_char(uint8_t parity)
+{
+    return parity == METER_PARITY_ODD ? 'O' :
+           parity == METER_PARITY_NONE ? 'N' : 'E';
+}
+
+int ports_configure_meters(struct engine *e, const struct sim_options *o,
+                           char *err, size_t errlen)
+{
+    for (unsigned k = 0; k < e->count; k++) {
+        struct meter *m = &e->meters[k].core;
+        struct meter_settings s = *meter_settings(m);
+
+        if (o->slave) {
+            unsigned addr = (unsigned)o->slave + k;
+            /* past 247 a meter is off the bus (MQTT and scenarios only) */
+            s.comm.slave = addr <= MB_SLAVE_MAX ? (uint8_t)addr : 0;
+        } else if (e->count > 1 && k > 0 && s.comm.slave == 1) {
+            unsigned addr = 1 + k;
+            s.comm.slave = addr <= MB_SLAVE_MAX ? (uint8_t)addr : 0;
+        }
+        if (o->baud)
+            s.comm.baud = (uint16_t)o->baud;
+        if (o->parity)
+            s.comm.parity = o->parity == 'O' ? METER_PARITY_ODD :
+                            o->parity == 'N' ? METER_PARITY_NONE :
+                            METER_PARITY_EVEN;
+        if (meter_configure(m, &s)) {
+            snprintf(err, errlen, "meter %u: the communication settings "
+                     "were refused", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ports_check_faults(const struct sim_options *o, char *err, size_t errlen)
+{
+    for (unsigned k = 0; k < o->nfaults; k++) {
+        struct mb_fault rule;
+        char why[256];
+        if (mb_fault_parse(o->faults[k], &rule, why, sizeof why)) {
+            snprintf(err, errlen, "--fault '%s': %s", o->faults[k], why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
+               const struct sim_options *o, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    bus_ops_init(&p->ops, &p->bus, e);
+    mb_faults_init(&p->faults, o->seed);
+    for (unsigned k = 0; k < o->nfaults; k++) {
+        char why[256];
+        if (mb_faults_add_spec(&p->faults, o->faults[k], why, sizeof why) < 0) {
+            snprintf(err, errlen, "--fault '%s': %s", o->faults[k], why);
+            return -1;
+        }
+    }
+    if (!o->tcp_off) {
+        struct mb_tcp_config cfg;
+        mb_tcp_config_default(&cfg);
+        cfg.host = o->tcp_host;
+        cfg.port = o->tcp_port;
+        cfg.max_clients = (int)o->tcp_max_clients;
+        cfg.idle_timeout = o->tcp_idle_timeout;
+        if (mb_tcp_open(&p->tcp, loop, &cfg, &p->ops, &p->faults)) {
+            snprintf(err, errlen, "cannot serve Modbus TCP on %s:%d (see "
+                     "above)", o->tcp_host, o->tcp_port);
+            ports_close(p);
+            return -1;
+        }
+    }
+    if (o->rtu_path) {
+        const struct meter_comm *c = meter_comm(&e->meters[0].core);
+        struct mb_rtu_config cfg;
+        mb_rtu_config_default(&cfg);
+        cfg.link = o->rtu_path;
+        cfg.baud = c->baud;
+        cfg.parity = parity_char(c->parity);
+        cfg.pace = o->rtu_pacing;
+        if (mb_rtu_open(&p->rtu, loop, &cfg, &p->ops, &p->faults)) {
+            snprintf(err, errlen, "cannot serve Modbus RTU at %s (see above)",
+                     o->rtu_path);
+            ports_close(p);
+            return -1;
+        }
+        p->rtu_baud = cfg.baud;
+        p->rtu_parity = cfg.parity;
+    }
+    return 0;
+}
+
+void ports_sync(struct ports *p, const struct engine *e)
+{
+    /* an address changed by the LCD or a scenario since the last step */
+    if (p->bus.engine)
+        bus_refresh(&p->bus);
+    if (!p->rtu)
+        return;
+    /* one line for the bus: the first meter's settings drive it */
+    const struct meter_comm *c = meter_comm(&e->meters[0].core);
+    char parity = parity_char(c->parity);
+    if (c->baud != p->rtu_baud || parity != p->rtu_parity) {
+        if (mb_rtu_set_line(p->rtu, c->baud, parity) == 0) {
+            log_info("RTU line now %d baud, parity %c", c->baud, parity);
+            p->rtu_baud = c->baud;
+            p->rtu_parity = parity;
+        }
+    }
+}
+
+void ports_close(struct ports *p)
+{
+    if (p->rtu)
+        mb_rtu_close(p->rtu);
+    if (p->tcp)
+        mb_tcp_close(p->tcp);
+    p->rtu = NULL;
+    p->tcp = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * The meter's ports as the command line asks for them: Modbus TCP, Modbus
+ * RTU on a pty, and the faults injected into both. The RTU line follows
+ * the meter's own baud and parity settings, whoever changes them.
+ */
+#ifndef SIM_PORTS_H
+#define SIM_PORTS_H
+
+#include <stddef.h>
+
+#include "sim/ports/bus.h"
+#include "sim/engine/engine.h"
+#include "sim/cli/options.h"
+#include "protocols/modbus.h"
+#include "protocols/modbus_fault.h"
+
+struct ev_loop;
+struct mb_rtu;
+struct mb_tcp;
+
+struct ports {
+    struct bus bus;             /* the fleet's addresses */
+    struct mb_bus_ops ops;      /* the fleet, as the transports see it */
+    struct mb_faults faults;    /* shared by both transports */
+    struct mb_tcp *tcp;         /* NULL with --tcp off */
+    struct mb_rtu *rtu;         /* NULL without --rtu */
+    int rtu_baud;               /* line settings the RTU port has now */
+    char rtu_parity;
+};
+
+/* Apply the command line's communication settings (--slave, --baud,
+ * --parity) to the meters; they then persist like any setting. 0, or -1
+ * with a message. */
+int ports_configure_meters(struct engine *e, const struct sim_options *o,
+                           char *err, size_t errlen);
+
+/* Check the --fault specs. 0, or -1 with a message naming the bad one. */
+int ports_check_faults(const struct sim_options *o, char *err, size_t errlen);
+
+/* Open the listeners. 0, or -1 with a message (port busy, ...). */
+int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
+               const struct sim_options *o, char *err, size_t errlen);
+
+/* Follow the meters' settings (the RTU line speed and parity). */
+void ports_sync(struct ports *p, const struct engine *e);
+
+void ports_close(struct ports *p);
+
+#endif

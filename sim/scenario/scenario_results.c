@@ -1,0 +1,241 @@
+/*
+ * Scenario results: one case per assertion or named check, streamed as
+ * they are decided (TAP lines with --tap; failures, and passes with -v,
+ * otherwise), then the closing line and, with --junit, an XML report.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/base/log.h"
+#include "sim/scenario/scenario_int.h"
+#include "sim/base/timeparse.h"
+
+void sc_results_init(struct sc_results *r, bool tap, bool verbose)
+{
+    *r = (struct sc_results){ .tap = tap, .verbose = verbose };
+    if (tap) {
+        printf("TAP version 13\n");
+        fflush(stdout);
+    }
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Each line of text as a TAP comment ("# ..."). */
+static void tap_comment(const char *text)
+{
+    const char *p = text;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("# %.*s\n", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+static void add(struct sc_results *r, const struct sc_case *c)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        struct sc_case *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return;         /* counted, not listed */
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = *c;
+}
+
+void sc_results_add(struct sc_results *r, bool ok, const char *name,
+                    const char *where, const char *detail, int64_t t_ms)
+{
+    struct sc_case c = {
+        .name = strdup(name && *name ? name : "expectation"),
+        .where = dup_or_null(where),
+        .detail = ok ? NULL : dup_or_null(detail ? detail : "failed"),
+        .ok = ok,
+        .t_ms = t_ms,
+    };
+    char when[32];
+
+    time_format_iso(t_ms / 1000, when, sizeof when);
+    if (ok)
+        r->passed++;
+    else
+        r->failed++;
+    if (r->tap) {
+        printf("%s %u - %s (%s)\n", ok ? "ok" : "not ok",
+               r->passed + r->failed + r->errors, c.name,
+               where ? where : "?");
+        if (!ok) {
+            char line[64];
+            snprintf(line, sizeof line, "at virtual time %s", when);
+            tap_comment(c.detail);
+            tap_comment(line);
+        }
+    } else if (r->log && (!ok || r->verbose)) {
+        log_msg(ok ? LOG_INFO : LOG_WARN, "%s %s [%s] %s%s%s",
+                ok ? "PASS" : "FAIL", where ? where : "?", when, c.name,
+                ok ? "" : ": ", ok ? "" : c.detail);
+    } else if (!ok || r->verbose) {
+        printf("%s %s [%s] %s%s%s\n", ok ? "PASS" : "FAIL",
+               where ? where : "?", when, c.name, ok ? "" : ": ",
+               ok ? "" : c.detail);
+    }
+    fflush(stdout);
+    add(r, &c);
+}
+
+void sc_results_error(struct sc_results *r, const char *message,
+                      const char *trace, int64_t t_ms)
+{
+    struct sc_case c = {
+        .name = strdup("scenario error"),
+        .where = NULL,
+        .detail = NULL,
+        .ok = false,
+        .error = true,
+        .t_ms = t_ms,
+    };
+    size_t len = strlen(message) + (trace ? strlen(trace) + 1 : 0) + 1;
+
+    c.detail = malloc(len);
+    if (c.detail)
+        snprintf(c.detail, len, "%s%s%s", message, trace ? "\n" : "",
+                 trace ? trace : "");
+    r->errors++;
+    if (r->tap) {
+        printf("not ok %u - scenario error\n",
+               r->passed + r->failed + r->errors);
+        tap_comment(c.detail ? c.detail : message);
+        fflush(stdout);
+    }
+    add(r, &c);
+}
+
+void sc_results_close(struct sc_results *r, const char *note)
+{
+    if (r->tap) {
+        printf("1..%u\n", r->passed + r->failed + r->errors);
+        if (note)
+            printf("# %s\n", note);
+        printf("# %u passed, %u failed\n", r->passed,
+               r->failed + r->errors);
+    } else {
+        if (note)
+            printf("%s\n", note);
+        printf("%u passed, %u failed\n", r->passed, r->failed + r->errors);
+    }
+    fflush(stdout);
+}
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        switch (ch) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&apos;", f); break;
+        default:
+            if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r')
+                fprintf(f, "&#xFFFD;");   /* not allowed in XML 1.0 */
+            else
+                fputc(ch, f);
+        }
+    }
+}
+
+/* The first line of s, escaped, as an attribute value. */
+static void xml_first_line(FILE *f, const char *s)
+{
+    const char *nl = s ? strchr(s, '\n') : NULL;
+    if (!nl) {
+        xml_text(f, s);
+        return;
+    }
+    char *line = strndup(s, (size_t)(nl - s));
+    xml_text(f, line);
+    free(line);
+}
+
+int sc_results_junit(const struct sc_results *r, const char *path,
+                     const char *suite, double real_s, char *err,
+                     size_t errlen)
+{
+    char tmp[4200];
+    FILE *f;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "--junit %s: cannot write it: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    unsigned tests = r->passed + r->failed + r->errors;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\" errors=\"%u\">\n",
+            tests, r->failed, r->errors);
+    fprintf(f, "  <testsuite name=\"");
+    xml_text(f, suite);
+    fprintf(f, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" "
+            "time=\"%.3f\">\n", tests, r->failed, r->errors, real_s);
+    for (size_t k = 0; k < r->n; k++) {
+        const struct sc_case *c = &r->v[k];
+        char when[32];
+        time_format_iso(c->t_ms / 1000, when, sizeof when);
+        fprintf(f, "    <testcase classname=\"");
+        xml_text(f, suite);
+        fprintf(f, "\" name=\"");
+        xml_text(f, c->name);
+        if (c->where) {
+            fprintf(f, " (");
+            xml_text(f, c->where);
+            fprintf(f, ")");
+        }
+        fprintf(f, "\" time=\"0\"");
+        if (c->ok) {
+            fprintf(f, "/>\n");
+            continue;
+        }
+        fprintf(f, ">\n      <%s message=\"", c->error ? "error" : "failure");
+        xml_first_line(f, c->detail);
+        fprintf(f, "\">");
+        xml_text(f, c->detail);
+        fprintf(f, "\nat virtual time %s</%s>\n    </testcase>\n", when,
+                c->error ? "error" : "failure");
+    }
+    fprintf(f, "  </testsuite>\n</testsuites>\n");
+    bool bad = fflush(f) != 0 || ferror(f);
+    if (fclose(f) != 0)
+        bad = true;
+    if (bad || rename(tmp, path)) {
+        snprintf(err, errlen, "--junit %s: cannot write it: %s", path,
+                 strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+void sc_results_free(struct sc_results *r)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        free(r->v[k].name);
+        free(r->v[k].where);
+        free(r->v[k].detail);
+    }
+    free(r->v);
+    r->v = NULL;
+    r->n = r->cap = 0;
+}

@@ -1,0 +1,353 @@
+#define _GNU_SOURCE
+#include "sim/store/statefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crc32.h"
+
+#define MAGIC "KPM31CSF"
+#define VERSION 1
+#define HEADER 16
+#define SECTION 8
+#define MAX_FILE (1024u << 20)    /* 1 GiB: a large fleet's uplink queues */
+
+enum { SEC_METER = 1, SEC_CLOCK = 2, SEC_RTC = 4 };
+
+static struct state_extra extra;    /* type 0: none registered */
+
+void state_set_extra(const struct state_extra *x)
+{
+    if (x)
+        extra = *x;
+    else
+        memset(&extra, 0, sizeof extra);
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* Read the whole file. 1 = no file, 0 = read, -1 = error. */
+static int read_file(const char *path, uint8_t **buf, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        snprintf(err, errlen, "state file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > MAX_FILE) {
+        snprintf(err, errlen, "state file %s: not a regular file of at most "
+                 "1 GiB", path);
+        fclose(f);
+        return -1;
+    }
+    *len = (size_t)st.st_size;
+    *buf = malloc(*len ? *len : 1);
+    if (!*buf || fread(*buf, 1, *len, f) != *len) {
+        snprintf(err, errlen, "state file %s: cannot read it", path);
+        free(*buf);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Check the container. Returns the number of sections or -1. */
+static long check_container(const char *path, const uint8_t *buf, size_t len,
+                            char *err, size_t errlen)
+{
+    if (len < HEADER + 4 || memcmp(buf, MAGIC, 8) != 0) {
+        snprintf(err, errlen, "state file %s: not a kpm31c-sim state file "
+                 "(bad magic or too short)", path);
+        return -1;
+    }
+    if (get16(buf + 8) != VERSION) {
+        snprintf(err, errlen, "state file %s: format version %u, this "
+                 "build reads version %u", path, get16(buf + 8), VERSION);
+        return -1;
+    }
+    if (crc32_update(0, buf, len - 4) != get32(buf + len - 4)) {
+        snprintf(err, errlen, "state file %s: corrupt (checksum mismatch; "
+                 "truncated or altered)", path);
+        return -1;
+    }
+    return (long)get32(buf + 12);
+}
+
+/* Walk the sections; calls fn for each. -1 on a malformed layout. */
+static int walk(const char *path, const uint8_t *buf, size_t len, long n,
+                int (*fn)(void *, uint16_t, const uint8_t *, uint32_t),
+                void *ctx, char *err, size_t errlen)
+{
+    size_t off = HEADER, end = len - 4;
+
+    for (long k = 0; k < n; k++) {
+        if (end - off < SECTION || get32(buf + off + 4) > end - off - SECTION) {
+            snprintf(err, errlen, "state file %s: section %ld runs past the "
+                     "end", path, k);
+            return -1;
+        }
+        uint16_t type = get16(buf + off);
+        uint32_t slen = get32(buf + off + 4);
+        int rc = fn(ctx, type, buf + off + SECTION, slen);
+        if (rc)
+            return rc;
+        off += SECTION + slen;
+    }
+    if (off != end) {
+        snprintf(err, errlen, "state file %s: %zu stray bytes after the "
+                 "last section", path, end - off);
+        return -1;
+    }
+    return 0;
+}
+
+struct load_ctx {
+    struct engine *e;
+    int64_t now;
+    struct state_info *info;
+    const char *path;
+    char *err;
+    size_t errlen;
+    const uint8_t *rtc;     /* SEC_RTC's payload, if seen */
+    uint32_t rtc_len;
+};
+
+/* Meter k's RTC offset from virtual time, s, as saved (0 when none). */
+static int64_t saved_offset(const struct load_ctx *c, unsigned k)
+{
+    if (!c->rtc || (size_t)(k + 1) * 8 > c->rtc_len)
+        return 0;
+    return (int64_t)get64(c->rtc + 8 * (size_t)k);
+}
+
+static int load_section(void *p, uint16_t type, const uint8_t *data,
+                        uint32_t len)
+{
+    struct load_ctx *c = p;
+    int rc;
+
+    switch (type) {
+    case SEC_METER:
+        if (c->info->meters >= c->e->count) {
+            snprintf(c->err, c->errlen, "state file %s holds more meters "
+                     "than --meters %u: refusing to drop their energy",
+                     c->path, c->e->count);
+            return -1;
+        }
+        struct sim_meter *sm = &c->e->meters[c->info->meters];
+        int64_t offset = saved_offset(c, c->info->meters);
+        /* a clock a user set keeps its distance from virtual time, as a
+         * real RTC keeps running on its battery */
+        rc = meter_nv_restore(&sm->core, data, len, c->now + offset);
+        if (rc) {
+            snprintf(c->err, c->errlen, "state file %s: meter %u's image is "
+                     "%s", c->path, c->info->meters,
+                     rc == CORE_EVERSION ? "from another firmware version"
+                                         : "corrupt");
+            return -1;
+        }
+        sm->rtc_offset = offset;
+        sm->rtc_last = meter_time(&sm->core);
+        engine_refresh_load(sm);
+        c->info->meters++;
+        return 0;
+    case SEC_RTC:
+        if (len % 8) {
+            snprintf(c->err, c->errlen, "state file %s: bad clock offsets "
+                     "section", c->path);
+            return -1;
+        }
+        c->rtc = data;
+        c->rtc_len = len;
+        return 0;
+    case SEC_CLOCK:
+        if (len != 8) {
+            snprintf(c->err, c->errlen, "state file %s: bad clock section",
+                     c->path);
+            return -1;
+        }
+        c->info->clock_ms = (int64_t)get64(data);
+        return 0;
+    default:
+        if (extra.type && type == extra.type &&
+            extra.load(extra.ctx, data, len, c->err, c->errlen)) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", c->err);
+            snprintf(c->err, c->errlen, "state file %s: %s", c->path, why);
+            return -1;
+        }
+        return 0;       /* a later version's section: nothing to restore */
+    }
+}
+
+static int clock_section(void *p, uint16_t type, const uint8_t *data,
+                         uint32_t len)
+{
+    if (type == SEC_CLOCK && len == 8)
+        *(int64_t *)p = (int64_t)get64(data);
+    return 0;
+}
+
+int state_peek_clock(const char *path, int64_t *clock_ms, char *err,
+                     size_t errlen)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = read_file(path, &buf, &len, err, errlen);
+    if (rc)
+        return rc;
+    long n = check_container(path, buf, len, err, errlen);
+    rc = n < 0 ? -1 : walk(path, buf, len, n, clock_section, clock_ms, err,
+                           errlen);
+    free(buf);
+    return rc;
+}
+
+int state_load(const char *path, struct engine *e, int64_t now,
+               struct state_info *info, char *err, size_t errlen)
+{
+    uint8_t *buf;
+    size_t len;
+    struct load_ctx c = { .e = e, .now = now, .info = info, .path = path,
+                          .err = err, .errlen = errlen };
+
+    memset(info, 0, sizeof *info);
+    int rc = read_file(path, &buf, &len, err, errlen);
+    if (rc)
+        return rc;
+    long n = check_container(path, buf, len, err, errlen);
+    rc = n < 0 ? -1 : walk(path, buf, len, n, load_section, &c, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int state_save(const char *path, const struct engine *e, char *err,
+               size_t errlen)
+{
+    size_t cap = HEADER + SECTION + (size_t)e->count * 8 +
+                 (size_t)e->count * (SECTION + METER_NV_MAX) +
+                 SECTION + 8 + 4;
+    unsigned nextra = 0;
+    for (unsigned k = 0; extra.type && k < e->count; k++) {
+        size_t n = extra.size(extra.ctx, k);
+        if (n) {
+            cap += SECTION + n;
+            nextra++;
+        }
+    }
+    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
+    size_t off = HEADER;
+    char tmp[4096];
+    int fd = -1;
+
+    if (!buf) {
+        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
+                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
+                 "out of memory");
+        return -1;
+    }
+    memcpy(buf, MAGIC, 8);
+    put16(buf + 8, VERSION);
+    put16(buf + 10, 0);
+    put32(buf + 12, 1 + e->count + 1 + nextra);
+    /* the RTC offsets first: restoring an image needs its meter's */
+    put16(buf + off, SEC_RTC);
+    put16(buf + off + 2, 0);
+    put32(buf + off + 4, e->count * 8);
+    off += SECTION;
+    for (unsigned k = 0; k < e->count; k++, off += 8)
+        put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
+    for (unsigned k = 0; k < e->count; k++) {
+        int n = meter_nv_save(&e->meters[k].core, buf + off + SECTION,
+                              METER_NV_MAX);
+        if (n < 0) {
+            snprintf(err, errlen, "state file %s: meter %u's image does not "
+                     "fit (%d)", path, k, n);
+            free(buf);
+            return -1;
+        }
+        put16(buf + off, SEC_METER);
+        put16(buf + off + 2, 0);
+        put32(buf + off + 4, (uint32_t)n);
+        off += SECTION + (size_t)n;
+    }
+    put16(buf + off, SEC_CLOCK);
+    put16(buf + off + 2, 0);
+    put32(buf + off + 4, 8);
+    put64(buf + off + SECTION, (uint64_t)e->now_ms);
+    off += SECTION + 8;
+    for (unsigned k = 0; extra.type && k < e->count; k++) {
+        if (!extra.size(extra.ctx, k))
+            continue;
+        size_t n = extra.save(extra.ctx, k, buf + off + SECTION);
+        put16(buf + off, extra.type);
+        put16(buf + off + 2, 0);
+        put32(buf + off + 4, (uint32_t)n);
+        off += SECTION + n;
+    }
+    put32(buf + off, crc32_update(0, buf, off));
+    off += 4;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write_all(fd, buf, off) || fsync(fd)) {
+        snprintf(err, errlen, "state file %s: cannot write %s: %s", path, tmp,
+                 strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(buf);
+        return -1;
+    }
+    close(fd);
+    free(buf);
+    if (rename(tmp, path)) {
+        snprintf(err, errlen, "state file %s: cannot replace it: %s", path,
+                 strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    /* the rename itself must reach the disk */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}

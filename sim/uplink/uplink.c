@@ -1,0 +1,738 @@
+#define _GNU_SOURCE
+#include "sim/uplink/uplink.h"
+
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/base/log.h"
+#include "protocols/mqtt.h"
+#include "core/regmap.h"
+#include "sim/store/statefile.h"
+#include "sim/uplink/uplink_cmd.h"
+#include "sim/uplink/uplink_json.h"
+#include "sim/uplink/uplink_queue.h"
+#include "sim/uplink/uplink_snapshot.h"
+#include "sim/base/version.h"
+
+#define WATCH_INTERVAL 0.2      /* real s between checks of 4g_M */
+#define DRAIN_TIMEOUT 5.0       /* real s to send the queue on the way out */
+#define SETTLE_TIMEOUT 3.0      /* real s for clean disconnects */
+#define SECTION_HEADER 12       /* meter index, serial, period */
+
+/* One meter's uplink. */
+struct um {
+    struct uplink *u;
+    unsigned index;
+    uint32_t serial;
+    char base[96];              /* <prefix>/<serial> */
+    char client_id[96];
+    struct mqtt *client;
+    struct uplink_queue q;
+    uint32_t period;            /* telemetry period, virtual s */
+    int64_t next_due;           /* virtual s of the next telemetry */
+    bool report;                /* telemetry wanted at the next chance */
+    bool on;                    /* 4g_M = Mqtt */
+    bool cut;                   /* the link to the broker is cut (a fault) */
+    bool up;                    /* connected */
+    bool ever_up;               /* connected at least once */
+    unsigned failures;          /* failed attempts since the last up */
+};
+
+struct uplink {
+    struct engine *e;
+    struct ev_loop *loop;
+    struct mqtt_hub *hub;
+    struct um *m;
+    unsigned count;
+    struct engine_hooks hooks;
+    ev_timer watch;
+    int64_t next_due;           /* the earliest of the meters', virtual s */
+    bool any_report;
+    bool started, failed;
+    unsigned up_count;          /* meters connected now */
+    bool all_up_logged;
+    /* the options this uses */
+    char uri[256];
+    const char *client_id, *user, *password, *ca, *cert, *key;
+    const char *prefix, *discovery;
+    int keepalive;
+    uint32_t period;
+    unsigned queue_cap;
+    double reconnect_max;
+    uplink_traffic_fn *observer;    /* optional: every message */
+    void *observer_ctx;
+};
+
+/* A fleet logs its first meter's connection events; the rest are debug. */
+#define um_log(m, lvl, ...) \
+    log_msg((m)->index == 0 ? (lvl) : LOG_DEBUG, __VA_ARGS__)
+
+static int64_t now_s(const struct uplink *u)
+{
+    return u->e->now_ms / 1000;
+}
+
+static struct meter *core_of(struct um *m)
+{
+    return &m->u->e->meters[m->index].core;
+}
+
+static void recompute_due(struct uplink *u)
+{
+    int64_t best = INT64_MAX;
+    for (unsigned k = 0; k < u->count; k++)
+        if (u->m[k].next_due < best)
+            best = u->m[k].next_due;
+    u->next_due = best;
+}
+
+static int64_t next_boundary(int64_t now, uint32_t period)
+{
+    return (now / period + 1) * period;
+}
+
+/* ---- sending ---- */
+
+static void observe(struct um *m, bool out, const char *topic,
+                    const void *payload, size_t len)
+{
+    if (m->u->observer)
+        m->u->observer(m->u->observer_ctx, m->index, out, topic, payload,
+                       len);
+}
+
+void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx)
+{
+    if (!u)
+        return;
+    u->observer = fn;
+    u->observer_ctx = ctx;
+}
+
+static void pump(struct um *m)
+{
+    if (!m->up || m->cut)
+        return;
+    for (unsigned k = 0; k < m->q.count; k++) {
+        struct uplink_item *it = uplink_queue_at(&m->q, k);
+        if (it->state != ITEM_WAITING)
+            continue;
+        if (!mqtt_can_send(m->client))
+            return;
+        char topic[160];
+        char *payload;
+        bool retain = it->kind == UPLINK_BILLING;
+        if (retain) {
+            snprintf(topic, sizeof topic, "%s/billing", m->base);
+            payload = uplink_json_billing(it, m->serial);
+        } else {
+            snprintf(topic, sizeof topic, "%s/state", m->base);
+            payload = uplink_json_telemetry(it, m->serial);
+        }
+        if (!payload)
+            return;
+        int rc = mqtt_publish(m->client, topic, payload, strlen(payload), 1,
+                              retain, it->id);
+        if (!rc)
+            observe(m, true, topic, payload, strlen(payload));
+        free(payload);
+        if (rc)
+            return;
+        it->state = ITEM_IN_FLIGHT;
+    }
+}
+
+void uplink_cut(struct uplink *u, bool cut)
+{
+    if (!u)
+        return;
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        if (m->cut == cut)
+            continue;
+        m->cut = cut;
+        um_log(m, LOG_INFO, "meter %08u: link to the broker %s (%u queued)",
+               (unsigned)m->serial, cut ? "cut" : "restored", m->q.count);
+        if (!cut)
+            pump(m);
+    }
+}
+
+static void publish_now(struct um *m, const char *suffix, const char *payload,
+                        bool retain)
+{
+    char topic[256];
+    snprintf(topic, sizeof topic, "%s/%s", m->base, suffix);
+    if (mqtt_publish(m->client, topic, payload, strlen(payload), 1, retain,
+                     0))
+        um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
+               (unsigned)m->serial, topic);
+    else
+        observe(m, true, topic, payload, strlen(payload));
+}
+
+static void sample(struct um *m)
+{
+    struct uplink_telemetry t;
+    m->report = false;
+    if (!m->on)
+        return;
+    uplink_snapshot_telemetry(core_of(m), &t);
+    uint64_t dropped = m->q.dropped;
+    uplink_queue_push_telemetry(&m->q, &t);
+    if (m->q.dropped != dropped && (m->q.dropped == 1 ||
+                                    m->q.dropped % 1000 == 0))
+        um_log(m, LOG_WARN, "MQTT meter %08u: queue full (%u messages), "
+               "dropping the oldest telemetry (%llu so far)",
+               (unsigned)m->serial, m->q.cap,
+               (unsigned long long)m->q.dropped);
+    pump(m);
+}
+
+static void emit_discovery(void *ctx, const char *topic, const char *payload)
+{
+    struct um *m = ctx;
+    if (mqtt_publish(m->client, topic, payload, strlen(payload), 1, true, 0))
+        um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
+               (unsigned)m->serial, topic);
+    else
+        observe(m, true, topic, payload, strlen(payload));
+}
+
+static void publish_discovery(struct um *m)
+{
+    struct uplink_device d = {
+        .serial = m->serial,
+        .fw_version = uplink_reg_u16(core_of(m), REG_X_FW_VERSION),
+        .base = m->base,
+        .disc = m->u->discovery,
+        .sim_version = SIM_VERSION,
+    };
+    uplink_json_discovery(&d, emit_discovery, m);
+}
+
+/* ---- what the connection reports ---- */
+
+static void on_up(void *ctx)
+{
+    struct um *m = ctx;
+    struct uplink *u = m->u;
+    char filter[160];
+
+    m->up = true;
+    m->failures = 0;
+    m->ever_up = true;
+    u->up_count++;
+    um_log(m, LOG_INFO, "MQTT meter %08u connected to %s as %s (%u queued)",
+           (unsigned)m->serial, u->uri, m->client_id, m->q.count);
+    if (u->count > 1 && u->up_count == u->count && !u->all_up_logged) {
+        log_info("MQTT: all %u meters connected to %s", u->count, u->uri);
+        u->all_up_logged = true;
+    }
+    publish_now(m, "availability", "online", true);
+    snprintf(filter, sizeof filter, "%s/cmd/+", m->base);
+    mqtt_subscribe(m->client, filter, 1);
+    if (u->discovery) {
+        snprintf(filter, sizeof filter, "%s/status", u->discovery);
+        mqtt_subscribe(m->client, filter, 1);
+        publish_discovery(m);
+    }
+    pump(m);
+}
+
+static void on_down(void *ctx, const char *why)
+{
+    struct um *m = ctx;
+    struct uplink *u = m->u;
+
+    if (m->up) {
+        m->up = false;
+        u->up_count--;
+        um_log(m, LOG_WARN, "MQTT meter %08u: %s; reconnecting (%u queued)",
+               (unsigned)m->serial, why, m->q.count);
+    } else {
+        um_log(m, m->failures == 0 ? LOG_WARN : LOG_DEBUG,
+               "MQTT meter %08u: %s %s; retrying (%u queued)",
+               (unsigned)m->serial, u->uri, why, m->q.count);
+    }
+    m->failures++;
+    uplink_queue_unsend(&m->q);
+}
+
+static void on_refused(void *ctx, int code, const char *why)
+{
+    struct um *m = ctx;
+    struct uplink *u = m->u;
+    char who[200];
+
+    if (m->up) {                /* not expected: refusals end attempts */
+        m->up = false;
+        u->up_count--;
+    }
+    uplink_queue_unsend(&m->q);
+    if (u->user)
+        snprintf(who, sizeof who, "client id '%s', user '%s'", m->client_id,
+                 u->user);
+    else
+        snprintf(who, sizeof who, "client id '%s', no user name",
+                 m->client_id);
+    if (!m->ever_up && !u->failed) {
+        /* at start: a configuration error, not an outage */
+        log_error("MQTT broker %s refused meter %08u's connection (%s): %s "
+                  "(CONNACK %d)", u->uri, (unsigned)m->serial, who, why, code);
+        u->failed = true;
+        for (unsigned k = 0; k < u->count; k++)
+            mqtt_stop(u->m[k].client);
+        ev_break(u->loop, EVBREAK_ALL);
+        return;
+    }
+    if (!u->failed)
+        um_log(m, m->failures == 0 ? LOG_ERROR : LOG_DEBUG,
+               "MQTT broker %s refused meter %08u's connection (%s): %s "
+               "(CONNACK %d); retrying", u->uri, (unsigned)m->serial, who,
+               why, code);
+    m->failures++;
+}
+
+static void on_acked(void *ctx, uint64_t tag, bool ok)
+{
+    struct um *m = ctx;
+    uplink_queue_acked(&m->q, tag, ok);
+    pump(m);
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload,
+                       size_t len)
+{
+    struct um *m = ctx;
+    struct uplink *u = m->u;
+    size_t blen = strlen(m->base);
+
+    observe(m, false, topic, payload, len);
+    if (u->discovery) {
+        char status[160];
+        snprintf(status, sizeof status, "%s/status", u->discovery);
+        if (!strcmp(topic, status)) {
+            if (len == 6 && !memcmp(payload, "online", 6))
+                publish_discovery(m);
+            return;
+        }
+    }
+    if (strncmp(topic, m->base, blen) || strncmp(topic + blen, "/cmd/", 5))
+        return;
+    const char *name = topic + blen + 5;
+    if (!*name || strchr(name, '/'))
+        return;
+
+    struct uplink_cmd_env env = {
+        .m = core_of(m), .now = now_s(u), .period = m->period,
+    };
+    json_t *res = uplink_cmd_run(name, payload, len, &env);
+    bool ok = json_is_true(json_object_get(res, "ok"));
+    const char *error = json_string_value(json_object_get(res, "error"));
+    log_msg(u->count == 1 ? LOG_INFO : LOG_DEBUG,
+            "MQTT meter %08u: command %s %s%s%s", (unsigned)m->serial, name,
+            ok ? "done" : "refused", ok ? "" : ": ", ok ? "" : error);
+    char *text = uplink_json_dump(res);
+    if (text) {
+        publish_now(m, "result", text, false);
+        free(text);
+    }
+    if (!ok)
+        return;
+    if (env.period != m->period) {
+        m->period = env.period;
+        m->next_due = next_boundary(now_s(u), m->period);
+        recompute_due(u);
+    }
+    sample(m);      /* the new state, at once */
+}
+
+/* ---- 4g_M, and telemetry between the engine's steps ---- */
+
+static void follow_mode(struct um *m)
+{
+    struct uplink *u = m->u;
+    bool want = meter_comm(core_of(m))->uplink == METER_UPLINK_MQTT;
+
+    if (want == m->on || u->failed)
+        return;
+    if (want) {
+        if (mqtt_start(m->client))
+            return;             /* still disconnecting: next time */
+        m->on = true;
+        m->next_due = next_boundary(now_s(u), m->period);
+        recompute_due(u);
+        um_log(m, LOG_INFO, "meter %08u: 4g_M = Mqtt, uplink on",
+               (unsigned)m->serial);
+        sample(m);
+    } else {
+        m->on = false;
+        if (m->up) {
+            publish_now(m, "availability", "offline", true);
+            m->up = false;
+            u->up_count--;
+        }
+        mqtt_stop(m->client);
+        uplink_queue_unsend(&m->q);
+        um_log(m, LOG_INFO, "meter %08u: 4g_M = Debug, uplink off (%u "
+               "queued)", (unsigned)m->serial, m->q.count);
+    }
+}
+
+static void take_reports(struct uplink *u)
+{
+    if (!u->any_report)
+        return;
+    u->any_report = false;
+    for (unsigned k = 0; k < u->count; k++)
+        if (u->m[k].report)
+            sample(&u->m[k]);
+}
+
+static void on_watch(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct uplink *u = w->data;
+    for (unsigned k = 0; k < u->count; k++)
+        follow_mode(&u->m[k]);
+    take_reports(u);
+}
+
+int64_t uplink_next(const struct uplink *u, int64_t target_ms)
+{
+    if (!u || !u->started || u->next_due == INT64_MAX)
+        return target_ms;
+    int64_t due_ms = u->next_due * 1000;
+    return due_ms < target_ms ? due_ms : target_ms;
+}
+
+void uplink_tick(struct uplink *u)
+{
+    if (!u || !u->started)
+        return;
+    take_reports(u);
+    if (u->e->now_ms < u->next_due * 1000)
+        return;
+    /* the second due is complete: publish it as the registers will show
+     * it (the same tick the engine would give it at its next step) */
+    engine_finish(u->e);
+    int64_t now = now_s(u);
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        if (m->next_due > now)
+            continue;
+        sample(m);
+        m->next_due = next_boundary(now, m->period);
+    }
+    recompute_due(u);
+}
+
+/* ---- the engine's hooks ---- */
+
+static void hook_settled(void *ctx, unsigned meter, int64_t t)
+{
+    struct uplink *u = ctx;
+    struct uplink_billing b;
+
+    if (meter >= u->count)
+        return;
+    struct um *m = &u->m[meter];
+    if (u->started && !m->on)
+        return;
+    uplink_snapshot_billing(&u->e->meters[meter].core, t, &b);
+    uplink_queue_push_billing(&m->q, &b);
+    if (u->started)
+        pump(m);
+}
+
+static void hook_relay(void *ctx, unsigned meter, bool closed)
+{
+    struct uplink *u = ctx;
+    if (meter < u->count) {
+        u->m[meter].report = true;
+        u->any_report = true;
+    }
+}
+
+const struct engine_hooks *uplink_engine_hooks(struct uplink *u)
+{
+    return u ? &u->hooks : NULL;
+}
+
+/* ---- the state file's section 3 ---- */
+
+static size_t section_size(void *ctx, unsigned meter)
+{
+    struct uplink *u = ctx;
+    if (meter >= u->count)
+        return 0;
+    return SECTION_HEADER + uplink_queue_saved_size(&u->m[meter].q);
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32le(const uint8_t *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static size_t section_save(void *ctx, unsigned meter, uint8_t *buf)
+{
+    struct uplink *u = ctx;
+    struct um *m = &u->m[meter];
+    put32le(buf, meter);
+    put32le(buf + 4, uplink_reg_u32(&u->e->meters[meter].core,
+                                    REG_X_SERIAL));
+    put32le(buf + 8, m->period);
+    return SECTION_HEADER + uplink_queue_save(&m->q, buf + SECTION_HEADER);
+}
+
+static int section_load(void *ctx, const uint8_t *data, size_t len, char *err,
+                        size_t errlen)
+{
+    struct uplink *u = ctx;
+    char why[256];
+
+    if (len < SECTION_HEADER) {
+        snprintf(err, errlen, "an uplink queue section is truncated");
+        return -1;
+    }
+    uint32_t meter = get32le(data);
+    uint32_t period = get32le(data + 8);
+    if (meter >= u->count)
+        return 0;       /* the meters' own sections refuse a smaller fleet */
+    if (uplink_queue_load(&u->m[meter].q, data + SECTION_HEADER,
+                          len - SECTION_HEADER, why, sizeof why)) {
+        snprintf(err, errlen, "meter %u's %s", meter, why);
+        return -1;
+    }
+    if (period >= UPLINK_PERIOD_MIN && period <= UPLINK_PERIOD_MAX &&
+        period != u->period)
+        u->m[meter].period = period;    /* set by a command: it persists */
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
+                          char *err, size_t errlen)
+{
+    struct uplink *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "out of memory for the MQTT uplink");
+        return NULL;
+    }
+    u->e = e;
+    u->count = o->meters;
+    snprintf(u->uri, sizeof u->uri, "%s", o->mqtt_uri);
+    u->client_id = o->mqtt_client_id;
+    u->user = o->mqtt_user ? o->mqtt_user : getenv("KPM31C_MQTT_USER");
+    u->password = o->mqtt_password ? o->mqtt_password
+                                   : getenv("KPM31C_MQTT_PASSWORD");
+    if (u->user && !*u->user)
+        u->user = NULL;
+    u->ca = o->mqtt_ca;
+    u->cert = o->mqtt_cert;
+    u->key = o->mqtt_key;
+    u->prefix = o->mqtt_prefix;
+    u->discovery = o->mqtt_discovery;
+    u->keepalive = o->mqtt_keepalive;
+    u->period = o->mqtt_period;
+    u->queue_cap = o->mqtt_queue;
+    u->reconnect_max = o->mqtt_reconnect_max;
+    u->next_due = INT64_MAX;
+    if ((u->ca || u->cert || u->key) && strncmp(u->uri, "mqtts://", 8) &&
+        strncmp(u->uri, "ssl://", 6)) {
+        snprintf(err, errlen, "--mqtt-ca, --mqtt-cert and --mqtt-key need "
+                 "an mqtts:// broker URI, not %s", u->uri);
+        free(u);
+        return NULL;
+    }
+    if (u->key && !u->cert) {
+        snprintf(err, errlen, "--mqtt-key needs --mqtt-cert");
+        free(u);
+        return NULL;
+    }
+    u->m = calloc(u->count, sizeof *u->m);
+    if (!u->m) {
+        snprintf(err, errlen, "out of memory for the MQTT uplink");
+        free(u);
+        return NULL;
+    }
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        m->u = u;
+        m->index = k;
+        m->period = u->period;
+        m->next_due = INT64_MAX;
+        if (uplink_queue_init(&m->q, u->queue_cap)) {
+            snprintf(err, errlen, "out of memory for %u meters' uplink "
+                     "queues of %u messages", u->count, u->queue_cap);
+            uplink_free(u);
+            return NULL;
+        }
+    }
+    u->hooks = (struct engine_hooks){
+        .ctx = u, .settled = hook_settled, .relay = hook_relay,
+    };
+    struct state_extra x = {
+        .type = STATE_SECTION_UPLINK, .ctx = u, .size = section_size,
+        .save = section_save, .load = section_load,
+    };
+    state_set_extra(&x);
+    return u;
+}
+
+int uplink_start(struct uplink *u, struct ev_loop *loop, char *err,
+                 size_t errlen)
+{
+    u->loop = loop;
+    u->hub = mqtt_hub_new(loop);
+    if (!u->hub) {
+        snprintf(err, errlen, "out of memory for the MQTT uplink");
+        return -1;
+    }
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        struct meter *core = core_of(m);
+        char will[160];
+
+        m->serial = uplink_reg_u32(core, REG_X_SERIAL);
+        snprintf(m->base, sizeof m->base, "%s/%08u", u->prefix,
+                 (unsigned)m->serial);
+        if (!u->client_id)
+            snprintf(m->client_id, sizeof m->client_id, "kpm31c-%08u",
+                     (unsigned)m->serial);
+        else if (u->count == 1)
+            snprintf(m->client_id, sizeof m->client_id, "%s", u->client_id);
+        else
+            snprintf(m->client_id, sizeof m->client_id, "%s-%08u",
+                     u->client_id, (unsigned)m->serial);
+        /* --mqtt asks for the uplink: 4g_M = Mqtt, as a user would set it
+         * on the LCD (it persists; Debug later turns the uplink off) */
+        struct meter_settings s = *meter_settings(core);
+        if (s.comm.uplink != METER_UPLINK_MQTT) {
+            s.comm.uplink = METER_UPLINK_MQTT;
+            if (meter_configure(core, &s)) {
+                snprintf(err, errlen, "meter %u: 4g_M could not be set to "
+                         "Mqtt", k);
+                return -1;
+            }
+        }
+
+        struct mqtt_config cfg;
+        mqtt_config_default(&cfg);
+        snprintf(will, sizeof will, "%s/availability", m->base);
+        cfg.uri = u->uri;
+        cfg.client_id = m->client_id;
+        cfg.username = u->user;
+        cfg.password = u->password;
+        cfg.ca_file = u->ca;
+        cfg.cert_file = u->cert;
+        cfg.key_file = u->key;
+        cfg.keepalive = u->keepalive;
+        cfg.will_topic = will;
+        cfg.will_payload = "offline";
+        cfg.will_retain = true;
+        cfg.backoff_max = u->reconnect_max;
+        struct mqtt_events ev = {
+            .ctx = m, .up = on_up, .down = on_down, .refused = on_refused,
+            .message = on_message, .acked = on_acked,
+        };
+        m->client = mqtt_new(u->hub, &cfg, &ev, err, errlen);
+        if (!m->client)
+            return -1;
+    }
+    u->started = true;
+    int64_t now = now_s(u);
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        m->on = true;
+        m->next_due = next_boundary(now, m->period);
+        mqtt_start(m->client);
+        sample(m);              /* the power-on reading, queued */
+    }
+    recompute_due(u);
+    ev_timer_init(&u->watch, on_watch, WATCH_INTERVAL, WATCH_INTERVAL);
+    u->watch.data = u;
+    ev_timer_start(loop, &u->watch);
+    log_info("MQTT uplink to %s for %u meter(s): telemetry every %u s on "
+             "%s/<serial>/state%s%s", u->uri, u->count, (unsigned)u->period,
+             u->prefix, u->discovery ? ", discovery under " : "",
+             u->discovery ? u->discovery : "");
+    return 0;
+}
+
+bool uplink_failed(const struct uplink *u)
+{
+    return u && u->failed;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void uplink_stop(struct uplink *u)
+{
+    if (!u || !u->started)
+        return;
+    ev_timer_stop(u->loop, &u->watch);
+    take_reports(u);
+    /* what is queued goes out while the broker takes it */
+    double deadline = mono() + DRAIN_TIMEOUT;
+    while (!u->failed) {
+        mqtt_hub_poll(u->hub);
+        bool pending = false;
+        for (unsigned k = 0; k < u->count && !pending; k++) {
+            /* connected, or still on the first attempt (a short run
+             * with --until can end before the broker answered) */
+            struct um *m = &u->m[k];
+            pending = m->on && m->q.count > 0 &&
+                      (m->up || (!m->ever_up && m->failures == 0));
+        }
+        if (!pending || mono() > deadline)
+            break;
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        if (m->up)
+            publish_now(m, "availability", "offline", true);
+        mqtt_stop(m->client);
+    }
+    mqtt_hub_settle(u->hub, SETTLE_TIMEOUT);
+    for (unsigned k = 0; k < u->count; k++) {
+        uplink_queue_unsend(&u->m[k].q);
+        u->m[k].up = false;
+    }
+    u->started = false;
+}
+
+void uplink_free(struct uplink *u)
+{
+    if (!u)
+        return;
+    state_set_extra(NULL);
+    for (unsigned k = 0; k < u->count; k++) {
+        if (u->m[k].client)
+            mqtt_free(u->m[k].client);
+        uplink_queue_free(&u->m[k].q);
+    }
+    mqtt_hub_free(u->hub);
+    free(u->m);
+    free(u);
+}

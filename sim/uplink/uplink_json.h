@@ -1,0 +1,45 @@
+/*
+ * The uplink's messages as JSON (docs/mqtt.md is the contract; the schema
+ * of the telemetry is docs/mqtt-state.schema.json): telemetry and billing
+ * from queued items, Home Assistant discovery configs.
+ *
+ * Floats are the registers' float32 values in their shortest exact form,
+ * so a client that reads both sees the same number over Modbus and MQTT.
+ */
+#ifndef SIM_UPLINK_JSON_H
+#define SIM_UPLINK_JSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "sim/uplink/uplink_queue.h"
+
+/* The names of the tariff rates 1..4. */
+extern const char *const uplink_rate_names[4];
+
+/* An ISO 8601 time of the meter's clock, or null for 0. */
+json_t *uplink_json_time(int64_t t);
+
+/* Serialize (compact) and free the object; NULL without memory. */
+char *uplink_json_dump(json_t *o);
+
+/* The payloads (malloc'd strings). serial: the meter's serial number. */
+char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial);
+char *uplink_json_billing(const struct uplink_item *it, uint32_t serial);
+
+/* Home Assistant discovery: calls emit(ctx, topic, payload) for every
+ * entity of one meter. base: the meter's topic base ("kpm31c/31000001");
+ * disc: the discovery prefix ("homeassistant"). */
+struct uplink_device {
+    uint32_t serial;
+    uint16_t fw_version;        /* 0x0100 = 1.00 */
+    const char *base;
+    const char *disc;
+    const char *sim_version;    /* the origin block's */
+};
+void uplink_json_discovery(const struct uplink_device *d,
+                           void (*emit)(void *ctx, const char *topic,
+                                        const char *payload),
+                           void *ctx);
+
+#endif

@@ -1,0 +1,366 @@
+#include "sim/uplink/uplink_queue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAVE_VERSION 1
+#define SAVE_HEADER (2 + 2 + 8 + 8 + 4)
+#define ITEM_HEADER (1 + 3 + 8 + 8)
+#define TELEMETRY_SIZE (8 + 36 * 4 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 5 * 2)
+#define BILLING_SIZE (8 + 10 * 4 + 4 + 4)
+
+int uplink_queue_init(struct uplink_queue *q, unsigned cap)
+{
+    memset(q, 0, sizeof *q);
+    q->ring = calloc(cap ? cap : 1, sizeof *q->ring);
+    if (!q->ring)
+        return -1;
+    q->cap = cap ? cap : 1;
+    q->next_id = 1;
+    q->next_seq = 1;
+    return 0;
+}
+
+void uplink_queue_free(struct uplink_queue *q)
+{
+    free(q->ring);
+    q->ring = NULL;
+    q->count = 0;
+}
+
+struct uplink_item *uplink_queue_at(struct uplink_queue *q, unsigned k)
+{
+    return &q->ring[(q->head + k) % q->cap];
+}
+
+/* Remove the k-th item, keeping the order of the others. */
+static void remove_at(struct uplink_queue *q, unsigned k)
+{
+    for (unsigned j = k; j > 0; j--)
+        *uplink_queue_at(q, j) = *uplink_queue_at(q, j - 1);
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+}
+
+/* Room for one more: drop the oldest telemetry still waiting, counted.
+ * With none waiting, the oldest item goes from the queue uncounted: it was
+ * published and is on its way, only its acknowledgement is forgotten. */
+static void make_room(struct uplink_queue *q)
+{
+    if (q->count < q->cap)
+        return;
+    unsigned k = 0;
+    while (k < q->count &&
+           (uplink_queue_at(q, k)->kind != UPLINK_TELEMETRY ||
+            uplink_queue_at(q, k)->state != ITEM_WAITING))
+        k++;
+    if (k == q->count)
+        k = 0;      /* everything is on its way: forget the oldest's ack */
+    const struct uplink_item *it = uplink_queue_at(q, k);
+    if (it->kind == UPLINK_TELEMETRY && it->state == ITEM_WAITING)
+        q->dropped++;
+    remove_at(q, k);
+}
+
+static struct uplink_item *append(struct uplink_queue *q, uint8_t kind)
+{
+    make_room(q);
+    struct uplink_item *it = uplink_queue_at(q, q->count++);
+    memset(it, 0, sizeof *it);
+    it->id = q->next_id++;
+    it->kind = kind;
+    it->state = ITEM_WAITING;
+    return it;
+}
+
+struct uplink_item *uplink_queue_push_telemetry(struct uplink_queue *q,
+                                                const struct uplink_telemetry *t)
+{
+    uint64_t seq = q->next_seq++;
+    struct uplink_item *it = append(q, UPLINK_TELEMETRY);
+    it->seq = seq;
+    it->dropped = q->dropped;   /* counted after making room */
+    it->v.t = *t;
+    return it;
+}
+
+struct uplink_item *uplink_queue_push_billing(struct uplink_queue *q,
+                                              const struct uplink_billing *b)
+{
+    struct uplink_item *it = append(q, UPLINK_BILLING);
+    it->dropped = q->dropped;
+    it->v.b = *b;
+    return it;
+}
+
+void uplink_queue_acked(struct uplink_queue *q, uint64_t id, bool ok)
+{
+    for (unsigned k = 0; k < q->count; k++) {
+        struct uplink_item *it = uplink_queue_at(q, k);
+        if (it->id != id)
+            continue;
+        if (it->state == ITEM_IN_FLIGHT)
+            it->state = ok ? ITEM_ACKED : ITEM_WAITING;
+        break;
+    }
+    while (q->count && uplink_queue_at(q, 0)->state == ITEM_ACKED) {
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+}
+
+void uplink_queue_unsend(struct uplink_queue *q)
+{
+    for (unsigned k = 0; k < q->count; k++) {
+        struct uplink_item *it = uplink_queue_at(q, k);
+        if (it->state == ITEM_IN_FLIGHT)
+            it->state = ITEM_WAITING;
+    }
+}
+
+/* ---- the saved form ---- */
+
+struct cursor {
+    uint8_t *w;                 /* writing */
+    const uint8_t *r, *end;     /* reading */
+    bool bad;
+};
+
+static void put_u8(struct cursor *c, uint8_t v) { *c->w++ = v; }
+static void put_u16(struct cursor *c, uint16_t v)
+{
+    put_u8(c, (uint8_t)v);
+    put_u8(c, (uint8_t)(v >> 8));
+}
+static void put_u32(struct cursor *c, uint32_t v)
+{
+    put_u16(c, (uint16_t)v);
+    put_u16(c, (uint16_t)(v >> 16));
+}
+static void put_u64(struct cursor *c, uint64_t v)
+{
+    put_u32(c, (uint32_t)v);
+    put_u32(c, (uint32_t)(v >> 32));
+}
+static void put_f32(struct cursor *c, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put_u32(c, v);
+}
+static void put_floats(struct cursor *c, const float *f, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        put_f32(c, f[k]);
+}
+
+static uint8_t get_u8(struct cursor *c)
+{
+    if (c->r >= c->end) {
+        c->bad = true;
+        return 0;
+    }
+    return *c->r++;
+}
+static uint16_t get_u16(struct cursor *c)
+{
+    uint16_t lo = get_u8(c);
+    return (uint16_t)(lo | get_u8(c) << 8);
+}
+static uint32_t get_u32(struct cursor *c)
+{
+    uint32_t lo = get_u16(c);
+    return lo | (uint32_t)get_u16(c) << 16;
+}
+static uint64_t get_u64(struct cursor *c)
+{
+    uint64_t lo = get_u32(c);
+    return lo | (uint64_t)get_u32(c) << 32;
+}
+static float get_f32(struct cursor *c)
+{
+    uint32_t v = get_u32(c);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+static void get_floats(struct cursor *c, float *f, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        f[k] = get_f32(c);
+}
+
+static void put_telemetry(struct cursor *c, const struct uplink_telemetry *t)
+{
+    float f[36] = { t->u, t->i, t->p, t->q, t->s, t->pf, t->f, t->demand };
+    memcpy(f + 8, t->act, sizeof t->act);
+    memcpy(f + 11, t->react, sizeof t->react);
+    memcpy(f + 14, t->act_rate, sizeof t->act_rate);
+    memcpy(f + 18, t->react_rate, sizeof t->react_rate);
+    memcpy(f + 22, t->quadrant, sizeof t->quadrant);
+    f[26] = t->month_act;
+    f[27] = t->month_react;
+    memcpy(f + 28, t->month_act_rate, sizeof t->month_act_rate);
+    memcpy(f + 32, t->month_react_rate, sizeof t->month_react_rate);
+    put_u64(c, (uint64_t)t->time);
+    put_floats(c, f, 36);
+    put_f32(c, t->max_demand);
+    put_u32(c, t->max_demand_time);
+    put_f32(c, t->prev_max_demand);
+    put_u32(c, t->prev_max_demand_time);
+    put_f32(c, t->credit_kwh);
+    put_u32(c, t->credit_wh);
+    put_u64(c, t->pulses);
+    put_u16(c, t->rate);
+    put_u16(c, t->zone);
+    put_u16(c, t->status);
+    put_u16(c, t->reasons);
+    put_u16(c, t->prepaid);
+}
+
+static void get_telemetry(struct cursor *c, struct uplink_telemetry *t)
+{
+    float f[36];
+    t->time = (int64_t)get_u64(c);
+    get_floats(c, f, 36);
+    t->u = f[0]; t->i = f[1]; t->p = f[2]; t->q = f[3];
+    t->s = f[4]; t->pf = f[5]; t->f = f[6]; t->demand = f[7];
+    memcpy(t->act, f + 8, sizeof t->act);
+    memcpy(t->react, f + 11, sizeof t->react);
+    memcpy(t->act_rate, f + 14, sizeof t->act_rate);
+    memcpy(t->react_rate, f + 18, sizeof t->react_rate);
+    memcpy(t->quadrant, f + 22, sizeof t->quadrant);
+    t->month_act = f[26];
+    t->month_react = f[27];
+    memcpy(t->month_act_rate, f + 28, sizeof t->month_act_rate);
+    memcpy(t->month_react_rate, f + 32, sizeof t->month_react_rate);
+    t->max_demand = get_f32(c);
+    t->max_demand_time = get_u32(c);
+    t->prev_max_demand = get_f32(c);
+    t->prev_max_demand_time = get_u32(c);
+    t->credit_kwh = get_f32(c);
+    t->credit_wh = get_u32(c);
+    t->pulses = get_u64(c);
+    t->rate = get_u16(c);
+    t->zone = get_u16(c);
+    t->status = get_u16(c);
+    t->reasons = get_u16(c);
+    t->prepaid = get_u16(c);
+}
+
+static void put_billing(struct cursor *c, const struct uplink_billing *b)
+{
+    put_u64(c, (uint64_t)b->settled);
+    put_floats(c, b->act, 5);
+    put_floats(c, b->react, 5);
+    put_f32(c, b->max_demand);
+    put_u32(c, b->max_demand_time);
+}
+
+static void get_billing(struct cursor *c, struct uplink_billing *b)
+{
+    b->settled = (int64_t)get_u64(c);
+    get_floats(c, b->act, 5);
+    get_floats(c, b->react, 5);
+    b->max_demand = get_f32(c);
+    b->max_demand_time = get_u32(c);
+}
+
+static size_t item_size(const struct uplink_item *it)
+{
+    return ITEM_HEADER +
+           (it->kind == UPLINK_TELEMETRY ? TELEMETRY_SIZE : BILLING_SIZE);
+}
+
+size_t uplink_queue_saved_size(const struct uplink_queue *q)
+{
+    size_t n = SAVE_HEADER;
+    for (unsigned k = 0; k < q->count; k++)
+        n += item_size(&q->ring[(q->head + k) % q->cap]);
+    return n;
+}
+
+size_t uplink_queue_save(const struct uplink_queue *q, uint8_t *buf)
+{
+    struct cursor c = { .w = buf };
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < q->count; k++)
+        if (q->ring[(q->head + k) % q->cap].state != ITEM_ACKED)
+            n++;
+    put_u16(&c, SAVE_VERSION);
+    put_u16(&c, 0);
+    put_u64(&c, q->next_seq);
+    put_u64(&c, q->dropped);
+    put_u32(&c, n);
+    for (unsigned k = 0; k < q->count; k++) {
+        const struct uplink_item *it = &q->ring[(q->head + k) % q->cap];
+        if (it->state == ITEM_ACKED)
+            continue;       /* delivered: the broker has it */
+        put_u8(&c, it->kind);
+        put_u8(&c, 0);
+        put_u16(&c, 0);
+        put_u64(&c, it->seq);
+        put_u64(&c, it->dropped);
+        if (it->kind == UPLINK_TELEMETRY)
+            put_telemetry(&c, &it->v.t);
+        else
+            put_billing(&c, &it->v.b);
+    }
+    return (size_t)(c.w - buf);
+}
+
+int uplink_queue_load(struct uplink_queue *q, const uint8_t *buf, size_t len,
+                      char *err, size_t errlen)
+{
+    struct cursor c = { .r = buf, .end = buf + len };
+    struct uplink_queue fresh;
+
+    uint16_t version = get_u16(&c);
+    get_u16(&c);
+    if (c.bad || version != SAVE_VERSION) {
+        snprintf(err, errlen, "uplink queue of format version %u (this build "
+                 "reads %u)", version, SAVE_VERSION);
+        return -1;
+    }
+    if (uplink_queue_init(&fresh, q->cap)) {
+        snprintf(err, errlen, "out of memory for the uplink queue");
+        return -1;
+    }
+    uint64_t next_seq = get_u64(&c);
+    uint64_t dropped = get_u64(&c);
+    uint32_t n = get_u32(&c);
+    fresh.dropped = dropped;
+    for (uint32_t k = 0; k < n && !c.bad; k++) {
+        uint8_t kind = get_u8(&c);
+        get_u8(&c);
+        get_u16(&c);
+        uint64_t seq = get_u64(&c);
+        uint64_t item_dropped = get_u64(&c);
+        struct uplink_item *it;
+        if (kind == UPLINK_TELEMETRY) {
+            struct uplink_telemetry t;
+            get_telemetry(&c, &t);
+            fresh.next_seq = seq;
+            it = uplink_queue_push_telemetry(&fresh, &t);
+        } else if (kind == UPLINK_BILLING) {
+            struct uplink_billing b;
+            get_billing(&c, &b);
+            it = uplink_queue_push_billing(&fresh, &b);
+        } else {
+            c.bad = true;
+            break;
+        }
+        it->dropped = item_dropped;
+    }
+    if (c.bad || c.r != c.end || next_seq == 0) {
+        snprintf(err, errlen, "uplink queue section is malformed");
+        uplink_queue_free(&fresh);
+        return -1;
+    }
+    fresh.next_seq = next_seq;
+    uplink_queue_free(q);
+    *q = fresh;
+    return 0;
+}

@@ -1,0 +1,130 @@
+#include "sim/uplink/uplink_snapshot.h"
+
+#include <string.h>
+
+#include "core/regmap.h"
+
+/* Manual addresses (docs/registers.md). */
+#define REG_U 0x0030
+#define REG_DEMAND 0x0070
+#define REG_ACT 0x0080          /* total, import, export */
+#define REG_REACT 0x0086
+#define REG_ACT_RATE 0x008C     /* lifetime by rate */
+#define REG_REACT_RATE 0x0094
+#define REG_PREV_ACT 0x009C     /* combined active, previous 1..12 */
+#define REG_PREV_REACT 0x00B4   /* combined reactive, previous 1..8 */
+#define REG_PREV_REACT_7 0x00C4 /* ... and 7..12 (the erratum's second listing) */
+#define REG_RATE_BLOCK 0x00D0   /* + 0x34 (rate - 1) + 0x1A reactive + 2 n */
+
+uint16_t uplink_reg_u16(const struct meter *m, uint16_t addr)
+{
+    uint16_t r = 0;
+    return meter_reg_read(m, addr, 1, &r) ? 0 : r;
+}
+
+uint32_t uplink_reg_u32(const struct meter *m, uint16_t addr)
+{
+    uint16_t r[2];
+    if (meter_reg_read(m, addr, 2, r))
+        return 0;
+    return (uint32_t)r[0] << 16 | r[1];
+}
+
+uint64_t uplink_reg_u64(const struct meter *m, uint16_t addr)
+{
+    uint16_t r[4];
+    if (meter_reg_read(m, addr, 4, r))
+        return 0;
+    return (uint64_t)r[0] << 48 | (uint64_t)r[1] << 32 |
+           (uint64_t)r[2] << 16 | r[3];
+}
+
+float uplink_reg_float(const struct meter *m, uint16_t addr)
+{
+    float f = 0.0f;
+    return meter_reg_float(m, addr, &f) ? 0.0f : f;
+}
+
+static uint16_t rate_block(unsigned rate, bool reactive, unsigned n)
+{
+    return (uint16_t)(REG_RATE_BLOCK + 0x34 * (rate - 1) +
+                      (reactive ? 0x1A : 0) + 2 * n);
+}
+
+void uplink_snapshot_telemetry(const struct meter *m,
+                               struct uplink_telemetry *t)
+{
+    float meas[7];
+
+    memset(t, 0, sizeof *t);
+    t->time = meter_time(m);
+    for (unsigned k = 0; k < 7; k++)
+        meas[k] = uplink_reg_float(m, (uint16_t)(REG_U + 2 * k));
+    t->u = meas[0];
+    t->i = meas[1];
+    t->p = meas[2];
+    t->q = meas[3];
+    t->s = meas[4];
+    t->pf = meas[5];
+    t->f = meas[6];
+    t->demand = uplink_reg_float(m, REG_DEMAND);
+    for (unsigned k = 0; k < 3; k++) {
+        t->act[k] = uplink_reg_float(m, (uint16_t)(REG_ACT + 2 * k));
+        t->react[k] = uplink_reg_float(m, (uint16_t)(REG_REACT + 2 * k));
+    }
+    for (unsigned r = 1; r <= 4; r++) {
+        t->act_rate[r - 1] =
+            uplink_reg_float(m, (uint16_t)(REG_ACT_RATE + 2 * (r - 1)));
+        t->react_rate[r - 1] =
+            uplink_reg_float(m, (uint16_t)(REG_REACT_RATE + 2 * (r - 1)));
+        t->month_act_rate[r - 1] = uplink_reg_float(m, rate_block(r, false, 0));
+        t->month_react_rate[r - 1] = uplink_reg_float(m, rate_block(r, true, 0));
+        t->quadrant[r - 1] =
+            uplink_reg_float(m, (uint16_t)(REG_X_QUADRANT + 2 * (r - 1)));
+    }
+    t->month_act = uplink_reg_float(m, REG_X_MONTH_ACT);
+    t->month_react = uplink_reg_float(m, REG_X_MONTH_REACT);
+    t->max_demand = uplink_reg_float(m, REG_X_MD);
+    t->max_demand_time = uplink_reg_u32(m, REG_X_MD_TIME);
+    t->prev_max_demand = uplink_reg_float(m, REG_X_PREV_MD);
+    t->prev_max_demand_time = uplink_reg_u32(m, REG_X_PREV_MD_TIME);
+    t->credit_kwh = uplink_reg_float(m, REG_X_CREDIT_KWH);
+    t->credit_wh = uplink_reg_u32(m, REG_X_CREDIT);
+    t->pulses = uplink_reg_u64(m, REG_X_PULSES);
+    t->rate = uplink_reg_u16(m, REG_X_RATE);
+    t->zone = uplink_reg_u16(m, REG_X_ZONE);
+    t->status = uplink_reg_u16(m, REG_X_STATUS);
+    t->reasons = uplink_reg_u16(m, REG_X_REASONS);
+    t->prepaid = uplink_reg_u16(m, REG_X_PREPAID);
+}
+
+void uplink_snapshot_billing(const struct meter *m, int64_t settled,
+                             struct uplink_billing *b)
+{
+    /* the month that ended at `settled` is "previous n", n counted from
+     * the month the meter's clock is in now (settlements catch up several
+     * month ends at once after a gap) */
+    int32_t n = rtc_month_index(meter_time(m)) - rtc_month_index(settled) + 1;
+
+    memset(b, 0, sizeof *b);
+    b->settled = settled;
+    if (n < 1 || n > 12)
+        return;
+    b->act[0] = uplink_reg_float(m, (uint16_t)(REG_PREV_ACT + 2 * (n - 1)));
+    b->react[0] = uplink_reg_float(m, n <= 8
+        ? (uint16_t)(REG_PREV_REACT + 2 * (n - 1))
+        : (uint16_t)(REG_PREV_REACT_7 + 2 * (n - 7)));
+    for (unsigned r = 1; r <= 4; r++) {
+        b->act[r] = uplink_reg_float(m, rate_block(r, false, (unsigned)n));
+        b->react[r] = uplink_reg_float(m, rate_block(r, true, (unsigned)n));
+    }
+    /* this month's maximum demand moves to "previous" right after the
+     * settlement callbacks: it belongs to the settled month when its time
+     * falls inside that month */
+    uint32_t md_time = uplink_reg_u32(m, REG_X_MD_TIME);
+    int64_t start = rtc_month_start(rtc_month_index(settled) - 1);
+    if (md_time && (int64_t)md_time > start && (int64_t)md_time <= settled) {
+        b->max_demand = uplink_reg_float(m, REG_X_MD);
+        b->max_demand_time = md_time;
+    }
+}
