@@ -35,6 +35,7 @@
 #include "pulse.h"
 #include "prepaid.h"
 #include "lcd.h"
+#include "registers.h"
 
 /* Modbus exception codes returned by register access. */
 enum meter_exception {

@@ -15,6 +15,8 @@
  * down to the epoch: 1970-01-01 00:00:00 .. 2099-12-31 23:59:59. */
 #define RTC_MIN ((int64_t)0)
 #define RTC_MAX ((int64_t)4102444799)
+#define RTC_YEAR_MIN 1970
+#define RTC_YEAR_MAX 2099
 
 /* A civil date and time. */
 struct rtc_date {

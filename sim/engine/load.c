@@ -50,9 +50,9 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
         const char *key = tok, *val = eq + 1;
         int bad = 0;
         if (!strcasecmp(key, "U")) {
-            bad = parse_double(val, 0, 500, &l->u);
+            bad = parse_double(val, 0, LOAD_U_MAX, &l->u);
         } else if (!strcasecmp(key, "I")) {
-            bad = parse_double(val, -100, 100, &l->i);
+            bad = parse_double(val, -LOAD_I_MAX, LOAD_I_MAX, &l->i);
             if (!bad && l->i < 0) {
                 l->i = -l->i;
                 export = true;

@@ -13,6 +13,12 @@
 
 #define LOAD_MAX_HARMONICS 8
 
+/* What a load can be set to (the CLI, scenarios, later the control API):
+ * the analog front end clips beyond the meter's rating, but a user may
+ * still ask for a fault current. */
+#define LOAD_U_MAX 500.0    /* V RMS */
+#define LOAD_I_MAX 100.0    /* A RMS */
+
 /* One harmonic of the load, relative to the fundamentals. */
 struct load_harmonic {
     unsigned order;         /* 2..50 */
