@@ -106,17 +106,4 @@ struct lcd {
     int64_t comm_ms;            /* the last Modbus frame answered */
 };
 
-struct meter;
-
-/* Power-on: the first measurement page, nothing held. */
-void lcd_init(struct lcd *l);
-
-/* The implementations of meter_key, meter_lcd_tick, meter_lcd_frame and
- * meter_lcd_comm (meter.h). */
-int lcd_key(struct meter *m, enum meter_key key, enum meter_key_event ev,
-            int64_t now_ms);
-int lcd_tick(struct meter *m, int64_t now_ms);
-void lcd_frame(const struct meter *m, int64_t now_ms, struct lcd_frame *out);
-void lcd_comm(struct meter *m, int64_t now_ms);
-
 #endif

@@ -1,9 +1,9 @@
 /*
  * The parameter list behind the password: each item's value as digits or
  * a choice, how it is drawn, and how an edited value is installed. Every
- * change goes through meter_configure (settings_check) or the RTC's own
- * checks, exactly as a register write does, and so persists in the NV
- * image like any setting.
+ * change goes through control_configure (settings_check) or
+ * control_set_time, exactly as a register write does, and so persists in
+ * the NV image like any setting; the host hears of it (settings_changed).
  *
  *   Addr 001   slave address 1..247             3 digits
  *   bAud9600   1200 2400 4800 9600              choice
@@ -17,13 +17,14 @@
  *   End        ENTER leaves the set-up
  */
 #include "lcd_menu.h"
+#include "control.h"
 
 enum item_id {
     IT_ADDR, IT_BAUD, IT_PARITY, IT_DATE, IT_TIME, IT_UPLINK, IT_PASSWORD,
     IT_PERIODS, IT_P1, IT_P8 = IT_P1 + TARIFF_PERIODS - 1, IT_END, IT_COUNT,
 };
 
-static const uint16_t bauds[] = { 1200, 2400, 4800, 9600 };
+static const uint16_t bauds[METER_NBAUDS] = METER_BAUDS;
 static const char *const parities[] = { "nonE", " odd", "EvEn" };
 static const char *const uplinks[] = { "dEbug", " Mqtt" };
 
@@ -48,7 +49,7 @@ unsigned lcd_item_size(unsigned item)
 {
     switch (item) {
     case IT_ADDR: return 3;
-    case IT_BAUD: return 4;
+    case IT_BAUD: return METER_NBAUDS;
     case IT_PARITY: return 3;
     case IT_DATE: case IT_TIME: return 6;
     case IT_UPLINK: return 2;
@@ -93,8 +94,8 @@ void lcd_item_load(const struct meter *m, unsigned item, uint8_t *val)
         split(val, 3, c->slave);
         break;
     case IT_BAUD:
-        val[0] = 3;
-        for (unsigned k = 0; k < 4; k++)
+        val[0] = METER_NBAUDS - 1;
+        for (unsigned k = 0; k < METER_NBAUDS; k++)
             if (bauds[k] == c->baud)
                 val[0] = (uint8_t)k;
         break;
@@ -153,10 +154,11 @@ static int store_clock(struct meter *m, unsigned item, const uint8_t *val)
     err = rtc_from_date(&d, &t);
     if (err)
         return err;
-    return meter_set_time(m, t);
+    return control_set_time(m, t);
 }
 
-int lcd_item_store(struct meter *m, unsigned item, const uint8_t *val)
+/* Install an edited value (lcd_item_store without telling the host). */
+static int store(struct meter *m, unsigned item, const uint8_t *val)
 {
     struct meter_settings s = m->set;
     struct tariff_zone *z = &s.tariff.zone[0];
@@ -164,13 +166,13 @@ int lcd_item_store(struct meter *m, unsigned item, const uint8_t *val)
     switch (item) {
     case IT_ADDR: {
         unsigned a = join(val, 3);
-        if (a < 1 || a > 247)   /* 0 is a host's choice, never a user's */
+        if (a < 1 || a > METER_SLAVE_MAX)   /* 0: a host's choice only */
             return CORE_ERANGE;
         s.comm.slave = (uint8_t)a;
         break;
     }
     case IT_BAUD:
-        s.comm.baud = bauds[val[0] % 4];
+        s.comm.baud = bauds[val[0] % METER_NBAUDS];
         break;
     case IT_PARITY:
         s.comm.parity = val[0];
@@ -202,7 +204,16 @@ int lcd_item_store(struct meter *m, unsigned item, const uint8_t *val)
         break;
     }
     }
-    return meter_configure(m, &s);
+    return control_configure(m, &s);
+}
+
+int lcd_item_store(struct meter *m, unsigned item, const uint8_t *val)
+{
+    int err = store(m, item, val);
+
+    if (!err)
+        control_changed(m);
+    return err;
 }
 
 void lcd_item_render(const struct meter *m, unsigned item,
@@ -219,7 +230,7 @@ void lcd_item_render(const struct meter *m, unsigned item,
         break;
     case IT_BAUD:
         seg_text(row, LCD_DIGITS, 0, "bAud");
-        seg_digits(row, 7, bauds[val[0] % 4], 4);
+        seg_digits(row, 7, bauds[val[0] % METER_NBAUDS], 4);
         flash_all = 0xF0;
         break;
     case IT_PARITY:

@@ -8,62 +8,11 @@
  * demand subintervals, monthly settlements due, the new second's rate,
  * and the relay decision.
  */
-#include "meter.h"
+#include "meter_host.h"
+#include "control.h"
 #include "regmap.h"
 #include "meter_nv.h"
-
-static void relay_sync(struct meter *m)
-{
-    bool closed;
-
-    prepaid_decide(&m->prepaid, &m->set.prepaid);
-    closed = prepaid_closed(&m->prepaid);
-    if (closed == m->relay_closed)
-        return;
-    m->relay_closed = closed;
-    if (!closed) {
-        /* no current flows any more: integrate must not hold the load */
-        m->hold.i = m->hold.p = m->hold.q = m->hold.s = 0.0;
-    }
-    if (m->port.relay)
-        m->port.relay(m->port.ctx, closed);
-}
-
-static void update_rate(struct meter *m)
-{
-    struct rtc_date d;
-
-    rtc_to_date(m->rtc.now, &d);
-    m->rate = (uint8_t)tariff_rate(&m->set.tariff, &d);
-}
-
-static void settle(struct meter *m)
-{
-    int32_t n = billing_catch_up(&m->billing, &m->energy,
-                                 m->set.comb_active, m->set.comb_reactive,
-                                 rtc_month_index(m->rtc.now),
-                                 m->port.settled, m->port.ctx);
-    /* the maximum demand is per billing month too */
-    if (n >= 1)
-        demand_settle(&m->demand);
-    if (n >= 2)
-        demand_settle(&m->demand);
-}
-
-/* The RTC moved to now (a tick, or the clock set when restart). */
-static void move_clock(struct meter *m, int64_t now, bool restart)
-{
-    m->rtc.now = now;
-    m->sub_ms = 0.0;
-    if (restart)
-        demand_restart(&m->demand, &m->set.demand, now);
-    else
-        demand_tick(&m->demand, &m->set.demand, now);
-    m->meas.demand = (float)m->demand.value;
-    settle(m);
-    update_rate(m);
-    relay_sync(m);
-}
+#include "lcd_menu.h"
 
 int meter_init(struct meter *m, const struct metro_config *front_end,
                const struct meter_port *port, int64_t now)
@@ -93,8 +42,7 @@ int meter_init(struct meter *m, const struct metro_config *front_end,
     m->relay_closed = true;
     m->meas.pf = 1.0f;
     lcd_init(&m->lcd);
-    update_rate(m);
-    relay_sync(m);
+    control_start(m);
     return CORE_OK;
 }
 
@@ -234,17 +182,21 @@ int meter_tick(struct meter *m, int64_t now)
     if (now < RTC_MIN || now > RTC_MAX)
         return CORE_ERANGE;
     close_second(m);
-    move_clock(m, now, false);
+    control_clock(m, now, false);
     return CORE_OK;
+}
+
+/* A command from the host: the host hears of it once it took effect. */
+static int command_done(struct meter *m, int err)
+{
+    if (!err)
+        control_changed(m);
+    return err;
 }
 
 int meter_set_time(struct meter *m, int64_t now)
 {
-    if (now < RTC_MIN || now > RTC_MAX)
-        return CORE_ERANGE;
-    if (now != m->rtc.now)
-        move_clock(m, now, true);
-    return CORE_OK;
+    return command_done(m, control_set_time(m, now));
 }
 
 int64_t meter_time(const struct meter *m)
@@ -284,20 +236,7 @@ const struct meter_settings *meter_settings(const struct meter *m)
 
 int meter_configure(struct meter *m, const struct meter_settings *s)
 {
-    bool demand_changed;
-
-    if (settings_check(s))
-        return CORE_EINVAL;
-    demand_changed = s->demand.period_min != m->set.demand.period_min ||
-                     s->demand.slide_min != m->set.demand.slide_min;
-    m->set = *s;
-    update_rate(m);
-    if (demand_changed) {
-        demand_restart(&m->demand, &m->set.demand, m->rtc.now);
-        m->meas.demand = 0.0f;
-    }
-    relay_sync(m);
-    return CORE_OK;
+    return command_done(m, control_configure(m, s));
 }
 
 void meter_set_serial(struct meter *m, uint32_t serial)
@@ -307,18 +246,12 @@ void meter_set_serial(struct meter *m, uint32_t serial)
 
 int meter_topup(struct meter *m, uint32_t wh)
 {
-    int err = prepaid_topup(&m->prepaid, wh);
-
-    relay_sync(m);
-    return err;
+    return command_done(m, control_topup(m, wh));
 }
 
 int meter_set_credit(struct meter *m, uint32_t wh)
 {
-    int err = prepaid_set_credit(&m->prepaid, wh);
-
-    relay_sync(m);
-    return err;
+    return command_done(m, control_set_credit(m, wh));
 }
 
 uint32_t meter_credit_wh(const struct meter *m)
@@ -328,10 +261,7 @@ uint32_t meter_credit_wh(const struct meter *m)
 
 int meter_relay_command(struct meter *m, bool close)
 {
-    int err = prepaid_command(&m->prepaid, &m->set.prepaid, close);
-
-    relay_sync(m);
-    return err;
+    return command_done(m, control_relay_command(m, close));
 }
 
 unsigned meter_relay_reasons(const struct meter *m)
@@ -341,7 +271,8 @@ unsigned meter_relay_reasons(const struct meter *m)
 
 void meter_reset_max_demand(struct meter *m)
 {
-    demand_reset_max(&m->demand);
+    control_reset_max_demand(m);
+    control_changed(m);
 }
 
 int meter_reg_read(const struct meter *m, uint16_t addr, uint16_t count,
@@ -375,7 +306,7 @@ int meter_nv_restore(struct meter *m, const uint8_t *buf, size_t len,
     /* power on again at now: the settlements missed meanwhile apply, the
      * demand window starts afresh, the relay is told its restored state */
     m->sec = (struct meter_second){ 0 };
-    move_clock(m, now, true);
+    control_clock(m, now, true);
     return CORE_OK;
 }
 

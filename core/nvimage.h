@@ -6,7 +6,7 @@
  *   4   2  layout version (NV_VERSION)
  *   6   2  flags, 0
  *   8   4  total length in bytes, CRC included
- *   12  .. payload (the meter's fields, see meter.c)
+ *   12  .. payload (the meter's fields, see meter_nv.c)
  *   len-4 4 CRC-32 of bytes 0 .. len-5
  * An image is accepted only whole: exact length, CRC, magic, version.
  */

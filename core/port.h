@@ -1,7 +1,8 @@
 /*
  * The firmware core's porting header: error codes and the hooks a port may
  * override (assert, trace). Nothing here reaches the OS; a host or a board
- * supplies CORE_ASSERT / CORE_TRACE before including core headers.
+ * supplies CORE_ASSERT / CORE_TRACE before including core headers (or on
+ * the compiler's command line).
  */
 #ifndef CORE_PORT_H
 #define CORE_PORT_H
@@ -20,8 +21,16 @@ enum core_err {
     CORE_EVERSION = -75,    /* an image is of another version or meter */
 };
 
+/* Assertions: a port may define CORE_ASSERT(x) itself (a board's fault
+ * hook); host and test builds define CORE_ASSERT_HOST to check them with
+ * assert(); otherwise (the firmware build) they compile to nothing. */
 #ifndef CORE_ASSERT
+#ifdef CORE_ASSERT_HOST
+#include <assert.h>
+#define CORE_ASSERT(x) assert(x)
+#else
 #define CORE_ASSERT(x) ((void)0)
+#endif
 #endif
 
 /* Tracing is off unless the port defines CORE_TRACE(fmt, ...). */

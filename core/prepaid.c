@@ -29,10 +29,9 @@ void prepaid_consume(struct prepaid *pp, const struct prepaid_config *c,
     pp->credit = pp->credit > mj ? pp->credit - mj : 0;
 }
 
-static int set_mj(struct prepaid *pp, int64_t mj)
+int prepaid_set_mj(struct prepaid *pp, int64_t mj)
 {
-    if (mj < 0 || mj > (int64_t)PREPAID_CREDIT_MAX_WH * ENERGY_MJ_PER_WH +
-                       (ENERGY_MJ_PER_WH - 1))
+    if (mj < 0 || mj > PREPAID_CREDIT_MAX_MJ)
         return CORE_ERANGE;
     pp->credit = mj;
     return CORE_OK;
@@ -40,12 +39,12 @@ static int set_mj(struct prepaid *pp, int64_t mj)
 
 int prepaid_topup(struct prepaid *pp, uint32_t wh)
 {
-    return set_mj(pp, pp->credit + (int64_t)wh * ENERGY_MJ_PER_WH);
+    return prepaid_set_mj(pp, pp->credit + (int64_t)wh * ENERGY_MJ_PER_WH);
 }
 
 int prepaid_set_credit(struct prepaid *pp, uint32_t wh)
 {
-    return set_mj(pp, (int64_t)wh * ENERGY_MJ_PER_WH);
+    return prepaid_set_mj(pp, (int64_t)wh * ENERGY_MJ_PER_WH);
 }
 
 void prepaid_second(struct prepaid *pp, const struct prepaid_config *c,

@@ -18,9 +18,13 @@
 #define CORE_PREPAID_H
 
 #include "port.h"
+#include "energy.h"         /* ENERGY_MJ_PER_WH */
 
 /* Credit is served as uint32 Wh: it never exceeds that. */
 #define PREPAID_CREDIT_MAX_WH UINT32_C(0xFFFFFFFF)
+/* The same limit in mJ: up to the last mJ below MAX_WH + 1 Wh. */
+#define PREPAID_CREDIT_MAX_MJ \
+    (((int64_t)PREPAID_CREDIT_MAX_WH + 1) * ENERGY_MJ_PER_WH - 1)
 #define PREPAID_DELAY_MAX 3600
 
 enum prepaid_reason {
@@ -55,6 +59,8 @@ void prepaid_consume(struct prepaid *pp, const struct prepaid_config *c,
  * PREPAID_CREDIT_MAX_WH (nothing changes). */
 int prepaid_topup(struct prepaid *pp, uint32_t wh);
 int prepaid_set_credit(struct prepaid *pp, uint32_t wh);
+/* Set credit in mJ (CORE_ERANGE outside 0..PREPAID_CREDIT_MAX_MJ). */
+int prepaid_set_mj(struct prepaid *pp, int64_t mj);
 
 /* The second that ended had active power p (W): over-power timing. */
 void prepaid_second(struct prepaid *pp, const struct prepaid_config *c,

@@ -6,6 +6,7 @@
  * changes everything it names or nothing.
  */
 #include "regmap.h"
+#include "control.h"
 
 #define MAP_VERSION 1
 #define FW_VERSION 0x0100
@@ -99,11 +100,12 @@ static unsigned width(unsigned kind)
 /* The value covering register a, if any. */
 static bool lookup(uint32_t a, struct reg *r)
 {
-    if ((a >= 0x0030 && a <= 0x003D) || a == 0x0070 || a == 0x0071) {
+    if ((a >= REG_U && a < REG_F + 2) || a == REG_DEMAND ||
+        a == REG_DEMAND + 1) {
         *r = (struct reg){ (uint16_t)(a & ~1u), K_F32, 0, M_MEAS, 0 };
         return true;
     }
-    if (a >= 0x0080 && a <= 0x019F) {
+    if (a >= REG_ACT && a < REG_MANUAL_END) {
         *r = (struct reg){ (uint16_t)(a & ~1u), K_F32, 0, M_ENERGY, 0 };
         return true;
     }
@@ -144,18 +146,19 @@ static float measure(const struct meter *m, uint16_t a)
     const struct meter_measure *v = &m->meas;
 
     switch (a) {
-    case 0x30: return v->u;
-    case 0x32: return v->i;
-    case 0x34: return v->p;
-    case 0x36: return v->q;
-    case 0x38: return v->s;
-    case 0x3A: return v->pf;
-    case 0x3C: return v->f;
-    default: return v->demand;     /* 0x70 */
+    case REG_U: return v->u;
+    case REG_I: return v->i;
+    case REG_P: return v->p;
+    case REG_Q: return v->q;
+    case REG_S: return v->s;
+    case REG_PF: return v->pf;
+    case REG_F: return v->f;
+    default: return v->demand;     /* REG_DEMAND */
     }
 }
 
-/* 0x0080..0x019E: energies, kWh / kvarh (errata: docs/registers.md). */
+/* REG_ACT..REG_MANUAL_END: energies, kWh / kvarh (errata:
+ * docs/registers.md). */
 static float manual_energy(const struct meter *m, uint16_t a)
 {
     unsigned ca = m->set.comb_active, cr = m->set.comb_reactive;
@@ -163,35 +166,37 @@ static float manual_energy(const struct meter *m, uint16_t a)
     struct billing_month cur;
     const struct billing_month *h = m->billing.prev;
 
-    if (a < 0x008C) {
+    if (a < REG_ACT_RATE(1)) {
         energy_total(&m->energy, &tot);
         switch (a) {
-        case 0x80: return kwh(energy_comb_active(&tot, ca));
-        case 0x82: return kwh(tot.v[EN_IMP]);
-        case 0x84: return kwh(tot.v[EN_EXP]);
-        case 0x86: return kwh(energy_comb_reactive(&tot, cr));
-        case 0x88: return kwh(energy_reactive_imp(&tot));
-        default: return kwh(energy_reactive_exp(&tot));     /* 0x8A */
+        case REG_ACT: return kwh(energy_comb_active(&tot, ca));
+        case REG_ACT_IMP: return kwh(tot.v[EN_IMP]);
+        case REG_ACT_EXP: return kwh(tot.v[EN_EXP]);
+        case REG_REACT: return kwh(energy_comb_reactive(&tot, cr));
+        case REG_REACT_IMP: return kwh(energy_reactive_imp(&tot));
+        default: return kwh(energy_reactive_exp(&tot));  /* REG_REACT_EXP */
         }
     }
-    if (a < 0x0094)
-        return kwh(energy_comb_active(&m->energy.rate[(a - 0x8C) / 2], ca));
-    if (a < 0x009C)
-        return kwh(energy_comb_reactive(&m->energy.rate[(a - 0x94) / 2], cr));
-    if (a < 0x00B4)
-        return kwh(h[(a - 0x9C) / 2].active[0]);
-    /* erratum: the manual lists 0x00B4..0x00C2 as previous 1..8 and again
-     * 0x00C4..0x00CE as previous 7..12; each address serves its row */
-    if (a < 0x00C4)
-        return kwh(h[(a - 0xB4) / 2].reactive[0]);
-    if (a < 0x00D0)
-        return kwh(h[(a - 0xC4) / 2 + 6].reactive[0]);
-    /* by rate: 0x34 registers per rate, active then reactive, each this
-     * month then previous 1..12 */
-    unsigned off = a - 0x00D0u;
-    unsigned rate = off / 0x34u + 1u;
-    bool reactive = off % 0x34u >= 0x1Au;
-    unsigned n = off % 0x1Au / 2u;
+    if (a < REG_REACT_RATE(1))
+        return kwh(energy_comb_active(
+            &m->energy.rate[(a - REG_ACT_RATE(1)) / 2], ca));
+    if (a < REG_PREV_ACT(1))
+        return kwh(energy_comb_reactive(
+            &m->energy.rate[(a - REG_REACT_RATE(1)) / 2], cr));
+    if (a < REG_PREV_REACT_A)
+        return kwh(h[(a - REG_PREV_ACT(1)) / 2].active[0]);
+    /* erratum: each of the two listings serves its own rows
+     * (REG_PREV_REACT) */
+    if (a < REG_PREV_REACT_B)
+        return kwh(h[(a - REG_PREV_REACT_A) / 2].reactive[0]);
+    if (a < REG_RATE_BLOCK)
+        return kwh(h[(a - REG_PREV_REACT_B) / 2 + 6].reactive[0]);
+    /* by rate (REG_RATE): active then reactive, each this month then
+     * previous 1..12 */
+    unsigned off = a - (unsigned)REG_RATE_BLOCK;
+    unsigned rate = off / REG_RATE_STRIDE + 1u;
+    bool reactive = off % REG_RATE_STRIDE >= REG_RATE_REACTIVE;
+    unsigned n = off % REG_RATE_REACTIVE / 2u;
     const struct billing_month *bm = &h[n ? n - 1 : 0];
     if (n == 0) {
         billing_current(&m->billing, &m->energy, ca, cr, &cur);
@@ -205,21 +210,16 @@ static uint32_t u32_time(int64_t t)
     return t < 0 ? 0u : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-/* A register's value: floats in *f, integers in *u. */
-static void value(const struct meter *m, const struct reg *r, float *f,
-                  uint64_t *u)
+/* The extension block's information (read-only) values. */
+static void value_info(const struct meter *m, const struct reg *r, float *f,
+                       uint64_t *u)
 {
     const struct meter_settings *s = &m->set;
-    const struct tariff_table *t = &s->tariff;
     struct rtc_date d;
     struct energy_set set;
     struct billing_month cur;
 
-    *f = 0.0f;
-    *u = 0;
     switch (r->id) {
-    case M_MEAS: *f = measure(m, r->addr); break;
-    case M_ENERGY: *f = manual_energy(m, r->addr); break;
     case X_MAP_VERSION: *u = MAP_VERSION; break;
     case X_FW_VERSION: *u = FW_VERSION; break;
     case X_SERIAL: *u = m->serial; break;
@@ -227,7 +227,7 @@ static void value(const struct meter *m, const struct reg *r, float *f,
     case X_RATE: *u = m->rate; break;
     case X_ZONE:
         rtc_to_date(m->rtc.now, &d);
-        *u = tariff_zone_at(t, &d) + 1u;
+        *u = tariff_zone_at(&s->tariff, &d) + 1u;
         break;
     case X_STATUS:
         *u = (m->relay_closed ? 1u : 0u) | (m->prepaid.alarm ? 2u : 0u);
@@ -250,50 +250,78 @@ static void value(const struct meter *m, const struct reg *r, float *f,
         break;
     case X_PROG_COUNT: *u = m->prog_count; break;
     case X_PROG_TIME: *u = u32_time(m->prog_time); break;
-    case X_SLAVE: *u = s->comm.slave; break;
-    case X_BAUD: *u = s->comm.baud; break;
-    case X_PARITY: *u = s->comm.parity; break;
-    case X_WORD_ORDER: *u = s->comm.word_order; break;
-    case X_UPLINK: *u = s->comm.uplink; break;
-    case X_PASSWORD: *u = s->password; break;
-    case X_COMB_ACT: *u = s->comb_active; break;
-    case X_COMB_REACT: *u = s->comb_reactive; break;
+    default: break;
+    }
+}
+
+/* The tariff tables' values. */
+static uint64_t value_tariff(const struct tariff_table *t,
+                             const struct reg *r)
+{
+    const struct tariff_period *p =
+        &t->zone[r->arg / TARIFF_PERIODS].period[r->arg % TARIFF_PERIODS];
+
+    switch (r->id) {
+    case X_NZONES: return t->nzones;
+    case X_ZONE_START:
+        return t->zone[r->arg].month * 100u + t->zone[r->arg].day;
+    case X_NPERIODS: return t->zone[r->arg].nperiods;
+    case X_PERIOD_START: return p->hour * 100u + p->min;
+    default: return p->rate;        /* X_PERIOD_RATE */
+    }
+}
+
+/* The parameters' values (set-up, clock, commands). */
+static uint64_t value_param(const struct meter *m, const struct reg *r)
+{
+    const struct meter_settings *s = &m->set;
+    struct rtc_date d;
+
+    switch (r->id) {
+    case X_SLAVE: return s->comm.slave;
+    case X_BAUD: return s->comm.baud;
+    case X_PARITY: return s->comm.parity;
+    case X_WORD_ORDER: return s->comm.word_order;
+    case X_UPLINK: return s->comm.uplink;
+    case X_PASSWORD: return s->password;
+    case X_COMB_ACT: return s->comb_active;
+    case X_COMB_REACT: return s->comb_reactive;
     case X_DATE:
     case X_WEEKDAY: {
         rtc_to_date(m->rtc.now, &d);
         const uint32_t fields[7] = { (uint32_t)d.year, d.month, d.day,
                                      d.hour, d.min, d.sec, d.wday };
-        *u = fields[r->id == X_WEEKDAY ? 6 : r->arg];
-        break;
+        return fields[r->id == X_WEEKDAY ? 6 : r->arg];
     }
-    case X_EPOCH: *u = u32_time(m->rtc.now); break;
-    case X_DEM_PERIOD: *u = s->demand.period_min; break;
-    case X_DEM_SLIDE: *u = s->demand.slide_min; break;
-    case X_MD_RESET: break;
-    case X_PREPAID: *u = s->prepaid.enabled; break;
-    case X_RELAY: *u = m->relay_closed ? 1u : 0u; break;
-    case X_CREDIT: *u = prepaid_credit_wh(&m->prepaid); break;
-    case X_TOPUP: break;
-    case X_ALARM: *u = s->prepaid.alarm_wh; break;
-    case X_LIMIT: *u = s->prepaid.limit_w; break;
-    case X_DELAY: *u = s->prepaid.delay_s; break;
-    case X_NZONES: *u = t->nzones; break;
-    case X_ZONE_START:
-        *u = t->zone[r->arg].month * 100u + t->zone[r->arg].day;
-        break;
-    case X_NPERIODS: *u = t->zone[r->arg].nperiods; break;
-    case X_PERIOD_START: {
-        const struct tariff_period *p =
-            &t->zone[r->arg / TARIFF_PERIODS].period[r->arg % TARIFF_PERIODS];
-        *u = p->hour * 100u + p->min;
-        break;
+    case X_EPOCH: return u32_time(m->rtc.now);
+    case X_DEM_PERIOD: return s->demand.period_min;
+    case X_DEM_SLIDE: return s->demand.slide_min;
+    case X_PREPAID: return s->prepaid.enabled;
+    case X_RELAY: return m->relay_closed ? 1u : 0u;
+    case X_CREDIT: return prepaid_credit_wh(&m->prepaid);
+    case X_ALARM: return s->prepaid.alarm_wh;
+    case X_LIMIT: return s->prepaid.limit_w;
+    case X_DELAY: return s->prepaid.delay_s;
+    default: return 0;              /* X_MD_RESET, X_TOPUP read 0 */
     }
-    case X_PERIOD_RATE:
-        *u = t->zone[r->arg / TARIFF_PERIODS]
-                 .period[r->arg % TARIFF_PERIODS].rate;
-        break;
-    default: break;
-    }
+}
+
+/* A register's value: floats in *f, integers in *u. */
+static void value(const struct meter *m, const struct reg *r, float *f,
+                  uint64_t *u)
+{
+    *f = 0.0f;
+    *u = 0;
+    if (r->id == M_MEAS)
+        *f = measure(m, r->addr);
+    else if (r->id == M_ENERGY)
+        *f = manual_energy(m, r->addr);
+    else if (r->id < X_SLAVE)
+        value_info(m, r, f, u);
+    else if (r->id >= X_NZONES)
+        *u = value_tariff(&m->set.tariff, r);
+    else
+        *u = value_param(m, r);
 }
 
 static uint16_t swap16(uint16_t w)
@@ -396,19 +424,12 @@ static bool mmdd_ok(uint32_t v)
     return mo >= 1 && mo <= 12 && d >= 1 && d <= rtc_month_days(2000, mo);
 }
 
-/* Stage one written value; METER_EX_ILLEGAL_VALUE if out of its range. */
-static int stage(struct staged *st, const struct reg *r, uint32_t v)
+/* The communication and metering set-up. */
+static int stage_setup(struct meter_settings *s, unsigned id, uint32_t v)
 {
-    struct meter_settings *s = &st->set;
-    struct tariff_table *t = &s->tariff;
-    struct tariff_period *p =
-        &t->zone[r->arg / TARIFF_PERIODS].period[r->arg % TARIFF_PERIODS];
-    static const uint32_t date_max[6] = { 2099, 12, 31, 23, 59, 59 };
-    static const uint32_t date_min[6] = { 1970, 1, 1, 0, 0, 0 };
-
-    switch (r->id) {
+    switch (id) {
     case X_SLAVE:
-        if (v < 1 || v > 247) return METER_EX_ILLEGAL_VALUE;
+        if (v < 1 || v > METER_SLAVE_MAX) return METER_EX_ILLEGAL_VALUE;
         s->comm.slave = (uint8_t)v;
         break;
     case X_BAUD:
@@ -435,27 +456,44 @@ static int stage(struct staged *st, const struct reg *r, uint32_t v)
         if (energy_comb_check(v, 2)) return METER_EX_ILLEGAL_VALUE;
         s->comb_active = (uint8_t)v;
         break;
-    case X_COMB_REACT:
+    default:        /* X_COMB_REACT */
         if (energy_comb_check(v, 4)) return METER_EX_ILLEGAL_VALUE;
         s->comb_reactive = (uint8_t)v;
         break;
-    case X_DATE: {
-        if (v < date_min[r->arg] || v > date_max[r->arg])
-            return METER_EX_ILLEGAL_VALUE;
-        uint8_t *fields[6] = { NULL, &st->date.month, &st->date.day,
-                               &st->date.hour, &st->date.min, &st->date.sec };
-        if (r->arg == 0)
-            st->date.year = (int32_t)v;
-        else
-            *fields[r->arg] = (uint8_t)v;
-        st->date_set = true;
-        break;
     }
-    case X_EPOCH:
+    return METER_EX_NONE;
+}
+
+/* The clock: a date field, or the epoch. */
+static int stage_clock(struct staged *st, const struct reg *r, uint32_t v)
+{
+    static const uint32_t date_max[6] = { RTC_YEAR_MAX, 12, 31, 23, 59, 59 };
+    static const uint32_t date_min[6] = { RTC_YEAR_MIN, 1, 1, 0, 0, 0 };
+
+    if (r->id == X_EPOCH) {
         if ((int64_t)v > RTC_MAX) return METER_EX_ILLEGAL_VALUE;
         st->epoch = v;
         st->epoch_set = true;
-        break;
+        return METER_EX_NONE;
+    }
+    if (v < date_min[r->arg] || v > date_max[r->arg])
+        return METER_EX_ILLEGAL_VALUE;
+    uint8_t *fields[6] = { NULL, &st->date.month, &st->date.day,
+                           &st->date.hour, &st->date.min, &st->date.sec };
+    if (r->arg == 0)
+        st->date.year = (int32_t)v;
+    else
+        *fields[r->arg] = (uint8_t)v;
+    st->date_set = true;
+    return METER_EX_NONE;
+}
+
+/* Demand and prepaid: set-up and commands. */
+static int stage_control(struct staged *st, unsigned id, uint32_t v)
+{
+    struct meter_settings *s = &st->set;
+
+    switch (id) {
     case X_DEM_PERIOD:
         if (v < 1 || v > 60) return METER_EX_ILLEGAL_VALUE;
         s->demand.period_min = (uint8_t)v;
@@ -487,6 +525,20 @@ static int stage(struct staged *st, const struct reg *r, uint32_t v)
         if (v > PREPAID_DELAY_MAX) return METER_EX_ILLEGAL_VALUE;
         s->prepaid.delay_s = (uint16_t)v;
         break;
+    default:
+        return METER_EX_ILLEGAL_ADDRESS;
+    }
+    return METER_EX_NONE;
+}
+
+/* The tariff tables. */
+static int stage_tariff(struct tariff_table *t, const struct reg *r,
+                        uint32_t v)
+{
+    struct tariff_period *p =
+        &t->zone[r->arg / TARIFF_PERIODS].period[r->arg % TARIFF_PERIODS];
+
+    switch (r->id) {
     case X_NZONES:
         if (v < 1 || v > TARIFF_ZONES) return METER_EX_ILLEGAL_VALUE;
         t->nzones = (uint8_t)v;
@@ -505,15 +557,25 @@ static int stage(struct staged *st, const struct reg *r, uint32_t v)
         p->hour = (uint8_t)(v / 100);
         p->min = (uint8_t)(v % 100);
         break;
-    case X_PERIOD_RATE:
+    default:        /* X_PERIOD_RATE */
         if (v < TARIFF_SHARP || v > TARIFF_VALLEY)
             return METER_EX_ILLEGAL_VALUE;
         p->rate = (uint8_t)v;
         break;
-    default:
-        return METER_EX_ILLEGAL_ADDRESS;
     }
     return METER_EX_NONE;
+}
+
+/* Stage one written value; METER_EX_ILLEGAL_VALUE if out of its range. */
+static int stage(struct staged *st, const struct reg *r, uint32_t v)
+{
+    if (r->id >= X_SLAVE && r->id <= X_COMB_REACT)
+        return stage_setup(&st->set, r->id, v);
+    if (r->id == X_DATE || r->id == X_EPOCH)
+        return stage_clock(st, r, v);
+    if (r->id >= X_NZONES)
+        return stage_tariff(&st->set.tariff, r, v);
+    return stage_control(st, r->id, v);
 }
 
 int regmap_write(struct meter *m, uint16_t addr, uint16_t count,
@@ -550,21 +612,21 @@ int regmap_write(struct meter *m, uint16_t addr, uint16_t count,
     credit = st.credit_set ? (int64_t)st.credit_wh * ENERGY_MJ_PER_WH
                            : m->prepaid.credit;
     credit += (int64_t)st.topup_wh * ENERGY_MJ_PER_WH;
-    if (credit > ((int64_t)PREPAID_CREDIT_MAX_WH + 1) * ENERGY_MJ_PER_WH - 1)
+    if (credit > PREPAID_CREDIT_MAX_MJ)
         return METER_EX_ILLEGAL_VALUE;
     if (st.relay == 1 && st.set.prepaid.enabled && credit <= 0)
         return METER_EX_ILLEGAL_VALUE;
 
     /* install: nothing below can fail any more */
-    m->prepaid.credit = credit;
-    meter_configure(m, &st.set);
+    control_install(m, &st.set, credit);
     if (st.relay >= 0)
-        meter_relay_command(m, st.relay == 1);
+        control_relay_command(m, st.relay == 1);
     if (st.md_reset)
-        meter_reset_max_demand(m);
+        control_reset_max_demand(m);
     if (st.date_set || st.epoch_set)
-        meter_set_time(m, when);
+        control_set_time(m, when);
     m->prog_count++;
     m->prog_time = now;
+    control_changed(m);
     return METER_EX_NONE;
 }

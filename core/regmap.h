@@ -1,4 +1,5 @@
 /*
+ * Internal to the core (hosts use meter_reg_read/write/float, meter.h).
  * The Modbus register image: the manual's map (sections 6.2, 6.3) and the
  * simulator's extension block at 0x1000.. (docs/registers.md).
  *

@@ -1,4 +1,5 @@
 #include "settings.h"
+#include "registers.h"
 #include "energy.h"
 
 void settings_default(struct meter_settings *s)
@@ -17,14 +18,19 @@ void settings_default(struct meter_settings *s)
 
 bool settings_baud_ok(uint32_t baud)
 {
-    return baud == 1200 || baud == 2400 || baud == 4800 || baud == 9600;
+    static const uint16_t bauds[METER_NBAUDS] = METER_BAUDS;
+
+    for (unsigned k = 0; k < METER_NBAUDS; k++)
+        if (bauds[k] == baud)
+            return true;
+    return false;
 }
 
 int settings_check(const struct meter_settings *s)
 {
     const struct meter_comm *c = &s->comm;
 
-    if (c->slave > 247 || !settings_baud_ok(c->baud) ||
+    if (c->slave > METER_SLAVE_MAX || !settings_baud_ok(c->baud) ||
         c->parity > METER_PARITY_EVEN || c->word_order > METER_DCBA ||
         c->uplink > METER_UPLINK_MQTT || s->password > 9999)
         return CORE_EINVAL;

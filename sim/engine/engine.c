@@ -1,4 +1,5 @@
 #include "sim/engine/engine.h"
+#include "core/meter_host.h"
 
 #include <stdio.h>
 #include <stdlib.h>

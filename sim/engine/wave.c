@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/metrology.h"
+#include "core/meter.h"
 
 #define PI 3.14159265358979323846
 /* Phasors are reseeded exactly this often; keeps recurrence error < 1e-13. */

@@ -26,7 +26,7 @@
 
 #include "sim/base/log.h"
 #include "sim/ports/ports.h"
-#include "core/rtc.h"
+#include "core/meter_host.h"
 #include "sim/scenario/scenario_int.h"
 #include "sim/scenario/scenario_prelude.h"
 #include "sim/base/timeparse.h"

@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "sim/scenario/scenario_int.h"
-#include "core/segment.h"
+#include "core/meter_host.h"
 #include "sim/base/timeparse.h"
 
 #define METER_MT "kpm31c.meter"
@@ -1069,12 +1069,13 @@ struct named_reg {
 };
 
 static const struct named_reg named[] = {
-    { "kWh", 0x0080 }, { "import_kWh", 0x0082 }, { "export_kWh", 0x0084 },
-    { "kvarh", 0x0086 }, { "import_kvarh", 0x0088 },
-    { "export_kvarh", 0x008A }, { "sharp_kWh", 0x008C },
-    { "peak_kWh", 0x008E }, { "flat_kWh", 0x0090 }, { "valley_kWh", 0x0092 },
-    { "month_kWh", 0x1016 }, { "month_kvarh", 0x1018 },
-    { "max_demand", 0x100C }, { "credit_kWh", 0x1014 },
+    { "kWh", REG_ACT }, { "import_kWh", REG_ACT_IMP },
+    { "export_kWh", REG_ACT_EXP }, { "kvarh", REG_REACT },
+    { "import_kvarh", REG_REACT_IMP }, { "export_kvarh", REG_REACT_EXP },
+    { "sharp_kWh", REG_ACT_RATE(1) }, { "peak_kWh", REG_ACT_RATE(2) },
+    { "flat_kWh", REG_ACT_RATE(3) }, { "valley_kWh", REG_ACT_RATE(4) },
+    { "month_kWh", REG_X_MONTH_ACT }, { "month_kvarh", REG_X_MONTH_REACT },
+    { "max_demand", REG_X_MD }, { "credit_kWh", REG_X_CREDIT_KWH },
 };
 
 static double reg_float(lua_State *L, struct meter *core, uint16_t addr)
@@ -1192,16 +1193,16 @@ static int m_energy(lua_State *L)
     struct meter *core = core_of(L, k);
 
     lua_createtable(L, 0, 10);
-    set_reg(L, core, "total", 0x0080);
-    set_reg(L, core, "import", 0x0082);
-    set_reg(L, core, "export", 0x0084);
-    set_reg(L, core, "reactive", 0x0086);
-    set_reg(L, core, "reactive_import", 0x0088);
-    set_reg(L, core, "reactive_export", 0x008A);
-    set_reg(L, core, "sharp", 0x008C);
-    set_reg(L, core, "peak", 0x008E);
-    set_reg(L, core, "flat", 0x0090);
-    set_reg(L, core, "valley", 0x0092);
+    set_reg(L, core, "total", REG_ACT);
+    set_reg(L, core, "import", REG_ACT_IMP);
+    set_reg(L, core, "export", REG_ACT_EXP);
+    set_reg(L, core, "reactive", REG_REACT);
+    set_reg(L, core, "reactive_import", REG_REACT_IMP);
+    set_reg(L, core, "reactive_export", REG_REACT_EXP);
+    set_reg(L, core, "sharp", REG_ACT_RATE(1));
+    set_reg(L, core, "peak", REG_ACT_RATE(2));
+    set_reg(L, core, "flat", REG_ACT_RATE(3));
+    set_reg(L, core, "valley", REG_ACT_RATE(4));
     return 1;
 }
 
@@ -1218,18 +1219,16 @@ static int m_month(lua_State *L)
                   "0 (this month) or 1..12 (previous months)");
     lua_createtable(L, 0, 10);
     if (n == 0) {
-        set_reg(L, core, "active", 0x1016);
-        set_reg(L, core, "reactive", 0x1018);
+        set_reg(L, core, "active", REG_X_MONTH_ACT);
+        set_reg(L, core, "reactive", REG_X_MONTH_REACT);
     } else {
-        set_reg(L, core, "active", (uint16_t)(0x009C + 2 * (n - 1)));
-        set_reg(L, core, "reactive",
-                (uint16_t)(n <= 8 ? 0x00B4 + 2 * (n - 1)
-                                  : 0x00C4 + 2 * (n - 7)));
+        set_reg(L, core, "active", (uint16_t)REG_PREV_ACT(n));
+        set_reg(L, core, "reactive", (uint16_t)REG_PREV_REACT(n));
     }
     for (int r = 0; r < 4; r++) {
-        set_reg(L, core, rates[r], (uint16_t)(0x00D0 + 0x34 * r + 2 * n));
+        set_reg(L, core, rates[r], (uint16_t)REG_RATE(r + 1, false, n));
         snprintf(key, sizeof key, "%s_kvarh", rates[r]);
-        set_reg(L, core, key, (uint16_t)(0x00D0 + 0x34 * r + 0x1A + 2 * n));
+        set_reg(L, core, key, (uint16_t)REG_RATE(r + 1, true, n));
     }
     return 1;
 }
@@ -1310,7 +1309,7 @@ static int m_serial(lua_State *L)
 {
     unsigned k = check_meter(L, 1);
     uint16_t r[2];
-    meter_reg_read(core_of(L, k), 0x1002, 2, r);
+    meter_reg_read(core_of(L, k), REG_X_SERIAL, 2, r);
     lua_pushinteger(L, (lua_Integer)((uint32_t)r[0] << 16 | r[1]));
     return 1;
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/crc32.h"
+#include "core/meter_host.h"
 
 #define MAGIC "KPM31CSF"
 #define VERSION 1

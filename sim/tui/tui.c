@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "sim/base/log.h"
-#include "core/regmap.h"
+#include "core/meter.h"
 #include "sim/base/timeparse.h"
 #include "sim/tui/tui_glass.h"
 #include "sim/tui/tui_keys.h"

@@ -18,7 +18,7 @@
 #include <curses.h>
 #include <stdbool.h>
 
-#include "core/lcd.h"
+#include "core/meter.h"
 
 #define TUI_GLASS_W 76
 #define TUI_GLASS_H 11

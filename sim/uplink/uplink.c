@@ -9,7 +9,7 @@
 
 #include "sim/base/log.h"
 #include "protocols/mqtt.h"
-#include "core/regmap.h"
+#include "core/meter.h"
 #include "sim/store/statefile.h"
 #include "sim/uplink/uplink_cmd.h"
 #include "sim/uplink/uplink_json.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/regmap.h"
+#include "core/meter_host.h"
 #include "sim/base/timeparse.h"
 #include "sim/uplink/uplink_json.h"
 

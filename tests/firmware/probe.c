@@ -29,12 +29,18 @@ static void on_settled(void *ctx, int64_t t)
     probe_sink = (double)t;
 }
 
+static void on_settings_changed(void *ctx)
+{
+    probe_err = 1;          /* a board would save the NV image soon */
+}
+
 void probe_main(void);
 
 void probe_main(void)
 {
     static const struct meter_port port = {
         .pulse = on_pulse, .relay = on_relay, .settled = on_settled,
+        .settings_changed = on_settings_changed,
     };
     struct metro_config cfg;
     struct meter_settings set;
@@ -65,8 +71,6 @@ void probe_main(void)
         meter_lcd_frame(&meter, tick_ms, &frame);
         probe_sink = frame.digit[0] + frame.icons;
         meter_feed(&meter, v_block, i_block, 64);
-        meter_integrate(&meter, 800);
-        meter_feed_measure(&meter, v_block, i_block, 64);
         meter_flush(&meter);
         probe_err = meter_tick(&meter, ++now);
         probe_err = meter_reg_read(&meter, 0x0030, 14, regs);

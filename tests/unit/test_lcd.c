@@ -399,7 +399,13 @@ struct run {
     struct meter m;
     int64_t t;
     int changes;
+    int events;                 /* settings_changed calls */
 };
+
+static void on_changed(void *ctx)
+{
+    ((struct run *)ctx)->events++;
+}
 
 static void key(struct run *r, enum meter_key k, enum meter_key_event ev)
 {
@@ -495,11 +501,14 @@ static void test_cases(void **state)
         const struct lcd_case *c = &cases[k];
         memset(&r, 0, sizeof r);
         c->setup(&r.m);
+        r.m.port = (struct meter_port){
+            .ctx = &r, .settings_changed = on_changed,
+        };
         r.t = T0;
         for (unsigned n = 0; n < MAX_STEPS && c->steps[n].script; n++) {
             const struct step *st = &c->steps[n];
             struct lcd_frame f;
-            r.changes = 0;
+            r.changes = r.events = 0;
             run_script(&r, st->script);
             meter_lcd_frame(&r.m, r.t, &f);
             check_frame(c, n, st, &f);
@@ -507,6 +516,11 @@ static void test_cases(void **state)
                 fail_msg("%s, step %u (\"%s\"): %d settings installed, "
                          "expected %d", c->name, n + 1, st->script,
                          r.changes, st->changes);
+            /* the host hears of each installed change, and of no other */
+            if (r.events != st->changes)
+                fail_msg("%s, step %u (\"%s\"): settings_changed called "
+                         "%d times, expected %d", c->name, n + 1, st->script,
+                         r.events, st->changes);
         }
         if (c->verify)
             c->verify(&r.m);

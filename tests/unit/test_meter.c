@@ -14,7 +14,7 @@
 
 #include "core/meter.h"
 #include "meter_regs.h"
-#include "core/regmap.h"
+#include "core/meter_host.h"
 #include "sim/engine/wave.h"
 
 #define T2026 INT64_C(1767225600)   /* 2026-01-01 00:00:00, a Thursday */
@@ -62,7 +62,9 @@ static void on_relay(void *ctx, bool closed)
 
 static void start(struct meter *m, struct seen *s, int64_t now)
 {
-    const struct meter_port port = { s, on_pulse, on_relay, on_settled };
+    const struct meter_port port = {
+        .ctx = s, .pulse = on_pulse, .relay = on_relay, .settled = on_settled,
+    };
 
     *s = (struct seen){ .relay = true };
     assert_int_equal(meter_init(m, NULL, &port, now), CORE_OK);
@@ -590,10 +592,117 @@ static void test_feed_measure_and_flush(void **state)
     assert_true(reg(&m, 0x0080) == (float)after);
 }
 
+/* settings_changed: once per accepted command, from every path, after
+ * the change is installed; never for reads or refused commands. */
+struct changes {
+    struct meter *m;
+    int calls;
+    unsigned slave;             /* the address installed when called */
+    uint32_t credit_wh;         /* the credit installed when called */
+    bool relay;                 /* the relay as it was when called */
+};
+
+static void on_changed(void *ctx)
+{
+    struct changes *c = ctx;
+    c->calls++;
+    c->slave = meter_comm(c->m)->slave;
+    c->credit_wh = meter_credit_wh(c->m);
+    c->relay = meter_relay_closed(c->m);
+}
+
+static void test_settings_changed(void **state)
+{
+    static struct meter m;
+    struct changes c = { .m = &m };
+    const struct meter_port port = {
+        .ctx = &c, .settings_changed = on_changed,
+    };
+    struct meter_settings set;
+    uint16_t w[4], slave5 = 5, bad = 0, period[2] = { 30, 5 };
+    uint16_t credit[2] = { 0, 500 }, prepaid_on = 1, close = 1, open = 0;
+    float f;
+    int64_t t = T2026;
+
+    assert_int_equal(meter_init(&m, NULL, &port, t), CORE_OK);
+    assert_int_equal(c.calls, 0);
+
+    /* reads: none */
+    assert_int_equal(meter_reg_read(&m, REG_X_SLAVE, 4, w), 0);
+    assert_int_equal(meter_reg_float(&m, REG_ACT, &f), 0);
+    assert_int_equal(c.calls, 0);
+
+    /* refused writes: none */
+    assert_int_equal(meter_reg_write(&m, REG_X_SLAVE, 1, &bad, t),
+                     METER_EX_ILLEGAL_VALUE);
+    assert_int_equal(meter_reg_write(&m, REG_X_RATE, 1, &slave5, t),
+                     METER_EX_ILLEGAL_ADDRESS);
+    assert_int_equal(c.calls, 0);
+
+    /* a Modbus write: once, with the new address already installed */
+    assert_int_equal(meter_reg_write(&m, REG_X_SLAVE, 1, &slave5, t), 0);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.slave, 5);
+    /* several registers in one write: once */
+    assert_int_equal(meter_reg_write(&m, REG_X_DEM_PERIOD, 2, period, t), 0);
+    assert_int_equal(c.calls, 2);
+
+    /* prepaid on with no credit: the relay opens; a close is refused */
+    assert_int_equal(meter_reg_write(&m, REG_X_PREPAID, 1, &prepaid_on, t), 0);
+    assert_int_equal(c.calls, 3);
+    assert_false(c.relay);
+    assert_int_equal(meter_reg_write(&m, REG_X_RELAY, 1, &close, t),
+                     METER_EX_ILLEGAL_VALUE);
+    assert_int_equal(meter_relay_command(&m, true), CORE_ERANGE);
+    assert_int_equal(c.calls, 3);
+
+    /* credit written over Modbus: the relay closed before the host hears */
+    assert_int_equal(meter_reg_write(&m, REG_X_CREDIT, 2, credit, t), 0);
+    assert_int_equal(c.calls, 4);
+    assert_int_equal(c.credit_wh, 500);
+    assert_true(c.relay);
+
+    /* the host's commands: once each */
+    assert_int_equal(meter_topup(&m, 250), CORE_OK);
+    assert_int_equal(c.calls, 5);
+    assert_int_equal(c.credit_wh, 750);
+    assert_int_equal(meter_topup(&m, PREPAID_CREDIT_MAX_WH), CORE_ERANGE);
+    assert_int_equal(c.calls, 5);
+    assert_int_equal(meter_set_credit(&m, 100), CORE_OK);
+    assert_int_equal(c.calls, 6);
+    assert_int_equal(c.credit_wh, 100);
+    assert_int_equal(meter_relay_command(&m, false), CORE_OK);
+    assert_int_equal(c.calls, 7);
+    assert_false(c.relay);
+    assert_int_equal(meter_reg_write(&m, REG_X_RELAY, 1, &open, t), 0);
+    assert_int_equal(c.calls, 8);
+    set = *meter_settings(&m);
+    set.comm.slave = 7;
+    assert_int_equal(meter_configure(&m, &set), CORE_OK);
+    assert_int_equal(c.calls, 9);
+    assert_int_equal(c.slave, 7);
+    set.comm.baud = 1234;
+    assert_int_equal(meter_configure(&m, &set), CORE_EINVAL);
+    assert_int_equal(c.calls, 9);
+    assert_int_equal(meter_set_time(&m, t + 3600), CORE_OK);
+    assert_int_equal(c.calls, 10);
+    assert_int_equal(meter_set_time(&m, RTC_MAX + 1), CORE_ERANGE);
+    assert_int_equal(c.calls, 10);
+    meter_reset_max_demand(&m);
+    assert_int_equal(c.calls, 11);
+
+    /* metering is not a command: none */
+    for (int k = 1; k <= 3; k++)
+        assert_int_equal(meter_tick(&m, t + 3600 + k), CORE_OK);
+    meter_integrate(&m, 1000);
+    assert_int_equal(c.calls, 11);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feed_measure_and_flush),
+        cmocka_unit_test(test_settings_changed),
         cmocka_unit_test(test_power_on_second),
         cmocka_unit_test(test_year_at_1kw),
         cmocka_unit_test(test_rate_boundaries),

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "core/meter.h"
-#include "core/regmap.h"
+#include "core/meter_host.h"
 #include "core/nvimage.h"
 #include "core/crc32.h"
 

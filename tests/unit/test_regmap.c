@@ -14,7 +14,7 @@
 
 #include "core/meter.h"
 #include "meter_regs.h"
-#include "core/regmap.h"
+#include "core/meter_host.h"
 
 #define T0 INT64_C(1773576000)      /* 2026-03-15 12:00:00, a Sunday */
 #define KWH INT64_C(3600000000)     /* mJ */

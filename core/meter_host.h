@@ -1,0 +1,44 @@
+/*
+ * The host's additions to the board contract (meter.h): calls only a host
+ * that runs the meter in accelerated virtual time needs, and the core's
+ * helpers such a host shares.
+ *
+ * A board feeds every ADC sample (meter_feed) in real time. A simulator
+ * running a month in seconds cannot: it measures part of each second
+ * through the core (meter_feed_measure) or measures elsewhere
+ * (meter_window), and has the core integrate the load so measured over
+ * the rest (meter_integrate). The energy is the same for a steady load;
+ * a board has no use for these and does not link them in.
+ *
+ * Helpers of the core that are also the host's: the calendar (rtc.h:
+ * rtc_to_date, rtc_from_date, rtc_month_index, rtc_month_start,
+ * rtc_month_days, RTC_MIN/RTC_MAX) for clock arithmetic that agrees with
+ * the meter's own; the glass as text (segment.h: seg_row_text) for hosts
+ * that show or check the LCD as characters; and the CRC-32 of the NV
+ * image (crc32.h: crc32_update) for a host's own files.
+ */
+#ifndef CORE_METER_HOST_H
+#define CORE_METER_HOST_H
+
+#include "meter.h"
+#include "crc32.h"
+
+/* ADC samples measured only: windows update the held load and the 1 s
+ * averages, and the host accounts the time itself with meter_integrate
+ * (an accelerated host measures part of a second, then integrates the
+ * whole second, so no window's energy waits for the next measurement).
+ * Returns the samples consumed (always n). */
+size_t meter_feed_measure(struct meter *m, const int32_t *v,
+                          const int32_t *i, size_t n);
+
+/* The last measured load held for ms more milliseconds: its energy is
+ * integrated as if windows had measured it. Accelerated hosts feed one
+ * real window, then hold it for the rest of the step. */
+void meter_integrate(struct meter *m, uint32_t ms);
+
+/* One completed metrology window measured elsewhere (meter_feed calls
+ * this for each of its own windows): its energy for its duration, and the
+ * values meter_integrate will hold. */
+void meter_window(struct meter *m, const struct metro_result *w);
+
+#endif
