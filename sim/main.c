@@ -107,7 +107,6 @@ static void advance(struct sim *s, int64_t target)
         progress_update(&s->progress, s->engine.now_ms, from,
                         to == INT64_MAX ? from : to, real_now());
     }
-    ports_sync(&s->ports, &s->engine);
     if (s->engine.now_ms >= s->until_ms) {
         char when[32];
         time_format_iso(s->engine.now_ms / 1000, when, sizeof when);

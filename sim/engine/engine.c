@@ -34,6 +34,36 @@ static void on_settled(void *ctx, int64_t t)
         e->hooks.settled(e->hooks.ctx, sm->index, t);
 }
 
+static void on_settings_changed(void *ctx)
+{
+    struct sim_meter *sm = ctx;
+    struct engine_watcher *w = sm->engine->watchers;
+
+    for (unsigned k = 0; k < ENGINE_WATCHERS; k++)
+        if (w[k].fn)
+            w[k].fn(w[k].ctx, sm->index);
+}
+
+int engine_watch_settings(struct engine *e, engine_settings_fn *fn,
+                          void *ctx)
+{
+    for (unsigned k = 0; k < ENGINE_WATCHERS; k++) {
+        if (!e->watchers[k].fn) {
+            e->watchers[k] = (struct engine_watcher){ fn, ctx };
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
+                             void *ctx)
+{
+    for (unsigned k = 0; k < ENGINE_WATCHERS; k++)
+        if (e->watchers[k].fn == fn && e->watchers[k].ctx == ctx)
+            e->watchers[k] = (struct engine_watcher){ NULL, NULL };
+}
+
 void engine_refresh_load(struct sim_meter *sm)
 {
     struct wave_config wc = sm->wave.cfg;
@@ -70,7 +100,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
         struct sim_meter *sm = &e->meters[k];
         struct meter_port port = {
             .ctx = sm, .pulse = on_pulse, .relay = on_relay,
-            .settled = on_settled,
+            .settled = on_settled, .settings_changed = on_settings_changed,
         };
         struct wave_config wc;
 

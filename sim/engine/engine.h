@@ -67,6 +67,18 @@ struct engine_hooks {
     void (*relay)(void *ctx, unsigned meter, bool closed);
 };
 
+/* Who hears that a meter's settings changed (its core's settings_changed:
+ * a register write, a key, a command, the clock set), at once, on the
+ * loop. */
+typedef void engine_settings_fn(void *ctx, unsigned meter);
+
+#define ENGINE_WATCHERS 4
+
+struct engine_watcher {
+    engine_settings_fn *fn;     /* NULL: a free slot */
+    void *ctx;
+};
+
 struct engine {
     struct sim_meter *meters;
     unsigned count;
@@ -80,6 +92,7 @@ struct engine {
     unsigned buflen;
     bool pause;                 /* set by a hook: engine_advance returns
                                    after the step in progress */
+    struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
@@ -103,6 +116,14 @@ void engine_flush(struct engine *e);
  * step: the last second's measurements are published, the clock reads
  * the time (power-on, --until), and a settlement due then is applied. */
 void engine_finish(struct engine *e);
+
+/* Hear of every meter's settings changes from now on (after engine_init);
+ * unwatch with the same fn and ctx. 0, or -1 when ENGINE_WATCHERS are
+ * taken. */
+int engine_watch_settings(struct engine *e, engine_settings_fn *fn,
+                          void *ctx);
+void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
+                             void *ctx);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);

@@ -58,6 +58,43 @@ int ports_check_faults(const struct sim_options *o, char *err, size_t errlen)
     return 0;
 }
 
+/* The RTU line follows the first meter's settings. */
+static void follow_line(struct ports *p, const struct engine *e)
+{
+    if (!p->rtu)
+        return;
+    /* one line for the bus: the first meter's settings drive it */
+    const struct meter_comm *c = meter_comm(&e->meters[0].core);
+    char parity = parity_char(c->parity);
+    if (c->baud != p->rtu_baud || parity != p->rtu_parity) {
+        if (mb_rtu_set_line(p->rtu, c->baud, parity) == 0) {
+            log_info("RTU line now %d baud, parity %c", c->baud, parity);
+            p->rtu_baud = c->baud;
+            p->rtu_parity = parity;
+        }
+    }
+}
+
+static void on_line_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct ports *p = w->data;
+    (void)revents;
+    ev_timer_stop(loop, w);
+    follow_line(p, p->bus.engine);
+}
+
+/* A meter's settings changed: its address at once (the next frame may be
+ * for it), the line after the frame in progress is answered (a reply goes
+ * out at the speed its request came in). */
+static void on_settings(void *ctx, unsigned meter)
+{
+    struct ports *p = ctx;
+
+    bus_refresh(&p->bus);
+    if (p->rtu && meter == 0 && !ev_is_active(&p->line_due))
+        ev_timer_start(p->loop, &p->line_due);
+}
+
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
@@ -102,30 +139,32 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
         p->rtu_baud = cfg.baud;
         p->rtu_parity = cfg.parity;
     }
+    p->loop = loop;
+    ev_timer_init(&p->line_due, on_line_due, 0.0, 0.0);
+    p->line_due.data = p;
+    p->watching = engine_watch_settings(e, on_settings, p) == 0;
+    if (!p->watching) {
+        snprintf(err, errlen, "the ports cannot watch the meters' settings");
+        ports_close(p);
+        return -1;
+    }
     return 0;
 }
 
 void ports_sync(struct ports *p, const struct engine *e)
 {
-    /* an address changed by the LCD or a scenario since the last step */
     if (p->bus.engine)
         bus_refresh(&p->bus);
-    if (!p->rtu)
-        return;
-    /* one line for the bus: the first meter's settings drive it */
-    const struct meter_comm *c = meter_comm(&e->meters[0].core);
-    char parity = parity_char(c->parity);
-    if (c->baud != p->rtu_baud || parity != p->rtu_parity) {
-        if (mb_rtu_set_line(p->rtu, c->baud, parity) == 0) {
-            log_info("RTU line now %d baud, parity %c", c->baud, parity);
-            p->rtu_baud = c->baud;
-            p->rtu_parity = parity;
-        }
-    }
+    follow_line(p, e);
 }
 
 void ports_close(struct ports *p)
 {
+    if (p->watching) {
+        engine_unwatch_settings(p->bus.engine, on_settings, p);
+        ev_timer_stop(p->loop, &p->line_due);
+        p->watching = false;
+    }
     if (p->rtu)
         mb_rtu_close(p->rtu);
     if (p->tcp)

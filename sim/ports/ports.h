@@ -8,13 +8,14 @@
 
 #include <stddef.h>
 
+#include <ev.h>
+
 #include "sim/ports/bus.h"
 #include "sim/engine/engine.h"
 #include "sim/cli/options.h"
 #include "protocols/modbus.h"
 #include "protocols/modbus_fault.h"
 
-struct ev_loop;
 struct mb_rtu;
 struct mb_tcp;
 
@@ -26,6 +27,10 @@ struct ports {
     struct mb_rtu *rtu;         /* NULL without --rtu */
     int rtu_baud;               /* line settings the RTU port has now */
     char rtu_parity;
+    struct ev_loop *loop;
+    ev_timer line_due;          /* meter 0's settings changed: follow them
+                                   once the request in progress is done */
+    bool watching;              /* subscribed to the engine's changes */
 };
 
 /* Apply the command line's communication settings (--slave, --baud,
@@ -41,7 +46,9 @@ int ports_check_faults(const struct sim_options *o, char *err, size_t errlen);
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen);
 
-/* Follow the meters' settings (the RTU line speed and parity). */
+/* Follow the meters' settings (their addresses, the RTU line speed and
+ * parity) now. The open ports also follow every change by themselves:
+ * they watch the engine's settings changes. */
 void ports_sync(struct ports *p, const struct engine *e);
 
 void ports_close(struct ports *p);

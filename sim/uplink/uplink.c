@@ -17,7 +17,7 @@
 #include "sim/uplink/uplink_snapshot.h"
 #include "sim/base/version.h"
 
-#define WATCH_INTERVAL 0.2      /* real s between checks of 4g_M */
+#define RETRY_INTERVAL 0.2      /* real s before 4g_M = Mqtt tries again */
 #define DRAIN_TIMEOUT 5.0       /* real s to send the queue on the way out */
 #define SETTLE_TIMEOUT 3.0      /* real s for clean disconnects */
 #define SECTION_HEADER 12       /* meter index, serial, period */
@@ -35,6 +35,7 @@ struct um {
     int64_t next_due;           /* virtual s of the next telemetry */
     bool report;                /* telemetry wanted at the next chance */
     bool on;                    /* 4g_M = Mqtt */
+    bool mode_due;              /* settings changed: follow 4g_M */
     bool cut;                   /* the link to the broker is cut (a fault) */
     bool up;                    /* connected */
     bool ever_up;               /* connected at least once */
@@ -48,7 +49,7 @@ struct uplink {
     struct um *m;
     unsigned count;
     struct engine_hooks hooks;
-    ev_timer watch;
+    ev_timer kick;              /* follow 4g_M and take reports on the loop */
     int64_t next_due;           /* the earliest of the meters', virtual s */
     bool any_report;
     bool started, failed;
@@ -353,16 +354,17 @@ static void on_message(void *ctx, const char *topic, const void *payload,
 
 /* ---- 4g_M, and telemetry between the engine's steps ---- */
 
-static void follow_mode(struct um *m)
+/* Follow the meter's 4g_M. false: not yet (try again later). */
+static bool follow_mode(struct um *m)
 {
     struct uplink *u = m->u;
     bool want = meter_comm(core_of(m))->uplink == METER_UPLINK_MQTT;
 
     if (want == m->on || u->failed)
-        return;
+        return true;
     if (want) {
         if (mqtt_start(m->client))
-            return;             /* still disconnecting: next time */
+            return false;       /* still disconnecting: next time */
         m->on = true;
         m->next_due = next_boundary(now_s(u), m->period);
         recompute_due(u);
@@ -381,6 +383,7 @@ static void follow_mode(struct um *m)
         um_log(m, LOG_INFO, "meter %08u: 4g_M = Debug, uplink off (%u "
                "queued)", (unsigned)m->serial, m->q.count);
     }
+    return true;
 }
 
 static void take_reports(struct uplink *u)
@@ -393,12 +396,40 @@ static void take_reports(struct uplink *u)
             sample(&u->m[k]);
 }
 
-static void on_watch(struct ev_loop *loop, ev_timer *w, int revents)
+/* Run on_kick after `after` real seconds (unless it is already due). */
+static void kick(struct uplink *u, double after)
+{
+    if (!u->started || ev_is_active(&u->kick))
+        return;
+    ev_timer_set(&u->kick, after, 0.0);
+    ev_timer_start(u->loop, &u->kick);
+}
+
+static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct uplink *u = w->data;
-    for (unsigned k = 0; k < u->count; k++)
-        follow_mode(&u->m[k]);
+    bool retry = false;
+
+    for (unsigned k = 0; k < u->count; k++) {
+        struct um *m = &u->m[k];
+        if (m->mode_due)
+            m->mode_due = !follow_mode(m);
+        retry = retry || m->mode_due;
+    }
     take_reports(u);
+    if (retry)
+        kick(u, RETRY_INTERVAL);
+}
+
+/* A meter's settings changed (the engine's watchers): 4g_M may have. */
+static void on_settings(void *ctx, unsigned meter)
+{
+    struct uplink *u = ctx;
+
+    if (meter >= u->count)
+        return;
+    u->m[meter].mode_due = true;
+    kick(u, 0.0);
 }
 
 int64_t uplink_next(const struct uplink *u, int64_t target_ms)
@@ -454,6 +485,7 @@ static void hook_relay(void *ctx, unsigned meter, bool closed)
     if (meter < u->count) {
         u->m[meter].report = true;
         u->any_report = true;
+        kick(u, 0.0);           /* even with the clock frozen */
     }
 }
 
@@ -663,9 +695,13 @@ int uplink_start(struct uplink *u, struct ev_loop *loop, char *err,
         sample(m);              /* the power-on reading, queued */
     }
     recompute_due(u);
-    ev_timer_init(&u->watch, on_watch, WATCH_INTERVAL, WATCH_INTERVAL);
-    u->watch.data = u;
-    ev_timer_start(loop, &u->watch);
+    ev_timer_init(&u->kick, on_kick, 0.0, 0.0);
+    u->kick.data = u;
+    if (engine_watch_settings(u->e, on_settings, u)) {
+        snprintf(err, errlen, "the MQTT uplink cannot watch the meters' "
+                 "settings");
+        return -1;
+    }
     log_info("MQTT uplink to %s for %u meter(s): telemetry every %u s on "
              "%s/<serial>/state%s%s", u->uri, u->count, (unsigned)u->period,
              u->prefix, u->discovery ? ", discovery under " : "",
@@ -689,7 +725,8 @@ void uplink_stop(struct uplink *u)
 {
     if (!u || !u->started)
         return;
-    ev_timer_stop(u->loop, &u->watch);
+    engine_unwatch_settings(u->e, on_settings, u);
+    ev_timer_stop(u->loop, &u->kick);
     take_reports(u);
     /* what is queued goes out while the broker takes it */
     double deadline = mono() + DRAIN_TIMEOUT;
