@@ -8,8 +8,9 @@ void billing_init(struct billing *b, const struct energy *e, int32_t month)
         b->start[r] = e->rate[r];
 }
 
-void billing_current_set(const struct billing *b, const struct energy *e,
-                         unsigned rate, struct energy_set *out)
+/* This month's quantities so far, by rate (rate 1..4) or all (rate 0). */
+static void current_set(const struct billing *b, const struct energy *e,
+                        unsigned rate, struct energy_set *out)
 {
     struct energy_set d;
 
@@ -29,7 +30,7 @@ void billing_current(const struct billing *b, const struct energy *e,
     struct energy_set s;
 
     for (unsigned r = 0; r <= ENERGY_RATES; r++) {
-        billing_current_set(b, e, r, &s);
+        current_set(b, e, r, &s);
         out->active[r] = energy_comb_active(&s, ca);
         out->reactive[r] = energy_comb_reactive(&s, cr);
     }

@@ -48,10 +48,6 @@ void billing_init(struct billing *b, const struct energy *e, int32_t month);
 void billing_current(const struct billing *b, const struct energy *e,
                      unsigned ca, unsigned cr, struct billing_month *out);
 
-/* This month's quantities so far, by rate (rate 1..4) or all (rate 0). */
-void billing_current_set(const struct billing *b, const struct energy *e,
-                         unsigned rate, struct energy_set *out);
-
 /* Apply the settlements due when the RTC is in month `now_month`.
  * Returns the month ends passed (0 if none, or if now_month is not after
  * the billing month). fn (may be NULL) is told of each applied one. */
