@@ -339,6 +339,9 @@ def run_sim(doc, words, want, what):
             fh.write(text)
     if "--tap" in args:
         assert "TAP version 13" in out, (what, out)
+    for f in outs:
+        if args[args.index(f) - 1] == "--junit":
+            assert "<testsuite" in files[f], (what, files[f])
     return out
 
 
