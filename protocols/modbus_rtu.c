@@ -2,7 +2,7 @@
  * Modbus RTU on a pseudo-terminal: the pty and its symlink, framing by
  * silence, and replies paced like the real line.
  */
-#define _GNU_SOURCE    /* posix_openpt, ptsname_r, accept4 */
+#define _GNU_SOURCE    /* posix_openpt, ptsname_r */
 #include "modbus_rtu.h"
 
 #include <errno.h>
@@ -57,8 +57,7 @@ struct mb_rtu {
     ev_timer stale;             /* checks that the last reply was read */
     uint8_t frame[RTU_FRAME_MAX];
     size_t flen;
-    ev_tstamp last_rx;          /* when the frame's last bytes came */
-    struct timespec last_rx_mono; /* the same, CLOCK_MONOTONIC, exact */
+    struct timespec last_rx_mono; /* when the frame's last bytes came */
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
     uint8_t req[RTU_FRAME_MAX]; /* the request the pending reply answers */
     size_t reqlen;
@@ -305,7 +304,6 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     memcpy(r->frame + r->flen, buf, (size_t)n);
     r->flen += (size_t)n;
-    r->last_rx = ev_now(loop);
     clock_gettime(CLOCK_MONOTONIC, &r->last_rx_mono);
     r->silence.repeat = r->gap;
     ev_timer_again(loop, &r->silence);
@@ -333,16 +331,6 @@ int mb_rtu_set_line(struct mb_rtu *r, int baud, char parity)
 void mb_rtu_set_pacing(struct mb_rtu *r, bool on)
 {
     r->pace = on;
-}
-
-double mb_rtu_char_time(const struct mb_rtu *r, int n)
-{
-    return n * r->tchar;
-}
-
-double mb_rtu_frame_gap(const struct mb_rtu *r)
-{
-    return r->gap;
 }
 
 const char *mb_rtu_pty(const struct mb_rtu *r)

@@ -60,11 +60,6 @@ int mb_rtu_set_line(struct mb_rtu *rtu, int baud, char parity);
  * has ended (false). The 3.5-character frame end applies either way. */
 void mb_rtu_set_pacing(struct mb_rtu *rtu, bool on);
 
-/* Time on the line of n characters at the current settings, seconds, and
- * the silence that ends a frame. */
-double mb_rtu_char_time(const struct mb_rtu *rtu, int n);
-double mb_rtu_frame_gap(const struct mb_rtu *rtu);
-
 /* Counters since open. */
 const struct mb_stats *mb_rtu_stats(const struct mb_rtu *rtu);
 

@@ -8,7 +8,7 @@
  * not read its replies stops being read once its output buffer is full,
  * so TCP flow control pushes back on it alone.
  */
-#define _GNU_SOURCE    /* posix_openpt, ptsname_r, accept4 */
+#define _GNU_SOURCE    /* accept4 */
 #include "modbus_tcp.h"
 
 #include <errno.h>

@@ -624,16 +624,6 @@ void mqtt_stop(struct mqtt *c)
     fail_flights(c);
 }
 
-bool mqtt_is_up(const struct mqtt *c)
-{
-    return c->state == ST_UP;
-}
-
-unsigned mqtt_in_flight(const struct mqtt *c)
-{
-    return c->nflights;
-}
-
 bool mqtt_can_send(const struct mqtt *c)
 {
     return c->state == ST_UP && c->nflights < c->window;

@@ -96,11 +96,6 @@ int mqtt_start(struct mqtt *c);
  * the background; mqtt_hub_settle waits for it. */
 void mqtt_stop(struct mqtt *c);
 
-bool mqtt_is_up(const struct mqtt *c);
-
-/* Tagged publishes in flight now. */
-unsigned mqtt_in_flight(const struct mqtt *c);
-
 /* Whether another tagged publish fits the window now. */
 bool mqtt_can_send(const struct mqtt *c);
 

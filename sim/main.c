@@ -242,13 +242,14 @@ static void set_pacing(struct sim *s, double speed, bool max)
                      isatty(STDERR_FILENO) && (max || speed > 1);
 }
 
-/* A scenario's speed(): like --speed, from now on. */
+/* A scenario's broker cut: the uplink loses (cut) or regains its broker. */
 static void scenario_broker(void *ctx, bool cut)
 {
     struct sim *s = ctx;
     uplink_cut(s->uplink, cut);
 }
 
+/* A scenario's speed(): like --speed, from now on. */
 static void scenario_speed(void *ctx, double speed, bool max)
 {
     struct sim *s = ctx;
