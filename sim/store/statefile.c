@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/crc32.h"
+#include "sim/base/le.h"
 
 #define MAGIC "KPM31CSF"
 #define VERSION 1
@@ -29,13 +30,6 @@ void state_set_extra(const struct state_extra *x)
     else
         memset(&extra, 0, sizeof extra);
 }
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* Read the whole file. 1 = no file, 0 = read, -1 = error. */
 static int read_file(const char *path, uint8_t **buf, size_t *len, char *err,
@@ -78,17 +72,17 @@ static long check_container(const char *path, const uint8_t *buf, size_t len,
                  "(bad magic or too short)", path);
         return -1;
     }
-    if (get16(buf + 8) != VERSION) {
+    if (le_get16(buf + 8) != VERSION) {
         snprintf(err, errlen, "state file %s: format version %u, this "
-                 "build reads version %u", path, get16(buf + 8), VERSION);
+                 "build reads version %u", path, le_get16(buf + 8), VERSION);
         return -1;
     }
-    if (crc32_update(0, buf, len - 4) != get32(buf + len - 4)) {
+    if (crc32_update(0, buf, len - 4) != le_get32(buf + len - 4)) {
         snprintf(err, errlen, "state file %s: corrupt (checksum mismatch; "
                  "truncated or altered)", path);
         return -1;
     }
-    return (long)get32(buf + 12);
+    return (long)le_get32(buf + 12);
 }
 
 /* Walk the sections; calls fn for each. -1 on a malformed layout. */
@@ -99,13 +93,13 @@ static int walk(const char *path, const uint8_t *buf, size_t len, long n,
     size_t off = HEADER, end = len - 4;
 
     for (long k = 0; k < n; k++) {
-        if (end - off < SECTION || get32(buf + off + 4) > end - off - SECTION) {
+        if (end - off < SECTION || le_get32(buf + off + 4) > end - off - SECTION) {
             snprintf(err, errlen, "state file %s: section %ld runs past the "
                      "end", path, k);
             return -1;
         }
-        uint16_t type = get16(buf + off);
-        uint32_t slen = get32(buf + off + 4);
+        uint16_t type = le_get16(buf + off);
+        uint32_t slen = le_get32(buf + off + 4);
         int rc = fn(ctx, type, buf + off + SECTION, slen);
         if (rc)
             return rc;
@@ -135,7 +129,7 @@ static int64_t saved_offset(const struct load_ctx *c, unsigned k)
 {
     if (!c->rtc || (size_t)(k + 1) * 8 > c->rtc_len)
         return 0;
-    return (int64_t)get64(c->rtc + 8 * (size_t)k);
+    return (int64_t)le_get64(c->rtc + 8 * (size_t)k);
 }
 
 static int load_section(void *p, uint16_t type, const uint8_t *data,
@@ -184,7 +178,7 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
                      c->path);
             return -1;
         }
-        c->info->clock_ms = (int64_t)get64(data);
+        c->info->clock_ms = (int64_t)le_get64(data);
         return 0;
     default:
         if (extra.type && type == extra.type &&
@@ -202,7 +196,7 @@ static int clock_section(void *p, uint16_t type, const uint8_t *data,
                          uint32_t len)
 {
     if (type == SEC_CLOCK && len == 8)
-        *(int64_t *)p = (int64_t)get64(data);
+        *(int64_t *)p = (int64_t)le_get64(data);
     return 0;
 }
 
@@ -280,16 +274,16 @@ int state_save(const char *path, const struct engine *e, char *err,
         return -1;
     }
     memcpy(buf, MAGIC, 8);
-    put16(buf + 8, VERSION);
-    put16(buf + 10, 0);
-    put32(buf + 12, 1 + e->count + 1 + nextra);
+    le_put16(buf + 8, VERSION);
+    le_put16(buf + 10, 0);
+    le_put32(buf + 12, 1 + e->count + 1 + nextra);
     /* the RTC offsets first: restoring an image needs its meter's */
-    put16(buf + off, SEC_RTC);
-    put16(buf + off + 2, 0);
-    put32(buf + off + 4, e->count * 8);
+    le_put16(buf + off, SEC_RTC);
+    le_put16(buf + off + 2, 0);
+    le_put32(buf + off + 4, e->count * 8);
     off += SECTION;
     for (unsigned k = 0; k < e->count; k++, off += 8)
-        put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
+        le_put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
     for (unsigned k = 0; k < e->count; k++) {
         int n = meter_nv_save(&e->meters[k].core, buf + off + SECTION,
                               METER_NV_MAX);
@@ -299,26 +293,26 @@ int state_save(const char *path, const struct engine *e, char *err,
             free(buf);
             return -1;
         }
-        put16(buf + off, SEC_METER);
-        put16(buf + off + 2, 0);
-        put32(buf + off + 4, (uint32_t)n);
+        le_put16(buf + off, SEC_METER);
+        le_put16(buf + off + 2, 0);
+        le_put32(buf + off + 4, (uint32_t)n);
         off += SECTION + (size_t)n;
     }
-    put16(buf + off, SEC_CLOCK);
-    put16(buf + off + 2, 0);
-    put32(buf + off + 4, 8);
-    put64(buf + off + SECTION, (uint64_t)e->now_ms);
+    le_put16(buf + off, SEC_CLOCK);
+    le_put16(buf + off + 2, 0);
+    le_put32(buf + off + 4, 8);
+    le_put64(buf + off + SECTION, (uint64_t)e->now_ms);
     off += SECTION + 8;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
         if (!extra.size(extra.ctx, k))
             continue;
         size_t n = extra.save(extra.ctx, k, buf + off + SECTION);
-        put16(buf + off, extra.type);
-        put16(buf + off + 2, 0);
-        put32(buf + off + 4, (uint32_t)n);
+        le_put16(buf + off, extra.type);
+        le_put16(buf + off + 2, 0);
+        le_put32(buf + off + 4, (uint32_t)n);
         off += SECTION + n;
     }
-    put32(buf + off, crc32_update(0, buf, off));
+    le_put32(buf + off, crc32_update(0, buf, off));
     off += 4;
 
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
