@@ -112,9 +112,11 @@ int mqtt_subscribe(struct mqtt *c, const char *filter, int qos);
 void mqtt_hub_poll(struct mqtt_hub *hub);
 
 /* Handle the hub's events until every stopped client has finished
- * disconnecting, or timeout s pass (for the way out, when the loop no
- * longer runs). */
-void mqtt_hub_settle(struct mqtt_hub *hub, double timeout);
+ * disconnecting, or timeout s pass on the caller's clock now (for the way
+ * out, when the loop no longer runs, so libev's time stands still; and
+ * protocols/ keeps no clock of its own: the host has one). */
+void mqtt_hub_settle(struct mqtt_hub *hub, double (*now)(void),
+                     double timeout);
 
 /* Free a client (stopped or not: it is cut without a clean disconnect). */
 void mqtt_free(struct mqtt *c);

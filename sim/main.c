@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/ports/bus.h"
 #include "sim/store/dump.h"
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "sim/cli/options.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
@@ -53,13 +53,6 @@ struct sim {
     int exit_code;
 };
 
-static double real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void save_state(struct sim *s)
 {
     char err[512];
@@ -83,7 +76,7 @@ static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
         target = s->until_ms;
-    double deadline = real_now() + MAX_SLICE;
+    double deadline = monotonic_s() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
         int64_t to = uplink_next(s->uplink, target);
@@ -97,7 +90,7 @@ static void advance(struct sim *s, int64_t target)
             ev_break(s->loop, EVBREAK_ALL);     /* the scenario ended */
             break;
         }
-        if (s->engine.now_ms == before || real_now() > deadline)
+        if (s->engine.now_ms == before || monotonic_s() > deadline)
             break;
     }
     if (s->progress.on) {
@@ -105,7 +98,7 @@ static void advance(struct sim *s, int64_t target)
         if (to == INT64_MAX && s->scenario)
             scenario_span(s->scenario, &from, &to);
         progress_update(&s->progress, s->engine.now_ms, from,
-                        to == INT64_MAX ? from : to, real_now());
+                        to == INT64_MAX ? from : to, monotonic_s());
     }
     ports_sync(&s->ports, &s->engine);
     if (s->engine.now_ms >= s->until_ms) {
@@ -119,7 +112,7 @@ static void advance(struct sim *s, int64_t target)
 static void on_pace(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct sim *s = w->data;
-    advance(s, vclock_target(&s->clock, real_now()));
+    advance(s, vclock_target(&s->clock, monotonic_s()));
 }
 
 static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
@@ -229,7 +222,7 @@ static int build_fleet(struct sim *s)
  * or frozen. The progress line is for accelerated runs only. */
 static void set_pacing(struct sim *s, double speed, bool max)
 {
-    vclock_set_speed(&s->clock, speed, max, s->engine.now_ms, real_now());
+    vclock_set_speed(&s->clock, speed, max, s->engine.now_ms, monotonic_s());
     ev_idle_stop(s->loop, &s->rush);
     ev_timer_stop(s->loop, &s->pace);
     if (max)
@@ -265,7 +258,7 @@ static void scenario_speed(void *ctx, double speed, bool max)
 static int64_t scenario_panel_ms(void *ctx)
 {
     struct sim *s = ctx;
-    return s->tui ? (int64_t)(real_now() * 1000.0) : s->engine.now_ms;
+    return s->tui ? monotonic_ms() : s->engine.now_ms;
 }
 
 /* While the TUI owns the terminal, a scenario prints to its log panel. */
