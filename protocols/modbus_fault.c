@@ -222,7 +222,8 @@ int mb_fault_parse(const char *spec, struct mb_fault *rule, char *err,
                 r.slave = MB_FAULT_ANY_SLAVE;
             else if (parse_uint(val, MB_SLAVE_MAX, &s) || s < MB_SLAVE_MIN)
                 return fail(err, errlen, "slave=%s: not a slave address "
-                            "(1..247 or any)", val);
+                            "(%d..%d or any)", val, MB_SLAVE_MIN,
+                            MB_SLAVE_MAX);
             else
                 r.slave = (int16_t)s;
         } else if (!strcmp(tok, "addr")) {

@@ -76,28 +76,42 @@ void mb_rtu_config_default(struct mb_rtu_config *cfg)
     cfg->pace = true;
 }
 
-static bool baud_ok(int baud)
+/* The line speeds the port takes: the meter's four, then faster ones for
+ * tests. The one list for the check, the tty and the error message. */
+static const struct line_rate {
+    int baud;
+    speed_t speed;              /* its termios constant */
+} rates[] = {
+    { 1200, B1200 }, { 2400, B2400 }, { 4800, B4800 }, { 9600, B9600 },
+    { 19200, B19200 }, { 38400, B38400 }, { 57600, B57600 },
+    { 115200, B115200 },
+};
+#define NRATES (sizeof(rates) / sizeof(rates[0]))
+
+static const struct line_rate *find_rate(int baud)
 {
-    static const int ok[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600,
-                              115200 };
-    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
-        if (ok[k] == baud)
-            return true;
-    return false;
+    for (size_t k = 0; k < NRATES; k++)
+        if (rates[k].baud == baud)
+            return &rates[k];
+    return NULL;
 }
 
-static speed_t baud_speed(int baud)
+static bool line_ok(int baud, char parity)
 {
-    switch (baud) {
-    case 1200: return B1200;
-    case 2400: return B2400;
-    case 4800: return B4800;
-    case 19200: return B19200;
-    case 38400: return B38400;
-    case 57600: return B57600;
-    case 115200: return B115200;
-    default: return B9600;
-    }
+    return find_rate(baud) && (parity == 'E' || parity == 'O' ||
+                               parity == 'N');
+}
+
+/* "1200, 2400, ... or 115200" */
+static void format_rates(char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < NRATES && off < len; k++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%d",
+                                k == 0 ? "" : k + 1 < NRATES ? ", " : " or ",
+                                rates[k].baud);
 }
 
 static void traffic(struct mb_rtu *r, const uint8_t *req, size_t reqlen,
@@ -319,7 +333,7 @@ static void set_timing(struct mb_rtu *r, int baud, char parity)
 
 int mb_rtu_set_line(struct mb_rtu *r, int baud, char parity)
 {
-    if (!baud_ok(baud) || (parity != 'E' && parity != 'O' && parity != 'N'))
+    if (!line_ok(baud, parity))
         return -EINVAL;
     if (baud != r->baud || parity != r->parity)
         mb_log(&r->ops, MB_LOG_INFO, "modbus rtu %s: line now %d 8%c%d",
@@ -368,8 +382,8 @@ static int setup_tty(int fd, int baud, char parity)
         t.c_cflag |= CSTOPB;
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
-    cfsetispeed(&t, baud_speed(baud));
-    cfsetospeed(&t, baud_speed(baud));
+    cfsetispeed(&t, find_rate(baud)->speed);
+    cfsetospeed(&t, find_rate(baud)->speed);
     return tcsetattr(fd, TCSANOW, &t);
 }
 
@@ -455,11 +469,11 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     int e;
 
     *out = NULL;
-    if (!baud_ok(cfg->baud) || (cfg->parity != 'E' && cfg->parity != 'O' &&
-                                cfg->parity != 'N')) {
+    if (!line_ok(cfg->baud, cfg->parity)) {
+        char list[128];
+        format_rates(list, sizeof(list));
         mb_log(ops, MB_LOG_ERR, "modbus rtu: bad line settings %d %c "
-               "(baud 1200, 2400, 4800 or 9600; parity E, O or N)",
-               cfg->baud, cfg->parity);
+               "(baud %s; parity E, O or N)", cfg->baud, cfg->parity, list);
         return -EINVAL;
     }
     r = calloc(1, sizeof(*r));

@@ -22,7 +22,8 @@ struct mb_rtu;
 /* How the port is set up. mb_rtu_config_default() fills the defaults. */
 struct mb_rtu_config {
     const char *link;           /* symlink to create at the pty (NULL: none) */
-    int baud;                   /* 1200, 2400, 4800, 9600 (also 19200..115200) */
+    int baud;                   /* 1200, 2400, 4800, 9600 (the meter's), also
+                                   19200, 38400, 57600, 115200 for tests */
     char parity;                /* 'E', 'O' or 'N' (none: 2 stop bits) */
     bool pace;                  /* replies leave at line speed */
 };

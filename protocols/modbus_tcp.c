@@ -74,7 +74,7 @@ void mb_tcp_config_default(struct mb_tcp_config *cfg)
 {
     cfg->host = "127.0.0.1";
     cfg->port = 1502;
-    cfg->max_clients = 128;
+    cfg->max_clients = MB_TCP_MAX_CLIENTS_DEFAULT;
     cfg->idle_timeout = 60.0;
 }
 
