@@ -236,17 +236,12 @@ static void frame_end(struct mb_rtu *r)
         traffic(r, f, len, NULL, 0);
         return;
     }
-    r->stats.requests++;
-    if (mb_faults_decide(r->faults, MB_FAULT_RTU, slave, rq.has_addr,
-                         rq.addr, rq.count, &act))
-        r->stats.faults++;
-    if (act.noreply) {
-        r->stats.dropped++;
+    int ex = mb_engine_serve(&r->eng, &r->ops, r->faults, MB_FAULT_RTU,
+                             &r->stats, slave, &rq, &act);
+    if (ex < 0) {
         traffic(r, f, len, NULL, 0);
         return;
     }
-    int ex = act.busy ? MB_EX_BUSY : mb_engine_execute(&r->eng, &r->ops,
-                                                        slave, &rq);
     int n = mb_engine_reply(&r->eng, f, len, ex, r->rsp, sizeof(r->rsp));
     if (n <= 0) {
         mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: libmodbus built no reply "
