@@ -455,6 +455,57 @@ static void remove_link(struct mb_rtu *r)
     r->link = NULL;
 }
 
+/* The pty: the master side non-blocking, the slave side held open and
+ * raw. 0 or -errno, logged. */
+static int open_pty(struct mb_rtu *r, const struct mb_rtu_config *cfg)
+{
+    r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (r->master < 0 || grantpt(r->master) < 0 || unlockpt(r->master) < 0 ||
+        ptsname_r(r->master, r->pty, sizeof(r->pty)) != 0) {
+        int e = errno;
+        mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: cannot create a "
+               "pseudo-terminal: %s", strerror(e));
+        return e ? -e : -EIO;
+    }
+    r->slave = open(r->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (r->slave < 0 || setup_tty(r->slave, cfg->baud, cfg->parity) < 0 ||
+        fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK) <
+        0) {
+        int e = errno;
+        mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
+               strerror(e));
+        return e ? -e : -EIO;
+    }
+    return 0;
+}
+
+static void start_watchers(struct mb_rtu *r)
+{
+    ev_io_init(&r->rx, rx_cb, r->master, EV_READ);
+    r->rx.data = r;
+    ev_init(&r->silence, silence_cb);
+    r->silence.data = r;
+    ev_io_init(&r->tx, tx_cb, r->tx_fd, EV_READ);
+    r->tx.data = r;
+    ev_io_start(r->loop, &r->tx);
+    ev_init(&r->stale, stale_cb);
+    r->stale.data = r;
+    ev_io_start(r->loop, &r->rx);
+}
+
+/* Close what mb_rtu_open opened so far (-1: not yet) and free r. */
+static void release(struct mb_rtu *r)
+{
+    if (r->tx_fd >= 0)
+        close(r->tx_fd);
+    if (r->slave >= 0)
+        close(r->slave);
+    if (r->master >= 0)
+        close(r->master);
+    mb_engine_fini(&r->eng);
+    free(r);
+}
+
 int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
                 const struct mb_rtu_config *cfg, const struct mb_bus_ops *ops,
                 struct mb_faults *faults)
@@ -478,70 +529,30 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->ops = *ops;
     r->faults = faults;
     r->master = r->slave = -1;
+    r->eng.cap_tx = r->eng.cap_rx = -1;     /* nothing to release yet */
+    r->pace = cfg->pace;
+    set_timing(r, cfg->baud, cfg->parity);
     r->tx_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (r->tx_fd < 0) {
         e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: timerfd: %s", strerror(errno));
-        free(r);
+        mb_log(ops, MB_LOG_ERR, "modbus rtu: timerfd: %s", strerror(-e));
+        release(r);
         return e;
     }
-    r->pace = cfg->pace;
-    set_timing(r, cfg->baud, cfg->parity);
-
     e = mb_engine_init(&r->eng, true, err, sizeof(err));
-    if (e) {
+    if (e)
         mb_log(ops, MB_LOG_ERR, "modbus rtu: %s", err);
-        close(r->tx_fd);
-        free(r);
+    else
+        e = open_pty(r, cfg);
+    if (!e && cfg->link)
+        e = make_link(r, cfg->link);
+    if (e) {
+        release(r);
         return e;
     }
-    r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (r->master < 0 || grantpt(r->master) < 0 || unlockpt(r->master) < 0 ||
-        ptsname_r(r->master, r->pty, sizeof(r->pty)) != 0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: cannot create a pseudo-terminal: "
-               "%s", strerror(errno));
-        goto fail;
-    }
-    r->slave = open(r->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (r->slave < 0 || setup_tty(r->slave, cfg->baud, cfg->parity) < 0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
-               strerror(errno));
-        goto fail;
-    }
-    if (fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK) <
-        0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
-               strerror(errno));
-        goto fail;
-    }
-    if (cfg->link && (e = make_link(r, cfg->link)) != 0)
-        goto fail;
-
-    ev_io_init(&r->rx, rx_cb, r->master, EV_READ);
-    r->rx.data = r;
-    ev_init(&r->silence, silence_cb);
-    r->silence.data = r;
-    ev_io_init(&r->tx, tx_cb, r->tx_fd, EV_READ);
-    r->tx.data = r;
-    ev_io_start(loop, &r->tx);
-    ev_init(&r->stale, stale_cb);
-    r->stale.data = r;
-    ev_io_start(loop, &r->rx);
+    start_watchers(r);
     *out = r;
     return 0;
-
-fail:
-    close(r->tx_fd);
-    if (r->slave >= 0)
-        close(r->slave);
-    if (r->master >= 0)
-        close(r->master);
-    mb_engine_fini(&r->eng);
-    free(r);
-    return e ? e : -EIO;
 }
 
 void mb_rtu_close(struct mb_rtu *r)
@@ -553,9 +564,5 @@ void mb_rtu_close(struct mb_rtu *r)
     ev_io_stop(r->loop, &r->tx);
     ev_timer_stop(r->loop, &r->stale);
     remove_link(r);
-    close(r->tx_fd);
-    close(r->slave);
-    close(r->master);
-    mb_engine_fini(&r->eng);
-    free(r);
+    release(r);
 }

@@ -293,10 +293,10 @@ static int finish_scenario(struct sim *s, int status)
     return rc > status ? rc : status;
 }
 
-int main(int argc, char **argv)
+/* Up to the loop: the options, the scenario's setup, the uplink, the
+ * fleet and its ports. -1 to run, else the exit status to leave with. */
+static int start(struct sim *s, int argc, char **argv)
 {
-    static struct sim sim;
-    struct sim *s = &sim;
     char err[512];
     int rc;
 
@@ -344,8 +344,13 @@ int main(int argc, char **argv)
         engine_free(&s->engine);
         return EXIT_RUNTIME;
     }
+    return -1;
+}
 
+static void log_running(const struct sim *s)
+{
     char when[32], speed[32];
+
     time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
     if (s->opt.speed_max)
         snprintf(speed, sizeof speed, "max");
@@ -356,6 +361,13 @@ int main(int argc, char **argv)
     log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity",
              s->engine.count, when, speed,
              s->engine.fidelity == ENGINE_FULL ? "full" : "fast");
+}
+
+/* The scenario, the pacing, checkpoints, signals and the terminal UI on
+ * the loop. */
+static void arm_loop(struct sim *s)
+{
+    char err[512];
 
     s->start_ms = s->engine.now_ms;
     if (s->scenario)
@@ -390,9 +402,14 @@ int main(int argc, char **argv)
     }
     if (s->tui || s->scenario)
         uplink_set_observer(s->uplink, on_mqtt, s);
+}
 
-    if (s->engine.now_ms < s->until_ms)
-        ev_run(s->loop, 0);
+/* After the loop: the terminal back, the last energy in, the results,
+ * the uplink's queue and the state saved, the dump written. */
+static void stop(struct sim *s)
+{
+    char err[512];
+
     uplink_set_observer(s->uplink, NULL, NULL);
     tui_close(s->tui);          /* the terminal back before the way out */
     s->tui = NULL;
@@ -415,5 +432,20 @@ int main(int argc, char **argv)
     uplink_free(s->uplink);
     ports_close(&s->ports);
     engine_free(&s->engine);
+}
+
+int main(int argc, char **argv)
+{
+    static struct sim sim;
+    struct sim *s = &sim;
+    int rc = start(s, argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    log_running(s);
+    arm_loop(s);
+    if (s->engine.now_ms < s->until_ms)
+        ev_run(s->loop, 0);
+    stop(s);
     return s->exit_code;
 }

@@ -248,39 +248,46 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-int state_save(const char *path, const struct engine *e, char *err,
-               size_t errlen)
+/* A section header at p: type, reserved, payload length. */
+static void put_section(uint8_t *p, uint16_t type, uint32_t len)
+{
+    le_put16(p, type);
+    le_put16(p + 2, 0);
+    le_put32(p + 4, len);
+}
+
+/* Bytes the whole file may need, and the number of extra sections. */
+static size_t save_capacity(const struct engine *e, unsigned *nextra)
 {
     size_t cap = HEADER + SECTION + (size_t)e->count * 8 +
                  (size_t)e->count * (SECTION + METER_NV_MAX) +
                  SECTION + 8 + 4;
-    unsigned nextra = 0;
+
+    *nextra = 0;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
         size_t n = extra.size(extra.ctx, k);
         if (n) {
             cap += SECTION + n;
-            nextra++;
+            (*nextra)++;
         }
     }
-    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
-    size_t off = HEADER;
-    char tmp[4096];
-    int fd = -1;
+    return cap;
+}
 
-    if (!buf) {
-        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
-                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
-                 "out of memory");
-        return -1;
-    }
+/* The whole image into buf (save_capacity bytes): its length, or 0 with a
+ * message when a meter's image does not fit. */
+static size_t build_image(const char *path, const struct engine *e,
+                          unsigned nextra, uint8_t *buf, char *err,
+                          size_t errlen)
+{
+    size_t off = HEADER;
+
     memcpy(buf, MAGIC, 8);
     le_put16(buf + 8, VERSION);
     le_put16(buf + 10, 0);
     le_put32(buf + 12, 1 + e->count + 1 + nextra);
     /* the RTC offsets first: restoring an image needs its meter's */
-    le_put16(buf + off, SEC_RTC);
-    le_put16(buf + off + 2, 0);
-    le_put32(buf + off + 4, e->count * 8);
+    put_section(buf + off, SEC_RTC, e->count * 8);
     off += SECTION;
     for (unsigned k = 0; k < e->count; k++, off += 8)
         le_put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
@@ -290,45 +297,45 @@ int state_save(const char *path, const struct engine *e, char *err,
         if (n < 0) {
             snprintf(err, errlen, "state file %s: meter %u's image does not "
                      "fit (%d)", path, k, n);
-            free(buf);
-            return -1;
+            return 0;
         }
-        le_put16(buf + off, SEC_METER);
-        le_put16(buf + off + 2, 0);
-        le_put32(buf + off + 4, (uint32_t)n);
+        put_section(buf + off, SEC_METER, (uint32_t)n);
         off += SECTION + (size_t)n;
     }
-    le_put16(buf + off, SEC_CLOCK);
-    le_put16(buf + off + 2, 0);
-    le_put32(buf + off + 4, 8);
+    put_section(buf + off, SEC_CLOCK, 8);
     le_put64(buf + off + SECTION, (uint64_t)e->now_ms);
     off += SECTION + 8;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
         if (!extra.size(extra.ctx, k))
             continue;
         size_t n = extra.save(extra.ctx, k, buf + off + SECTION);
-        le_put16(buf + off, extra.type);
-        le_put16(buf + off + 2, 0);
-        le_put32(buf + off + 4, (uint32_t)n);
+        put_section(buf + off, extra.type, (uint32_t)n);
         off += SECTION + n;
     }
     le_put32(buf + off, crc32_update(0, buf, off));
-    off += 4;
+    return off + 4;
+}
+
+/* Write buf to a temporary file beside path, then rename it over path
+ * and make the rename durable. */
+static int replace_file(const char *path, const uint8_t *buf, size_t len,
+                        char *err, size_t errlen)
+{
+    char tmp[4096];
+    int fd;
 
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, buf, off) || fsync(fd)) {
+    if (fd < 0 || write_all(fd, buf, len) || fsync(fd)) {
         snprintf(err, errlen, "state file %s: cannot write %s: %s", path, tmp,
                  strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
         }
-        free(buf);
         return -1;
     }
     close(fd);
-    free(buf);
     if (rename(tmp, path)) {
         snprintf(err, errlen, "state file %s: cannot replace it: %s", path,
                  strerror(errno));
@@ -344,4 +351,23 @@ int state_save(const char *path, const struct engine *e, char *err,
         close(dfd);
     }
     return 0;
+}
+
+int state_save(const char *path, const struct engine *e, char *err,
+               size_t errlen)
+{
+    unsigned nextra;
+    size_t cap = save_capacity(e, &nextra);
+    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
+
+    if (!buf) {
+        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
+                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
+                 "out of memory");
+        return -1;
+    }
+    size_t len = build_image(path, e, nextra, buf, err, errlen);
+    int rc = len ? replace_file(path, buf, len, err, errlen) : -1;
+    free(buf);
+    return rc;
 }
