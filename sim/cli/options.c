@@ -162,6 +162,16 @@ static int parse_hostport(const char *s, struct sim_options *o)
     return 0;
 }
 
+/* A path or a name: anything but empty. */
+static enum opt_result nonempty(const struct opt_def *d, const char *a,
+                                const char *why, const char **out)
+{
+    if (!*a)
+        return bad(d, a, "%s", why);
+    *out = a;
+    return OPT_OK;
+}
+
 static enum opt_result readable_file(const struct opt_def *d, const char *a,
                                      const char **out)
 {
@@ -204,14 +214,7 @@ static enum opt_result opt_tcp(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
-static enum opt_result opt_rtu(const struct opt_def *d, const char *a,
-                               struct sim_options *o)
-{
-    if (!*a)
-        return bad(d, a, "is not a path");
-    o->rtu_path = a;
-    return OPT_OK;
-}
+OPT_FN(opt_rtu, return nonempty(d, a, "is not a path", &o->rtu_path))
 
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
@@ -375,23 +378,10 @@ static enum opt_result opt_seed(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
-static enum opt_result opt_state(const struct opt_def *d, const char *a,
-                                 struct sim_options *o)
-{
-    if (!*a)
-        return bad(d, a, "is not a file name");
-    o->state_path = a;
-    o->state_set = true;
-    return OPT_OK;
-}
+OPT_FN(opt_state, o->state_set = true;
+       return nonempty(d, a, "is not a file name", &o->state_path))
 
-static enum opt_result opt_no_state(const struct opt_def *d, const char *a,
-                                    struct sim_options *o)
-{
-    o->state_path = NULL;
-    o->state_set = true;
-    return OPT_OK;
-}
+OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
 
 OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
 OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
@@ -402,21 +392,11 @@ OPT_FN(opt_headless, o->headless = true; return OPT_OK)
 OPT_FN(opt_quiet, o->verbosity = -1; return OPT_OK)
 OPT_FN(opt_verbose, o->verbosity = 1; return OPT_OK)
 
-static enum opt_result opt_version(const struct opt_def *d, const char *a,
-                                   struct sim_options *o)
-{
-    printf("kpm31c-sim %s\n", SIM_VERSION);
-    return OPT_EXIT_OK;
-}
+OPT_FN(opt_version, printf("kpm31c-sim %s\n", SIM_VERSION); return OPT_EXIT_OK)
 
 static void print_help(void);
 
-static enum opt_result opt_help(const struct opt_def *d, const char *a,
-                                struct sim_options *o)
-{
-    print_help();
-    return OPT_EXIT_OK;
-}
+OPT_FN(opt_help, print_help(); return OPT_EXIT_OK)
 
 /* ---- the table, in the order of the help ---- */
 

@@ -93,7 +93,8 @@ static int walk(const char *path, const uint8_t *buf, size_t len, long n,
     size_t off = HEADER, end = len - 4;
 
     for (long k = 0; k < n; k++) {
-        if (end - off < SECTION || le_get32(buf + off + 4) > end - off - SECTION) {
+        if (end - off < SECTION ||
+            le_get32(buf + off + 4) > end - off - SECTION) {
             snprintf(err, errlen, "state file %s: section %ld runs past the "
                      "end", path, k);
             return -1;
