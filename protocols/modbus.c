@@ -174,6 +174,25 @@ int mb_engine_execute(struct mb_engine *e, const struct mb_bus_ops *ops,
     return 0;
 }
 
+int mb_engine_serve(struct mb_engine *e, const struct mb_bus_ops *ops,
+                    struct mb_faults *faults,
+                    enum mb_fault_transport transport, struct mb_stats *stats,
+                    int slave, const struct mb_request *rq,
+                    struct mb_fault_action *act)
+{
+    stats->requests++;
+    if (mb_faults_decide(faults, transport, slave, rq->has_addr, rq->addr,
+                         rq->count, act))
+        stats->faults++;
+    if (act->noreply) {
+        stats->dropped++;
+        return -1;
+    }
+    if (act->busy)
+        return MB_EX_BUSY;
+    return mb_engine_execute(e, ops, slave, rq);
+}
+
 int mb_engine_reply(struct mb_engine *e, const uint8_t *adu, size_t len,
                     int ex, uint8_t *rsp, size_t cap)
 {

@@ -4,7 +4,9 @@
  * A transport frames a request (RTU by silence, TCP by its MBAP header),
  * resolves the meter, then:
  *   mb_request_parse    decode and validate the PDU (function, counts)
- *   mb_engine_execute   call ops->read / ops->write for the meter
+ *   mb_engine_serve     let the faults decide, then (unless dropped or
+ *                       "busy") mb_engine_execute: call ops->read /
+ *                       ops->write for the meter
  *   mb_engine_reply     let libmodbus build the reply (modbus_reply over a
  *                       mapping of just the request's registers, or
  *                       modbus_reply_exception) and capture its bytes
@@ -24,6 +26,7 @@
 #include <modbus.h>     /* libmodbus: protocols/ is not on the include path */
 
 #include "modbus.h"
+#include "modbus_fault.h"
 
 /* Largest ADU either transport sends or takes (TCP: 7 + 253). */
 #define MB_ADU_MAX 260
@@ -59,6 +62,17 @@ void mb_request_parse(const uint8_t *pdu, size_t len, struct mb_request *rq);
  * the reply. Returns 0 or the exception code to answer. */
 int mb_engine_execute(struct mb_engine *e, const struct mb_bus_ops *ops,
                       int slave, const struct mb_request *rq);
+
+/* A request for a present meter, as both transports serve it: counted in
+ * stats, then the faults for transport decide (*act: delay, bad CRC, ...).
+ * Returns -1 when a fault drops it (counted; no reply, nothing applied),
+ * MB_EX_BUSY when a fault answers "busy" instead, else what
+ * mb_engine_execute returns. faults may be NULL. */
+int mb_engine_serve(struct mb_engine *e, const struct mb_bus_ops *ops,
+                    struct mb_faults *faults,
+                    enum mb_fault_transport transport, struct mb_stats *stats,
+                    int slave, const struct mb_request *rq,
+                    struct mb_fault_action *act);
 
 /* Build the reply to adu (the whole frame as received: RTU with its CRC,
  * TCP with its MBAP header) with libmodbus: the normal reply when ex is 0,

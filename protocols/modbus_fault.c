@@ -150,6 +150,92 @@ static int parse_p(const char *val, struct mb_fault *rule, char *err,
     return 0;
 }
 
+static const char *const kind_names[] = { "delay", "noreply", "busy",
+                                          "badcrc" };
+
+/* The fault kind tok names, or -1. */
+static int kind_of(const char *tok)
+{
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(tok, kind_names[k]))
+            return k;
+    return -1;
+}
+
+/* A kind item: "delay=MS", "noreply", "busy" or "badcrc" (val NULL when
+ * the item has no '='). */
+static int parse_kind(int kind, const char *tok, const char *val,
+                      struct mb_fault *r, char *err, size_t errlen)
+{
+    unsigned long ms;
+
+    r->kind = (uint8_t)kind;
+    if (kind != MB_FAULT_DELAY) {
+        if (val)
+            return fail(err, errlen, "%s takes no value (got %s=%s)", tok,
+                        tok, val);
+        return 0;
+    }
+    if (!val)
+        return fail(err, errlen, "delay needs a value in milliseconds, e.g. "
+                    "delay=200");
+    if (parse_uint(val, 600000, &ms))
+        return fail(err, errlen, "delay=%s: not a whole number of "
+                    "milliseconds (0..600000)", val);
+    r->delay_ms = (uint32_t)ms;
+    return 0;
+}
+
+static int parse_slave(const char *val, struct mb_fault *r, char *err,
+                       size_t errlen)
+{
+    unsigned long s;
+
+    if (!strcmp(val, "any") || !strcmp(val, "*")) {
+        r->slave = MB_FAULT_ANY_SLAVE;
+        return 0;
+    }
+    if (parse_uint(val, MB_SLAVE_MAX, &s) || s < MB_SLAVE_MIN)
+        return fail(err, errlen, "slave=%s: not a slave address (%d..%d or "
+                    "any)", val, MB_SLAVE_MIN, MB_SLAVE_MAX);
+    r->slave = (int16_t)s;
+    return 0;
+}
+
+static int parse_transport(const char *val, struct mb_fault *r, char *err,
+                           size_t errlen)
+{
+    if (!strcmp(val, "rtu"))
+        r->transport = MB_FAULT_RTU;
+    else if (!strcmp(val, "tcp"))
+        r->transport = MB_FAULT_TCP;
+    else if (!strcmp(val, "any"))
+        r->transport = MB_FAULT_ANY_TRANSPORT;
+    else
+        return fail(err, errlen, "transport=%s: expected rtu, tcp or any",
+                    val);
+    return 0;
+}
+
+/* A KEY=VALUE item (val NULL when the item has no '='). */
+static int parse_key(const char *tok, const char *val, struct mb_fault *r,
+                     char *err, size_t errlen)
+{
+    if (!val)
+        return fail(err, errlen, "unknown fault '%s' (delay=MS, noreply, "
+                    "busy or badcrc)", tok);
+    if (!strcmp(tok, "slave"))
+        return parse_slave(val, r, err, errlen);
+    if (!strcmp(tok, "addr"))
+        return parse_addr(val, r, err, errlen);
+    if (!strcmp(tok, "p"))
+        return parse_p(val, r, err, errlen);
+    if (!strcmp(tok, "transport"))
+        return parse_transport(val, r, err, errlen);
+    return fail(err, errlen, "unknown key '%s' (slave=, addr=, p=, "
+                "transport=)", tok);
+}
+
 int mb_fault_parse(const char *spec, struct mb_fault *rule, char *err,
                    size_t errlen)
 {
@@ -182,69 +268,15 @@ int mb_fault_parse(const char *spec, struct mb_fault *rule, char *err,
         if (eq)
             *eq = '\0';
 
-        int kind = -1;
-        if (!strcmp(tok, "delay"))
-            kind = MB_FAULT_DELAY;
-        else if (!strcmp(tok, "noreply"))
-            kind = MB_FAULT_NOREPLY;
-        else if (!strcmp(tok, "busy"))
-            kind = MB_FAULT_BUSY;
-        else if (!strcmp(tok, "badcrc"))
-            kind = MB_FAULT_BADCRC;
-
-        if (kind >= 0) {
-            if (kind_tok)
-                return fail(err, errlen, "two fault kinds, '%s' and '%s': "
-                            "one per spec", kind_tok, tok);
-            kind_tok = kind == MB_FAULT_DELAY ? "delay" : kind ==
-                MB_FAULT_NOREPLY ? "noreply" : kind == MB_FAULT_BUSY ?
-                "busy" : "badcrc";
-            r.kind = (uint8_t)kind;
-            if (kind == MB_FAULT_DELAY) {
-                unsigned long ms;
-                if (!val)
-                    return fail(err, errlen, "delay needs a value in "
-                                "milliseconds, e.g. delay=200");
-                if (parse_uint(val, 600000, &ms))
-                    return fail(err, errlen, "delay=%s: not a whole number "
-                                "of milliseconds (0..600000)", val);
-                r.delay_ms = (uint32_t)ms;
-            } else if (val) {
-                return fail(err, errlen, "%s takes no value (got %s=%s)",
-                            tok, tok, val);
-            }
-        } else if (!val) {
-            return fail(err, errlen, "unknown fault '%s' (delay=MS, noreply, "
-                        "busy or badcrc)", tok);
-        } else if (!strcmp(tok, "slave")) {
-            unsigned long s;
-            if (!strcmp(val, "any") || !strcmp(val, "*"))
-                r.slave = MB_FAULT_ANY_SLAVE;
-            else if (parse_uint(val, MB_SLAVE_MAX, &s) || s < MB_SLAVE_MIN)
-                return fail(err, errlen, "slave=%s: not a slave address "
-                            "(1..247 or any)", val);
-            else
-                r.slave = (int16_t)s;
-        } else if (!strcmp(tok, "addr")) {
-            if (parse_addr(val, &r, err, errlen))
-                return -1;
-        } else if (!strcmp(tok, "p")) {
-            if (parse_p(val, &r, err, errlen))
-                return -1;
-        } else if (!strcmp(tok, "transport")) {
-            if (!strcmp(val, "rtu"))
-                r.transport = MB_FAULT_RTU;
-            else if (!strcmp(val, "tcp"))
-                r.transport = MB_FAULT_TCP;
-            else if (!strcmp(val, "any"))
-                r.transport = MB_FAULT_ANY_TRANSPORT;
-            else
-                return fail(err, errlen, "transport=%s: expected rtu, tcp "
-                            "or any", val);
-        } else {
-            return fail(err, errlen, "unknown key '%s' (slave=, addr=, p=, "
-                        "transport=)", tok);
-        }
+        int kind = kind_of(tok);
+        if (kind >= 0 && kind_tok)
+            return fail(err, errlen, "two fault kinds, '%s' and '%s': one "
+                        "per spec", kind_tok, tok);
+        if (kind >= 0)
+            kind_tok = kind_names[kind];
+        if (kind >= 0 ? parse_kind(kind, tok, val, &r, err, errlen)
+                      : parse_key(tok, val, &r, err, errlen))
+            return -1;
     }
     if (!kind_tok)
         return fail(err, errlen, "no fault kind (delay=MS, noreply, busy or "
@@ -258,11 +290,9 @@ int mb_fault_parse(const char *spec, struct mb_fault *rule, char *err,
 
 int mb_fault_format(const struct mb_fault *rule, char *buf, size_t len)
 {
-    static const char *const kinds[] = { "delay", "noreply", "busy",
-                                         "badcrc" };
     static const char *const transports[] = { "any", "rtu", "tcp" };
     char slave[16], addr[32];
-    const char *kind = rule->kind < 4 ? kinds[rule->kind] : "?";
+    const char *kind = rule->kind < 4 ? kind_names[rule->kind] : "?";
 
     if (rule->slave == MB_FAULT_ANY_SLAVE)
         snprintf(slave, sizeof(slave), "any");

@@ -2,7 +2,7 @@
  * Modbus RTU on a pseudo-terminal: the pty and its symlink, framing by
  * silence, and replies paced like the real line.
  */
-#define _GNU_SOURCE    /* posix_openpt, ptsname_r, accept4 */
+#define _GNU_SOURCE    /* posix_openpt, ptsname_r */
 #include "modbus_rtu.h"
 
 #include <errno.h>
@@ -57,8 +57,7 @@ struct mb_rtu {
     ev_timer stale;             /* checks that the last reply was read */
     uint8_t frame[RTU_FRAME_MAX];
     size_t flen;
-    ev_tstamp last_rx;          /* when the frame's last bytes came */
-    struct timespec last_rx_mono; /* the same, CLOCK_MONOTONIC, exact */
+    struct timespec last_rx_mono; /* when the frame's last bytes came */
     bool overflow;              /* the frame grew past RTU_FRAME_MAX */
     uint8_t req[RTU_FRAME_MAX]; /* the request the pending reply answers */
     size_t reqlen;
@@ -77,28 +76,42 @@ void mb_rtu_config_default(struct mb_rtu_config *cfg)
     cfg->pace = true;
 }
 
-static bool baud_ok(int baud)
+/* The line speeds the port takes: the meter's four, then faster ones for
+ * tests. The one list for the check, the tty and the error message. */
+static const struct line_rate {
+    int baud;
+    speed_t speed;              /* its termios constant */
+} rates[] = {
+    { 1200, B1200 }, { 2400, B2400 }, { 4800, B4800 }, { 9600, B9600 },
+    { 19200, B19200 }, { 38400, B38400 }, { 57600, B57600 },
+    { 115200, B115200 },
+};
+#define NRATES (sizeof(rates) / sizeof(rates[0]))
+
+static const struct line_rate *find_rate(int baud)
 {
-    static const int ok[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600,
-                              115200 };
-    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
-        if (ok[k] == baud)
-            return true;
-    return false;
+    for (size_t k = 0; k < NRATES; k++)
+        if (rates[k].baud == baud)
+            return &rates[k];
+    return NULL;
 }
 
-static speed_t baud_speed(int baud)
+static bool line_ok(int baud, char parity)
 {
-    switch (baud) {
-    case 1200: return B1200;
-    case 2400: return B2400;
-    case 4800: return B4800;
-    case 19200: return B19200;
-    case 38400: return B38400;
-    case 57600: return B57600;
-    case 115200: return B115200;
-    default: return B9600;
-    }
+    return find_rate(baud) && (parity == 'E' || parity == 'O' ||
+                               parity == 'N');
+}
+
+/* "1200, 2400, ... or 115200" */
+static void format_rates(char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < NRATES && off < len; k++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%d",
+                                k == 0 ? "" : k + 1 < NRATES ? ", " : " or ",
+                                rates[k].baud);
 }
 
 static void traffic(struct mb_rtu *r, const uint8_t *req, size_t reqlen,
@@ -223,17 +236,12 @@ static void frame_end(struct mb_rtu *r)
         traffic(r, f, len, NULL, 0);
         return;
     }
-    r->stats.requests++;
-    if (mb_faults_decide(r->faults, MB_FAULT_RTU, slave, rq.has_addr,
-                         rq.addr, rq.count, &act))
-        r->stats.faults++;
-    if (act.noreply) {
-        r->stats.dropped++;
+    int ex = mb_engine_serve(&r->eng, &r->ops, r->faults, MB_FAULT_RTU,
+                             &r->stats, slave, &rq, &act);
+    if (ex < 0) {
         traffic(r, f, len, NULL, 0);
         return;
     }
-    int ex = act.busy ? MB_EX_BUSY : mb_engine_execute(&r->eng, &r->ops,
-                                                        slave, &rq);
     int n = mb_engine_reply(&r->eng, f, len, ex, r->rsp, sizeof(r->rsp));
     if (n <= 0) {
         mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: libmodbus built no reply "
@@ -305,7 +313,6 @@ static void rx_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     memcpy(r->frame + r->flen, buf, (size_t)n);
     r->flen += (size_t)n;
-    r->last_rx = ev_now(loop);
     clock_gettime(CLOCK_MONOTONIC, &r->last_rx_mono);
     r->silence.repeat = r->gap;
     ev_timer_again(loop, &r->silence);
@@ -321,7 +328,7 @@ static void set_timing(struct mb_rtu *r, int baud, char parity)
 
 int mb_rtu_set_line(struct mb_rtu *r, int baud, char parity)
 {
-    if (!baud_ok(baud) || (parity != 'E' && parity != 'O' && parity != 'N'))
+    if (!line_ok(baud, parity))
         return -EINVAL;
     if (baud != r->baud || parity != r->parity)
         mb_log(&r->ops, MB_LOG_INFO, "modbus rtu %s: line now %d 8%c%d",
@@ -333,16 +340,6 @@ int mb_rtu_set_line(struct mb_rtu *r, int baud, char parity)
 void mb_rtu_set_pacing(struct mb_rtu *r, bool on)
 {
     r->pace = on;
-}
-
-double mb_rtu_char_time(const struct mb_rtu *r, int n)
-{
-    return n * r->tchar;
-}
-
-double mb_rtu_frame_gap(const struct mb_rtu *r)
-{
-    return r->gap;
 }
 
 const char *mb_rtu_pty(const struct mb_rtu *r)
@@ -380,8 +377,8 @@ static int setup_tty(int fd, int baud, char parity)
         t.c_cflag |= CSTOPB;
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
-    cfsetispeed(&t, baud_speed(baud));
-    cfsetospeed(&t, baud_speed(baud));
+    cfsetispeed(&t, find_rate(baud)->speed);
+    cfsetospeed(&t, find_rate(baud)->speed);
     return tcsetattr(fd, TCSANOW, &t);
 }
 
@@ -458,6 +455,57 @@ static void remove_link(struct mb_rtu *r)
     r->link = NULL;
 }
 
+/* The pty: the master side non-blocking, the slave side held open and
+ * raw. 0 or -errno, logged. */
+static int open_pty(struct mb_rtu *r, const struct mb_rtu_config *cfg)
+{
+    r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (r->master < 0 || grantpt(r->master) < 0 || unlockpt(r->master) < 0 ||
+        ptsname_r(r->master, r->pty, sizeof(r->pty)) != 0) {
+        int e = errno;
+        mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: cannot create a "
+               "pseudo-terminal: %s", strerror(e));
+        return e ? -e : -EIO;
+    }
+    r->slave = open(r->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (r->slave < 0 || setup_tty(r->slave, cfg->baud, cfg->parity) < 0 ||
+        fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK) <
+        0) {
+        int e = errno;
+        mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
+               strerror(e));
+        return e ? -e : -EIO;
+    }
+    return 0;
+}
+
+static void start_watchers(struct mb_rtu *r)
+{
+    ev_io_init(&r->rx, rx_cb, r->master, EV_READ);
+    r->rx.data = r;
+    ev_init(&r->silence, silence_cb);
+    r->silence.data = r;
+    ev_io_init(&r->tx, tx_cb, r->tx_fd, EV_READ);
+    r->tx.data = r;
+    ev_io_start(r->loop, &r->tx);
+    ev_init(&r->stale, stale_cb);
+    r->stale.data = r;
+    ev_io_start(r->loop, &r->rx);
+}
+
+/* Close what mb_rtu_open opened so far (-1: not yet) and free r. */
+static void release(struct mb_rtu *r)
+{
+    if (r->tx_fd >= 0)
+        close(r->tx_fd);
+    if (r->slave >= 0)
+        close(r->slave);
+    if (r->master >= 0)
+        close(r->master);
+    mb_engine_fini(&r->eng);
+    free(r);
+}
+
 int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
                 const struct mb_rtu_config *cfg, const struct mb_bus_ops *ops,
                 struct mb_faults *faults)
@@ -467,11 +515,11 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     int e;
 
     *out = NULL;
-    if (!baud_ok(cfg->baud) || (cfg->parity != 'E' && cfg->parity != 'O' &&
-                                cfg->parity != 'N')) {
+    if (!line_ok(cfg->baud, cfg->parity)) {
+        char list[128];
+        format_rates(list, sizeof(list));
         mb_log(ops, MB_LOG_ERR, "modbus rtu: bad line settings %d %c "
-               "(baud 1200, 2400, 4800 or 9600; parity E, O or N)",
-               cfg->baud, cfg->parity);
+               "(baud %s; parity E, O or N)", cfg->baud, cfg->parity, list);
         return -EINVAL;
     }
     r = calloc(1, sizeof(*r));
@@ -481,70 +529,30 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->ops = *ops;
     r->faults = faults;
     r->master = r->slave = -1;
+    r->eng.cap_tx = r->eng.cap_rx = -1;     /* nothing to release yet */
+    r->pace = cfg->pace;
+    set_timing(r, cfg->baud, cfg->parity);
     r->tx_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (r->tx_fd < 0) {
         e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: timerfd: %s", strerror(errno));
-        free(r);
+        mb_log(ops, MB_LOG_ERR, "modbus rtu: timerfd: %s", strerror(-e));
+        release(r);
         return e;
     }
-    r->pace = cfg->pace;
-    set_timing(r, cfg->baud, cfg->parity);
-
     e = mb_engine_init(&r->eng, true, err, sizeof(err));
-    if (e) {
+    if (e)
         mb_log(ops, MB_LOG_ERR, "modbus rtu: %s", err);
-        close(r->tx_fd);
-        free(r);
+    else
+        e = open_pty(r, cfg);
+    if (!e && cfg->link)
+        e = make_link(r, cfg->link);
+    if (e) {
+        release(r);
         return e;
     }
-    r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (r->master < 0 || grantpt(r->master) < 0 || unlockpt(r->master) < 0 ||
-        ptsname_r(r->master, r->pty, sizeof(r->pty)) != 0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: cannot create a pseudo-terminal: "
-               "%s", strerror(errno));
-        goto fail;
-    }
-    r->slave = open(r->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (r->slave < 0 || setup_tty(r->slave, cfg->baud, cfg->parity) < 0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
-               strerror(errno));
-        goto fail;
-    }
-    if (fcntl(r->master, F_SETFL, fcntl(r->master, F_GETFL) | O_NONBLOCK) <
-        0) {
-        e = -errno;
-        mb_log(ops, MB_LOG_ERR, "modbus rtu: %s: %s", r->pty,
-               strerror(errno));
-        goto fail;
-    }
-    if (cfg->link && (e = make_link(r, cfg->link)) != 0)
-        goto fail;
-
-    ev_io_init(&r->rx, rx_cb, r->master, EV_READ);
-    r->rx.data = r;
-    ev_init(&r->silence, silence_cb);
-    r->silence.data = r;
-    ev_io_init(&r->tx, tx_cb, r->tx_fd, EV_READ);
-    r->tx.data = r;
-    ev_io_start(loop, &r->tx);
-    ev_init(&r->stale, stale_cb);
-    r->stale.data = r;
-    ev_io_start(loop, &r->rx);
+    start_watchers(r);
     *out = r;
     return 0;
-
-fail:
-    close(r->tx_fd);
-    if (r->slave >= 0)
-        close(r->slave);
-    if (r->master >= 0)
-        close(r->master);
-    mb_engine_fini(&r->eng);
-    free(r);
-    return e ? e : -EIO;
 }
 
 void mb_rtu_close(struct mb_rtu *r)
@@ -556,9 +564,5 @@ void mb_rtu_close(struct mb_rtu *r)
     ev_io_stop(r->loop, &r->tx);
     ev_timer_stop(r->loop, &r->stale);
     remove_link(r);
-    close(r->tx_fd);
-    close(r->slave);
-    close(r->master);
-    mb_engine_fini(&r->eng);
-    free(r);
+    release(r);
 }

@@ -22,7 +22,8 @@ struct mb_rtu;
 /* How the port is set up. mb_rtu_config_default() fills the defaults. */
 struct mb_rtu_config {
     const char *link;           /* symlink to create at the pty (NULL: none) */
-    int baud;                   /* 1200, 2400, 4800, 9600 (also 19200..115200) */
+    int baud;                   /* 1200, 2400, 4800, 9600 (the meter's), also
+                                   19200, 38400, 57600, 115200 for tests */
     char parity;                /* 'E', 'O' or 'N' (none: 2 stop bits) */
     bool pace;                  /* replies leave at line speed */
 };
@@ -59,11 +60,6 @@ int mb_rtu_set_line(struct mb_rtu *rtu, int baud, char parity);
 /* Pace replies at line speed (true) or send them as soon as the frame
  * has ended (false). The 3.5-character frame end applies either way. */
 void mb_rtu_set_pacing(struct mb_rtu *rtu, bool on);
-
-/* Time on the line of n characters at the current settings, seconds, and
- * the silence that ends a frame. */
-double mb_rtu_char_time(const struct mb_rtu *rtu, int n);
-double mb_rtu_frame_gap(const struct mb_rtu *rtu);
 
 /* Counters since open. */
 const struct mb_stats *mb_rtu_stats(const struct mb_rtu *rtu);

@@ -8,7 +8,7 @@
  * not read its replies stops being read once its output buffer is full,
  * so TCP flow control pushes back on it alone.
  */
-#define _GNU_SOURCE    /* posix_openpt, ptsname_r, accept4 */
+#define _GNU_SOURCE    /* accept4 */
 #include "modbus_tcp.h"
 
 #include <errno.h>
@@ -74,7 +74,7 @@ void mb_tcp_config_default(struct mb_tcp_config *cfg)
 {
     cfg->host = "127.0.0.1";
     cfg->port = 1502;
-    cfg->max_clients = 128;
+    cfg->max_clients = MB_TCP_MAX_CLIENTS_DEFAULT;
     cfg->idle_timeout = 60.0;
 }
 
@@ -172,17 +172,12 @@ static void handle_frame(struct client *c, const uint8_t *adu, size_t len)
         s->stats.ignored++;
         ex = MB_EX_GATEWAY_TARGET;
     } else {
-        s->stats.requests++;
-        if (mb_faults_decide(s->faults, MB_FAULT_TCP, slave, rq.has_addr,
-                             rq.addr, rq.count, &act))
-            s->stats.faults++;
-        if (act.noreply) {
-            s->stats.dropped++;
+        ex = mb_engine_serve(&s->eng, &s->ops, s->faults, MB_FAULT_TCP,
+                             &s->stats, slave, &rq, &act);
+        if (ex < 0) {
             traffic(s, adu, len, NULL, 0);
             return;
         }
-        ex = act.busy ? MB_EX_BUSY : mb_engine_execute(&s->eng, &s->ops,
-                                                        slave, &rq);
     }
     int n = mb_engine_reply(&s->eng, adu, len, ex, rsp, sizeof(rsp));
     if (n <= 0) {

@@ -18,11 +18,16 @@
 struct ev_loop;
 struct mb_tcp;
 
+/* Connections served at once unless told otherwise: the one default of
+ * the library and of kpm31c-sim --tcp-max-clients. */
+#define MB_TCP_MAX_CLIENTS_DEFAULT 64
+
 /* The listener's settings. mb_tcp_config_default() fills the defaults. */
 struct mb_tcp_config {
     const char *host;           /* address to bind (default "127.0.0.1") */
     int port;                   /* port (default 1502; 0: any free one) */
-    int max_clients;            /* connections served at once (default 128) */
+    int max_clients;            /* connections served at once (default
+                                   MB_TCP_MAX_CLIENTS_DEFAULT) */
     double idle_timeout;        /* s without a whole request before a client
                                    is closed (default 60; 0: never) */
 };

@@ -624,16 +624,6 @@ void mqtt_stop(struct mqtt *c)
     fail_flights(c);
 }
 
-bool mqtt_is_up(const struct mqtt *c)
-{
-    return c->state == ST_UP;
-}
-
-unsigned mqtt_in_flight(const struct mqtt *c)
-{
-    return c->nflights;
-}
-
 bool mqtt_can_send(const struct mqtt *c)
 {
     return c->state == ST_UP && c->nflights < c->window;
@@ -682,23 +672,17 @@ void mqtt_hub_poll(struct mqtt_hub *hub)
     dispatch(hub);
 }
 
-static double mono_now(void)
+void mqtt_hub_settle(struct mqtt_hub *hub, double (*now)(void),
+                     double timeout)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void mqtt_hub_settle(struct mqtt_hub *hub, double timeout)
-{
-    double deadline = mono_now() + timeout;
+    double deadline = now() + timeout;
     for (;;) {
         dispatch(hub);
         bool busy = false;
         for (struct mqtt *c = hub->clients; c; c = c->next)
             if (c->state == ST_STOPPING)
                 busy = true;
-        if (!busy || mono_now() > deadline)
+        if (!busy || now() > deadline)
             return;
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);

@@ -96,11 +96,6 @@ int mqtt_start(struct mqtt *c);
  * the background; mqtt_hub_settle waits for it. */
 void mqtt_stop(struct mqtt *c);
 
-bool mqtt_is_up(const struct mqtt *c);
-
-/* Tagged publishes in flight now. */
-unsigned mqtt_in_flight(const struct mqtt *c);
-
 /* Whether another tagged publish fits the window now. */
 bool mqtt_can_send(const struct mqtt *c);
 
@@ -117,9 +112,11 @@ int mqtt_subscribe(struct mqtt *c, const char *filter, int qos);
 void mqtt_hub_poll(struct mqtt_hub *hub);
 
 /* Handle the hub's events until every stopped client has finished
- * disconnecting, or timeout s pass (for the way out, when the loop no
- * longer runs). */
-void mqtt_hub_settle(struct mqtt_hub *hub, double timeout);
+ * disconnecting, or timeout s pass on the caller's clock now (for the way
+ * out, when the loop no longer runs, so libev's time stands still; and
+ * protocols/ keeps no clock of its own: the host has one). */
+void mqtt_hub_settle(struct mqtt_hub *hub, double (*now)(void),
+                     double timeout);
 
 /* Free a client (stopped or not: it is cut without a clean disconnect). */
 void mqtt_free(struct mqtt *c);

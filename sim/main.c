@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/ports/bus.h"
 #include "sim/store/dump.h"
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "sim/cli/options.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
@@ -53,13 +53,6 @@ struct sim {
     int exit_code;
 };
 
-static double real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void save_state(struct sim *s)
 {
     char err[512];
@@ -83,7 +76,7 @@ static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
         target = s->until_ms;
-    double deadline = real_now() + MAX_SLICE;
+    double deadline = monotonic_s() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
         int64_t to = uplink_next(s->uplink, target);
@@ -97,7 +90,7 @@ static void advance(struct sim *s, int64_t target)
             ev_break(s->loop, EVBREAK_ALL);     /* the scenario ended */
             break;
         }
-        if (s->engine.now_ms == before || real_now() > deadline)
+        if (s->engine.now_ms == before || monotonic_s() > deadline)
             break;
     }
     if (s->progress.on) {
@@ -105,7 +98,7 @@ static void advance(struct sim *s, int64_t target)
         if (to == INT64_MAX && s->scenario)
             scenario_span(s->scenario, &from, &to);
         progress_update(&s->progress, s->engine.now_ms, from,
-                        to == INT64_MAX ? from : to, real_now());
+                        to == INT64_MAX ? from : to, monotonic_s());
     }
     if (s->engine.now_ms >= s->until_ms) {
         char when[32];
@@ -118,7 +111,7 @@ static void advance(struct sim *s, int64_t target)
 static void on_pace(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct sim *s = w->data;
-    advance(s, vclock_target(&s->clock, real_now()));
+    advance(s, vclock_target(&s->clock, monotonic_s()));
 }
 
 static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
@@ -228,7 +221,7 @@ static int build_fleet(struct sim *s)
  * or frozen. The progress line is for accelerated runs only. */
 static void set_pacing(struct sim *s, double speed, bool max)
 {
-    vclock_set_speed(&s->clock, speed, max, s->engine.now_ms, real_now());
+    vclock_set_speed(&s->clock, speed, max, s->engine.now_ms, monotonic_s());
     ev_idle_stop(s->loop, &s->rush);
     ev_timer_stop(s->loop, &s->pace);
     if (max)
@@ -241,13 +234,14 @@ static void set_pacing(struct sim *s, double speed, bool max)
                      isatty(STDERR_FILENO) && (max || speed > 1);
 }
 
-/* A scenario's speed(): like --speed, from now on. */
+/* A scenario's broker cut: the uplink loses (cut) or regains its broker. */
 static void scenario_broker(void *ctx, bool cut)
 {
     struct sim *s = ctx;
     uplink_cut(s->uplink, cut);
 }
 
+/* A scenario's speed(): like --speed, from now on. */
 static void scenario_speed(void *ctx, double speed, bool max)
 {
     struct sim *s = ctx;
@@ -263,7 +257,7 @@ static void scenario_speed(void *ctx, double speed, bool max)
 static int64_t scenario_panel_ms(void *ctx)
 {
     struct sim *s = ctx;
-    return s->tui ? (int64_t)(real_now() * 1000.0) : s->engine.now_ms;
+    return s->tui ? monotonic_ms() : s->engine.now_ms;
 }
 
 /* While the TUI owns the terminal, a scenario prints to its log panel. */
@@ -298,10 +292,10 @@ static int finish_scenario(struct sim *s, int status)
     return rc > status ? rc : status;
 }
 
-int main(int argc, char **argv)
+/* Up to the loop: the options, the scenario's setup, the uplink, the
+ * fleet and its ports. -1 to run, else the exit status to leave with. */
+static int start(struct sim *s, int argc, char **argv)
 {
-    static struct sim sim;
-    struct sim *s = &sim;
     char err[512];
     int rc;
 
@@ -349,8 +343,13 @@ int main(int argc, char **argv)
         engine_free(&s->engine);
         return EXIT_RUNTIME;
     }
+    return -1;
+}
 
+static void log_running(const struct sim *s)
+{
     char when[32], speed[32];
+
     time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
     if (s->opt.speed_max)
         snprintf(speed, sizeof speed, "max");
@@ -361,6 +360,13 @@ int main(int argc, char **argv)
     log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity",
              s->engine.count, when, speed,
              s->engine.fidelity == ENGINE_FULL ? "full" : "fast");
+}
+
+/* The scenario, the pacing, checkpoints, signals and the terminal UI on
+ * the loop. */
+static void arm_loop(struct sim *s)
+{
+    char err[512];
 
     s->start_ms = s->engine.now_ms;
     if (s->scenario)
@@ -395,9 +401,14 @@ int main(int argc, char **argv)
     }
     if (s->tui || s->scenario)
         uplink_set_observer(s->uplink, on_mqtt, s);
+}
 
-    if (s->engine.now_ms < s->until_ms)
-        ev_run(s->loop, 0);
+/* After the loop: the terminal back, the last energy in, the results,
+ * the uplink's queue and the state saved, the dump written. */
+static void stop(struct sim *s)
+{
+    char err[512];
+
     uplink_set_observer(s->uplink, NULL, NULL);
     tui_close(s->tui);          /* the terminal back before the way out */
     s->tui = NULL;
@@ -420,5 +431,20 @@ int main(int argc, char **argv)
     uplink_free(s->uplink);
     ports_close(&s->ports);
     engine_free(&s->engine);
+}
+
+int main(int argc, char **argv)
+{
+    static struct sim sim;
+    struct sim *s = &sim;
+    int rc = start(s, argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    log_running(s);
+    arm_loop(s);
+    if (s->engine.now_ms < s->until_ms)
+        ev_run(s->loop, 0);
+    stop(s);
     return s->exit_code;
 }

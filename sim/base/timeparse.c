@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/rtc.h"
+
 int time_parse_iso(const char *s, int64_t *out)
 {
     int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
@@ -32,7 +34,7 @@ int time_parse_iso(const char *s, int64_t *out)
         s++;
     if (*s)
         return -1;
-    if (y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 ||
+    if (y < RTC_YEAR_MIN || y > RTC_YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
         d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59 || h < 0 ||
         mi < 0 || sec < 0)
         return -1;

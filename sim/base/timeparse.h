@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 /* "2026-01-01", "2026-01-01T06:00", "2026-01-01 06:00:30", an optional
- * trailing "Z". Returns 0, or -1 when s is not such a date-time. */
+ * trailing "Z". Returns 0, or -1 when s is not such a date-time of the
+ * meter's years (RTC_YEAR_MIN..RTC_YEAR_MAX, core/rtc.h). */
 int time_parse_iso(const char *s, int64_t *out);
 
 /* "90", "90s", "15m", "2h", "3d", "1w", and sums such as "1h30m".

@@ -1,140 +1,143 @@
-#define _GNU_SOURCE
+/*
+ * The command line from one table: each option's name, argument, default,
+ * range and help, and the function that parses it. The table drives
+ * getopt_long, the --help text and the defaults (a default is parsed like
+ * a value given on the command line, before it).
+ */
 #include "sim/cli/options.h"
 
 #include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/base/numparse.h"
+#include "core/meter.h"
+#include "protocols/modbus_tcp.h"
 #include "protocols/mqtt.h"
+#include "sim/base/numparse.h"
 #include "sim/base/timeparse.h"
 #include "sim/base/version.h"
 
-static const char usage[] =
-"Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua [NAME=VALUE...]]\n"
-"A software twin of the Compere KPM31C single-phase energy meter.\n"
-"\n"
-"Ports:\n"
-"  --tcp HOST:PORT          Modbus TCP listener (default 127.0.0.1:1502;\n"
-"                           '--tcp off' disables it)\n"
-"  --rtu PATH               Modbus RTU on a pseudo-terminal, symlinked at PATH\n"
-"  --baud N                 serial speed: 1200, 2400, 4800 or 9600\n"
-"  --parity E|O|N           serial parity\n"
-"  --slave ID               first slave address, 1..247 (default 1)\n"
-"  --meters N               simulate N meters, slave IDs ID..ID+N-1\n"
-"  --mqtt URI               MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"
-"                           mqtts://broker:8883 (turns 4g_M to Mqtt; docs/mqtt.md)\n"
-"  --mqtt-client-id ID      client id (default kpm31c-SERIAL; a fleet adds -SERIAL)\n"
-"  --mqtt-user NAME         user name (or $KPM31C_MQTT_USER)\n"
-"  --mqtt-password PW       password (better: $KPM31C_MQTT_PASSWORD)\n"
-"  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE  TLS: trusted CAs (PEM),\n"
-"                           client certificate and key\n"
-"  --mqtt-keepalive S       keepalive, 5..3600 s (default 60)\n"
-"  --mqtt-prefix P          topic prefix (default kpm31c)\n"
-"  --mqtt-discovery P|off   Home Assistant discovery prefix (default homeassistant)\n"
-"  --mqtt-period S          telemetry every S virtual seconds, 1..86400 (default 60)\n"
-"  --mqtt-queue N           messages kept per meter during an outage (default 1440)\n"
-"  --mqtt-reconnect-max S   longest wait between reconnects, 1..3600 s (default 30)\n"
-"  --no-pacing              RTU replies as fast as possible, not at line speed\n"
-"  --tcp-max-clients N      concurrent Modbus TCP clients (default 64)\n"
-"  --tcp-idle-timeout S     close idle TCP clients after S s (default 60, 0 never)\n"
-"  --fault SPEC             inject a Modbus fault (see docs/modbus.md), repeatable\n"
-"\n"
-"Time and load:\n"
-"  --start ISO8601          virtual clock start (default: now, or where the\n"
-"                           state file's clock stopped if that is later)\n"
-"  --speed X                virtual seconds per real second; 0 = frozen,\n"
-"                           max = as fast as possible (default 1)\n"
-"  --until ISO8601|DURATION stop there, save the state, exit 0\n"
-"                           (durations: 90, 15m, 2h, 30d, 1w, 1h30m)\n"
-"  --load U=230,I=5,PF=0.95[,F=50]  steady load when no scenario drives one\n"
-"                           (PF=0.8C capacitive, I<0 or DIR=export exports)\n"
-"  --fidelity full|fast     every sample through the core, or one real window\n"
-"                           when the load changes (default: full at speed <= 1)\n"
-"  --seed N                 deterministic noise and faults (default 1)\n"
-"\n"
-"State and results:\n"
-"  --state FILE             non-volatile image (default ./kpm31c.state)\n"
-"  --no-state               keep nothing across runs\n"
-"  --checkpoint S           save the state every S real seconds (default 10)\n"
-"  --dump FILE              at exit, write every register and measurement as JSON\n"
-"  --junit FILE, --tap      scenario results for CI (docs/scenarios.md)\n"
-"  --unsafe-lua             a scenario gets every Lua library (io, os, ...)\n"
-"                           and no memory cap: only for scripts you trust\n"
-"  --headless               no terminal UI (default when stdout is no terminal)\n"
-"  -q, --quiet / -v, --verbose  less / more logging on stderr\n"
-"  --version, --help\n"
-"\n"
-"Exit status: 0 ok, 1 scenario assertion failed, 2 usage, configuration or\n"
-"scenario error, 3 runtime failure (port busy, broker refused, ...).\n";
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
-enum {
-    O_TCP = 256, O_RTU, O_BAUD, O_PARITY, O_SLAVE, O_METERS, O_MQTT,
-    O_STATE, O_NO_STATE, O_START, O_SPEED, O_UNTIL, O_LOAD, O_DUMP, O_SEED,
-    O_JUNIT, O_TAP, O_VERSION, O_HELP, O_HEADLESS, O_FIDELITY,
-    O_CHECKPOINT, O_NO_PACING, O_TCP_MAX, O_TCP_IDLE, O_FAULT,
-    O_UNSAFE_LUA,
+#define HELP_COLUMN 27          /* where help text starts */
+#define FIRST_VAL 256           /* getopt values of long-only options */
+
+struct opt_def;
+
+/* Parse a (NULL for options without one) into o: OPT_OK, OPT_EXIT_OK
+ * (answered --help or --version) or OPT_ERROR (message printed). */
+typedef enum opt_result opt_parse_fn(const struct opt_def *d, const char *a,
+                                     struct sim_options *o);
+
+/* One option. In the help, text after the argument starts at column
+ * HELP_COLUMN; '\n' in help starts an indented line, and {def}, {min},
+ * {max} and {bauds} stand for the default, the range and the meter's
+ * rates. */
+struct opt_def {
+    const char *name;           /* long name; NULL: a section title (help) */
+    char short_name;            /* 'q', or 0: long only */
+    const char *arg;            /* the argument's name; NULL: takes none */
+    const char *def;            /* parsed before the command line; or NULL */
+    double min, max;            /* range of a numeric value */
+    const char *why;            /* a value out of range "is not ..." */
+    const char *usage;          /* help's left column, if not "--name ARG" */
+    const char *help;           /* NULL: described with a neighbour */
+    opt_parse_fn *parse;
 };
 
-/* the MQTT uplink's options (docs/mqtt.md) */
-enum {
-    O_MQTT_ID = 512, O_MQTT_USER, O_MQTT_PASSWORD, O_MQTT_CA, O_MQTT_CERT,
-    O_MQTT_KEY, O_MQTT_KEEPALIVE, O_MQTT_PREFIX, O_MQTT_DISCOVERY,
-    O_MQTT_PERIOD, O_MQTT_QUEUE, O_MQTT_RECONNECT,
-};
+/* ---- messages ---- */
 
-static const struct option long_opts[] = {
-    { "tcp", required_argument, NULL, O_TCP },
-    { "rtu", required_argument, NULL, O_RTU },
-    { "baud", required_argument, NULL, O_BAUD },
-    { "parity", required_argument, NULL, O_PARITY },
-    { "slave", required_argument, NULL, O_SLAVE },
-    { "meters", required_argument, NULL, O_METERS },
-    { "mqtt", required_argument, NULL, O_MQTT },
-    { "mqtt-client-id", required_argument, NULL, O_MQTT_ID },
-    { "mqtt-user", required_argument, NULL, O_MQTT_USER },
-    { "mqtt-password", required_argument, NULL, O_MQTT_PASSWORD },
-    { "mqtt-ca", required_argument, NULL, O_MQTT_CA },
-    { "mqtt-cert", required_argument, NULL, O_MQTT_CERT },
-    { "mqtt-key", required_argument, NULL, O_MQTT_KEY },
-    { "mqtt-keepalive", required_argument, NULL, O_MQTT_KEEPALIVE },
-    { "mqtt-prefix", required_argument, NULL, O_MQTT_PREFIX },
-    { "mqtt-discovery", required_argument, NULL, O_MQTT_DISCOVERY },
-    { "mqtt-period", required_argument, NULL, O_MQTT_PERIOD },
-    { "mqtt-queue", required_argument, NULL, O_MQTT_QUEUE },
-    { "mqtt-reconnect-max", required_argument, NULL, O_MQTT_RECONNECT },
-    { "state", required_argument, NULL, O_STATE },
-    { "no-state", no_argument, NULL, O_NO_STATE },
-    { "start", required_argument, NULL, O_START },
-    { "speed", required_argument, NULL, O_SPEED },
-    { "until", required_argument, NULL, O_UNTIL },
-    { "load", required_argument, NULL, O_LOAD },
-    { "dump", required_argument, NULL, O_DUMP },
-    { "seed", required_argument, NULL, O_SEED },
-    { "junit", required_argument, NULL, O_JUNIT },
-    { "tap", no_argument, NULL, O_TAP },
-    { "headless", no_argument, NULL, O_HEADLESS },
-    { "fidelity", required_argument, NULL, O_FIDELITY },
-    { "checkpoint", required_argument, NULL, O_CHECKPOINT },
-    { "no-pacing", no_argument, NULL, O_NO_PACING },
-    { "tcp-max-clients", required_argument, NULL, O_TCP_MAX },
-    { "tcp-idle-timeout", required_argument, NULL, O_TCP_IDLE },
-    { "fault", required_argument, NULL, O_FAULT },
-    { "unsafe-lua", no_argument, NULL, O_UNSAFE_LUA },
-    { "quiet", no_argument, NULL, 'q' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "version", no_argument, NULL, O_VERSION },
-    { "help", no_argument, NULL, O_HELP },
-    { NULL, 0, NULL, 0 },
-};
+static enum opt_result bad(const struct opt_def *d, const char *val,
+                           const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int bad(const char *opt, const char *val, const char *why)
+/* "kpm31c-sim: --NAME: 'VAL' WHY" and the hint. */
+static enum opt_result bad(const struct opt_def *d, const char *val,
+                           const char *fmt, ...)
 {
-    fprintf(stderr, "kpm31c-sim: %s: '%s' %s\n"
-            "Try 'kpm31c-sim --help'.\n", opt, val, why);
+    va_list ap;
+
+    fprintf(stderr, "kpm31c-sim: --%s: '%s' ", d->name, val);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'kpm31c-sim --help'.\n", stderr);
     return OPT_ERROR;
+}
+
+/* A usage error not about one value. */
+static enum opt_result usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static enum opt_result usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("kpm31c-sim: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'kpm31c-sim --help'.\n", stderr);
+    return OPT_ERROR;
+}
+
+/* The meter's rates as users read them: "1200, 2400, 4800 or 9600". */
+static const char *baud_list(void)
+{
+    static const int bauds[] = METER_BAUDS;
+    static char list[64];
+    size_t off = 0;
+
+    for (int k = 0; k < METER_NBAUDS; k++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%d",
+                                k == 0 ? "" : k == METER_NBAUDS - 1 ? " or "
+                                                                   : ", ",
+                                bauds[k]);
+    return list;
+}
+
+/* ---- parsing helpers ---- */
+
+/* A whole number in d's range, else the "is not" message. */
+static enum opt_result ranged_long(const struct opt_def *d, const char *a,
+                                   long *out)
+{
+    if (parse_long(a, (long)d->min, (long)d->max, out))
+        return bad(d, a, "%s %.15g..%.15g", d->why, d->min, d->max);
+    return OPT_OK;
+}
+
+static enum opt_result ranged_double(const struct opt_def *d, const char *a,
+                                     double *out)
+{
+    if (parse_double(a, d->min, d->max, out))
+        return bad(d, a, "%s %.15g..%.15g", d->why, d->min, d->max);
+    return OPT_OK;
+}
+
+static enum opt_result ranged_int(const struct opt_def *d, const char *a,
+                                  int *out)
+{
+    long l;
+    if (ranged_long(d, a, &l))
+        return OPT_ERROR;
+    *out = (int)l;
+    return OPT_OK;
+}
+
+static enum opt_result ranged_unsigned(const struct opt_def *d,
+                                       const char *a, unsigned *out)
+{
+    long l;
+    if (ranged_long(d, a, &l))
+        return OPT_ERROR;
+    *out = (unsigned)l;
+    return OPT_OK;
 }
 
 static int parse_hostport(const char *s, struct sim_options *o)
@@ -159,253 +162,481 @@ static int parse_hostport(const char *s, struct sim_options *o)
     return 0;
 }
 
-enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
+/* A path or a name: anything but empty. */
+static enum opt_result nonempty(const struct opt_def *d, const char *a,
+                                const char *why, const char **out)
+{
+    if (!*a)
+        return bad(d, a, "%s", why);
+    *out = a;
+    return OPT_OK;
+}
+
+static enum opt_result readable_file(const struct opt_def *d, const char *a,
+                                     const char **out)
+{
+    if (access(a, R_OK))
+        return bad(d, a, "is not a readable file");
+    *out = a;
+    return OPT_OK;
+}
+
+static enum opt_result topic_prefix(const struct opt_def *d, const char *a,
+                                    const char **out)
+{
+    size_t n = strlen(a);
+    if (!n || n > 64 || strpbrk(a, "+#") || a[0] == '/' || a[n - 1] == '/')
+        return bad(d, a, "is not a topic prefix (1..64 characters, no '+' "
+                   "or '#', no leading or trailing '/')");
+    *out = a;
+    return OPT_OK;
+}
+
+/* ---- one parser per option ---- */
+
+/* An option whose parser is a statement or two. */
+#define OPT_FN(fn, body)                                                    \
+    static enum opt_result fn(const struct opt_def *d, const char *a,       \
+                              struct sim_options *o)                        \
+    {                                                                       \
+        (void)d, (void)a, (void)o;                                          \
+        body;                                                               \
+    }
+
+static enum opt_result opt_tcp(const struct opt_def *d, const char *a,
+                               struct sim_options *o)
+{
+    o->tcp_set = true;
+    if (!strcmp(a, "off"))
+        o->tcp_off = true;
+    else if (parse_hostport(a, o))
+        return bad(d, a, "is not HOST:PORT or 'off'");
+    return OPT_OK;
+}
+
+OPT_FN(opt_rtu, return nonempty(d, a, "is not a path", &o->rtu_path))
+
+static enum opt_result opt_baud(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
+{
+    static const int bauds[] = METER_BAUDS;
+    long l;
+
+    if (!parse_long(a, 0, 1000000, &l))
+        for (int k = 0; k < METER_NBAUDS; k++)
+            if (l == bauds[k]) {
+                o->baud = (int)l;
+                return OPT_OK;
+            }
+    return bad(d, a, "is not %s (the meter's rates)", baud_list());
+}
+
+static enum opt_result opt_parity(const struct opt_def *d, const char *a,
+                                  struct sim_options *o)
+{
+    if (strlen(a) != 1 || !strchr("EONeon", a[0]))
+        return bad(d, a, "is not E, O or N");
+    o->parity = (char)(a[0] & ~0x20);
+    return OPT_OK;
+}
+
+OPT_FN(opt_slave, return ranged_int(d, a, &o->slave))
+
+static enum opt_result opt_meters(const struct opt_def *d, const char *a,
+                                  struct sim_options *o)
+{
+    o->meters_set = true;
+    return ranged_unsigned(d, a, &o->meters);
+}
+
+static enum opt_result opt_mqtt(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
 {
     char err[256];
-    long l;
-    int c;
+    if (mqtt_uri_check(a, err, sizeof err))
+        return bad(d, a, "is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]");
+    o->mqtt_uri = a;
+    return OPT_OK;
+}
 
+static enum opt_result opt_mqtt_client_id(const struct opt_def *d,
+                                          const char *a,
+                                          struct sim_options *o)
+{
+    if (!*a || strlen(a) > 64 || strpbrk(a, "+#/"))
+        return bad(d, a, "is not 1..64 characters without '+', '#' or '/'");
+    o->mqtt_client_id = a;
+    return OPT_OK;
+}
+
+OPT_FN(opt_mqtt_user, o->mqtt_user = a; return OPT_OK)
+OPT_FN(opt_mqtt_password, o->mqtt_password = a; return OPT_OK)
+OPT_FN(opt_mqtt_ca, return readable_file(d, a, &o->mqtt_ca))
+OPT_FN(opt_mqtt_cert, return readable_file(d, a, &o->mqtt_cert))
+OPT_FN(opt_mqtt_key, return readable_file(d, a, &o->mqtt_key))
+OPT_FN(opt_mqtt_keepalive, return ranged_int(d, a, &o->mqtt_keepalive))
+OPT_FN(opt_mqtt_prefix, return topic_prefix(d, a, &o->mqtt_prefix))
+
+static enum opt_result opt_mqtt_discovery(const struct opt_def *d,
+                                          const char *a,
+                                          struct sim_options *o)
+{
+    if (!strcmp(a, "off")) {
+        o->mqtt_discovery = NULL;
+        return OPT_OK;
+    }
+    return topic_prefix(d, a, &o->mqtt_discovery);
+}
+
+OPT_FN(opt_mqtt_period, return ranged_unsigned(d, a, &o->mqtt_period))
+OPT_FN(opt_mqtt_queue, return ranged_unsigned(d, a, &o->mqtt_queue))
+OPT_FN(opt_mqtt_reconnect_max,
+       return ranged_double(d, a, &o->mqtt_reconnect_max))
+OPT_FN(opt_no_pacing, o->rtu_pacing = false; return OPT_OK)
+OPT_FN(opt_tcp_max_clients, return ranged_unsigned(d, a, &o->tcp_max_clients))
+OPT_FN(opt_tcp_idle_timeout, return ranged_double(d, a, &o->tcp_idle_timeout))
+
+static enum opt_result opt_fault(const struct opt_def *d, const char *a,
+                                 struct sim_options *o)
+{
+    if (o->nfaults >= OPT_MAX_FAULTS)
+        return bad(d, a, "is one too many (%d at most)", OPT_MAX_FAULTS);
+    o->faults[o->nfaults++] = a;
+    return OPT_OK;
+}
+
+static enum opt_result opt_start(const struct opt_def *d, const char *a,
+                                 struct sim_options *o)
+{
+    if (time_parse_iso(a, &o->start))
+        return bad(d, a, "is not a date-time such as 2026-01-01T00:00:00 "
+                   "(%d..%d)", RTC_YEAR_MIN, RTC_YEAR_MAX);
+    o->start_set = true;
+    return OPT_OK;
+}
+
+static enum opt_result opt_speed(const struct opt_def *d, const char *a,
+                                 struct sim_options *o)
+{
+    o->speed_set = true;
+    if (!strcmp(a, "max"))
+        o->speed_max = true;
+    else if (parse_double(a, 0, 1e9, &o->speed))
+        return bad(d, a, "is not a number >= 0 or 'max'");
+    else
+        o->speed_max = false;
+    return OPT_OK;
+}
+
+static enum opt_result opt_until(const struct opt_def *d, const char *a,
+                                 struct sim_options *o)
+{
+    if (time_parse_iso(a, &o->until) == 0)
+        o->until_relative = false;
+    else if (time_parse_duration(a, &o->until) == 0)
+        o->until_relative = true;
+    else
+        return bad(d, a, "is neither a date-time (2026-02-01T00:00) nor a "
+                   "duration (90, 15m, 2h, 30d)");
+    o->until_set = true;
+    return OPT_OK;
+}
+
+static enum opt_result opt_load(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
+{
+    char err[256];
+    if (load_parse(a, &o->load, err, sizeof err))
+        return bad(d, a, "%s", err);
+    o->load_set = true;
+    return OPT_OK;
+}
+
+static enum opt_result opt_fidelity(const struct opt_def *d, const char *a,
+                                    struct sim_options *o)
+{
+    if (!strcmp(a, "full"))
+        o->fidelity = ENGINE_FULL;
+    else if (!strcmp(a, "fast"))
+        o->fidelity = ENGINE_FAST;
+    else
+        return bad(d, a, "is not 'full' or 'fast'");
+    o->fidelity_set = true;
+    return OPT_OK;
+}
+
+static enum opt_result opt_seed(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
+{
+    char *end;
+    unsigned long long v = strtoull(a, &end, 0);
+
+    if (end == a || *end || a[0] == '-')
+        return bad(d, a, "is not a non-negative integer");
+    o->seed = v;
+    o->seed_set = true;
+    return OPT_OK;
+}
+
+OPT_FN(opt_state, o->state_set = true;
+       return nonempty(d, a, "is not a file name", &o->state_path))
+
+OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
+
+OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
+OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
+OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
+OPT_FN(opt_tap, o->tap = true; return OPT_OK)
+OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
+OPT_FN(opt_headless, o->headless = true; return OPT_OK)
+OPT_FN(opt_quiet, o->verbosity = -1; return OPT_OK)
+OPT_FN(opt_verbose, o->verbosity = 1; return OPT_OK)
+
+OPT_FN(opt_version, printf("kpm31c-sim %s\n", SIM_VERSION); return OPT_EXIT_OK)
+
+static void print_help(void);
+
+OPT_FN(opt_help, print_help(); return OPT_EXIT_OK)
+
+/* ---- the table, in the order of the help ---- */
+
+#define SECTION(title) { .help = title }
+
+static const struct opt_def opts[] = {
+    SECTION("Ports"),
+    { "tcp", 0, "HOST:PORT", "127.0.0.1:1502", .parse = opt_tcp,
+      .help = "Modbus TCP listener (default {def};\n"
+              "'--tcp off' disables it)" },
+    { "rtu", 0, "PATH", .parse = opt_rtu,
+      .help = "Modbus RTU on a pseudo-terminal, symlinked at PATH" },
+    { "baud", 0, "N", .parse = opt_baud,
+      .help = "serial speed: {bauds}" },
+    { "parity", 0, "E|O|N", .parse = opt_parity,
+      .help = "serial parity" },
+    /* the default is the meter's own address, 1 from the factory */
+    { "slave", 0, "ID", .min = 1, .max = METER_SLAVE_MAX,
+      .why = "is not a slave address", .parse = opt_slave,
+      .help = "first slave address, {min}..{max} (default 1)" },
+    { "meters", 0, "N", "1", 1, 10000, "is not a count", .parse = opt_meters,
+      .help = "simulate N meters, slave IDs ID..ID+N-1" },
+    { "mqtt", 0, "URI", .parse = opt_mqtt,
+      .help = "MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"
+              "mqtts://broker:8883 (turns 4g_M to Mqtt; docs/mqtt.md)" },
+    { "mqtt-client-id", 0, "ID", .parse = opt_mqtt_client_id,
+      .help = "client id (default kpm31c-SERIAL; a fleet adds -SERIAL)" },
+    { "mqtt-user", 0, "NAME", .parse = opt_mqtt_user,
+      .help = "user name (or $KPM31C_MQTT_USER)" },
+    { "mqtt-password", 0, "PW", .parse = opt_mqtt_password,
+      .help = "password (better: $KPM31C_MQTT_PASSWORD)" },
+    { "mqtt-ca", 0, "FILE", .parse = opt_mqtt_ca,
+      .usage = "--mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE",
+      .help = "TLS: trusted CAs (PEM),\nclient certificate and key" },
+    { "mqtt-cert", 0, "FILE", .parse = opt_mqtt_cert },
+    { "mqtt-key", 0, "FILE", .parse = opt_mqtt_key },
+    { "mqtt-keepalive", 0, "S", "60", 5, 3600, "is not seconds",
+      .parse = opt_mqtt_keepalive,
+      .help = "keepalive, {min}..{max} s (default {def})" },
+    { "mqtt-prefix", 0, "P", "kpm31c", .parse = opt_mqtt_prefix,
+      .help = "topic prefix (default {def})" },
+    { "mqtt-discovery", 0, "P|off", "homeassistant",
+      .parse = opt_mqtt_discovery,
+      .help = "Home Assistant discovery prefix (default {def})" },
+    { "mqtt-period", 0, "S", "60", 1, 86400, "is not seconds",
+      .parse = opt_mqtt_period,
+      .help = "telemetry every S virtual seconds, {min}..{max} "
+              "(default {def})" },
+    { "mqtt-queue", 0, "N", "1440", 1, 1000000, "is not a count",
+      .parse = opt_mqtt_queue,
+      .help = "messages kept per meter during an outage (default {def})" },
+    { "mqtt-reconnect-max", 0, "S", "30", 1, 3600, "is not seconds",
+      .parse = opt_mqtt_reconnect_max,
+      .help = "longest wait between reconnects, {min}..{max} s "
+              "(default {def})" },
+    { "no-pacing", 0, NULL, .parse = opt_no_pacing,
+      .help = "RTU replies as fast as possible, not at line speed" },
+    { "tcp-max-clients", 0, "N", XSTR(MB_TCP_MAX_CLIENTS_DEFAULT), 1, 10000,
+      "is not a count", .parse = opt_tcp_max_clients,
+      .help = "concurrent Modbus TCP clients (default {def})" },
+    { "tcp-idle-timeout", 0, "S", "60", 0, 86400, "is not seconds",
+      .parse = opt_tcp_idle_timeout,
+      .help = "close idle TCP clients after S s (default {def}, 0 never)" },
+    { "fault", 0, "SPEC", .parse = opt_fault,
+      .help = "inject a Modbus fault (see docs/modbus.md), repeatable" },
+
+    SECTION("Time and load"),
+    { "start", 0, "ISO8601", .parse = opt_start,
+      .help = "virtual clock start (default: now, or where the\n"
+              "state file's clock stopped if that is later)" },
+    { "speed", 0, "X", "1", .parse = opt_speed,
+      .help = "virtual seconds per real second; 0 = frozen,\n"
+              "max = as fast as possible (default {def})" },
+    { "until", 0, "ISO8601|DURATION", .parse = opt_until,
+      .help = "stop there, save the state, exit 0\n"
+              "(durations: 90, 15m, 2h, 30d, 1w, 1h30m)" },
+    { "load", 0, "U=230,I=5,PF=0.95[,F=50]", .parse = opt_load,
+      .help = "steady load when no scenario drives one\n"
+              "(PF=0.8C capacitive, I<0 or DIR=export exports)" },
+    { "fidelity", 0, "full|fast", .parse = opt_fidelity,
+      .help = "every sample through the core, or one real window\n"
+              "when the load changes (default: full at speed <= 1)" },
+    { "seed", 0, "N", "1", .parse = opt_seed,
+      .help = "deterministic noise and faults (default {def})" },
+
+    SECTION("State and results"),
+    { "state", 0, "FILE", "kpm31c.state", .parse = opt_state,
+      .help = "non-volatile image (default ./{def})" },
+    { "no-state", 0, NULL, .parse = opt_no_state,
+      .help = "keep nothing across runs" },
+    { "checkpoint", 0, "S", "10", 0.1, 86400, "is not a number of seconds",
+      .parse = opt_checkpoint,
+      .help = "save the state every S real seconds (default {def})" },
+    { "dump", 0, "FILE", .parse = opt_dump,
+      .help = "at exit, write every register and measurement as JSON" },
+    { "junit", 0, "FILE", .parse = opt_junit, .usage = "--junit FILE, --tap",
+      .help = "scenario results for CI (docs/scenarios.md)" },
+    { "tap", 0, NULL, .parse = opt_tap },
+    { "unsafe-lua", 0, NULL, .parse = opt_unsafe_lua,
+      .help = "a scenario gets every Lua library (io, os, ...)\n"
+              "and no memory cap: only for scripts you trust" },
+    { "headless", 0, NULL, .parse = opt_headless,
+      .help = "no terminal UI (default when stdout is no terminal)" },
+    { "quiet", 'q', NULL, .parse = opt_quiet,
+      .usage = "-q, --quiet / -v, --verbose",
+      .help = "less / more logging on stderr" },
+    { "verbose", 'v', NULL, .parse = opt_verbose },
+    { "version", 0, NULL, .parse = opt_version, .usage = "--version, --help",
+      .help = "" },
+    { "help", 0, NULL, .parse = opt_help },
+};
+
+static const size_t nopts = sizeof opts / sizeof opts[0];
+
+/* ---- --help ---- */
+
+static bool starts(const char *p, const char *word)
+{
+    return !strncmp(p, word, strlen(word));
+}
+
+/* Print the value a placeholder at p stands for; its length, or 0 when p
+ * starts none. */
+static size_t put_placeholder(const struct opt_def *d, const char *p)
+{
+    if (starts(p, "{def}"))
+        fputs(d->def, stdout);
+    else if (starts(p, "{min}"))
+        printf("%.15g", d->min);
+    else if (starts(p, "{max}"))
+        printf("%.15g", d->max);
+    else if (starts(p, "{bauds}"))
+        fputs(baud_list(), stdout);
+    else
+        return 0;
+    return strchr(p, '}') - p + 1;
+}
+
+/* d's help text with its placeholders filled, continuation lines
+ * indented to the help column. */
+static void put_help(const struct opt_def *d)
+{
+    for (const char *p = d->help; *p;) {
+        size_t n = put_placeholder(d, p);
+        if (n) {
+            p += n;
+            continue;
+        }
+        if (*p == '\n')
+            printf("\n%*s", HELP_COLUMN, "");
+        else
+            putchar(*p);
+        p++;
+    }
+}
+
+static void print_help(void)
+{
+    fputs("Usage: kpm31c-sim [OPTIONS] [SCENARIO.lua [NAME=VALUE...]]\n"
+          "A software twin of the Compere KPM31C single-phase energy "
+          "meter.\n", stdout);
+    for (size_t k = 0; k < nopts; k++) {
+        const struct opt_def *d = &opts[k];
+        char left[128];
+
+        if (!d->help)
+            continue;
+        if (!d->name) {
+            printf("\n%s:\n", d->help);
+            continue;
+        }
+        if (d->usage)
+            snprintf(left, sizeof left, "  %s", d->usage);
+        else
+            snprintf(left, sizeof left, "  --%s%s%s", d->name,
+                     d->arg ? " " : "", d->arg ? d->arg : "");
+        if (!*d->help)
+            printf("%s", left);
+        else if (strlen(left) < HELP_COLUMN)
+            printf("%-*s", HELP_COLUMN, left);
+        else
+            printf("%s  ", left);
+        put_help(d);
+        putchar('\n');
+    }
+    fputs("\nExit status: 0 ok, 1 scenario assertion failed, 2 usage, "
+          "configuration or\nscenario error, 3 runtime failure (port busy, "
+          "broker refused, ...).\n", stdout);
+}
+
+/* ---- the command line ---- */
+
+/* What the table does not say: defaults that are no option's value. */
+static void set_defaults(struct sim_options *o)
+{
     memset(o, 0, sizeof *o);
-    strcpy(o->tcp_host, "127.0.0.1");
-    o->tcp_port = 1502;
-    o->meters = 1;
-    o->state_path = "kpm31c.state";
-    o->speed = 1.0;
-    o->seed = 1;
-    o->mqtt_keepalive = 60;
-    o->mqtt_prefix = "kpm31c";
-    o->mqtt_discovery = "homeassistant";
-    o->mqtt_period = 60;
-    o->mqtt_queue = 1440;
-    o->mqtt_reconnect_max = 30.0;
-    o->checkpoint = 10.0;
     o->rtu_pacing = true;
-    o->tcp_max_clients = 64;
-    o->tcp_idle_timeout = 60.0;
     o->headless = !isatty(STDOUT_FILENO);
     load_default(&o->load);
+    for (size_t k = 0; k < nopts; k++)
+        if (opts[k].def)
+            opts[k].parse(&opts[k], opts[k].def, o);
+    /* the defaults were not given on the command line */
+    o->tcp_set = o->meters_set = o->speed_set = o->seed_set =
+        o->state_set = false;
+}
 
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":qv", long_opts, NULL)) != -1) {
-        const char *a = optarg;
-        switch (c) {
-        case O_TCP:
-            o->tcp_set = true;
-            if (!strcmp(a, "off"))
-                o->tcp_off = true;
-            else if (parse_hostport(a, o))
-                return bad("--tcp", a, "is not HOST:PORT or 'off'");
-            break;
-        case O_RTU:
-            if (!*a)
-                return bad("--rtu", a, "is not a path");
-            o->rtu_path = a;
-            break;
-        case O_BAUD:
-            if (parse_long(a, 0, 1000000, &l) ||
-                (l != 1200 && l != 2400 && l != 4800 && l != 9600))
-                return bad("--baud", a, "is not 1200, 2400, 4800 or 9600 "
-                           "(the meter's rates)");
-            o->baud = (int)l;
-            break;
-        case O_PARITY:
-            if (strlen(a) != 1 || !strchr("EONeon", a[0]))
-                return bad("--parity", a, "is not E, O or N");
-            o->parity = (char)(a[0] & ~0x20);
-            break;
-        case O_SLAVE:
-            if (parse_long(a, 1, 247, &l))
-                return bad("--slave", a, "is not a slave address 1..247");
-            o->slave = (int)l;
-            break;
-        case O_METERS:
-            if (parse_long(a, 1, 10000, &l))
-                return bad("--meters", a, "is not a count 1..10000");
-            o->meters = (unsigned)l;
-            o->meters_set = true;
-            break;
-        case O_MQTT:
-            if (mqtt_uri_check(a, err, sizeof err))
-                return bad("--mqtt", a, "is not mqtt://HOST[:PORT] or "
-                           "mqtts://HOST[:PORT]");
-            o->mqtt_uri = a;
-            break;
-        case O_MQTT_ID:
-            if (!*a || strlen(a) > 64 || strpbrk(a, "+#/"))
-                return bad("--mqtt-client-id", a, "is not 1..64 characters "
-                           "without '+', '#' or '/'");
-            o->mqtt_client_id = a;
-            break;
-        case O_MQTT_USER:
-            o->mqtt_user = a;
-            break;
-        case O_MQTT_PASSWORD:
-            o->mqtt_password = a;
-            break;
-        case O_MQTT_CA:
-        case O_MQTT_CERT:
-        case O_MQTT_KEY:
-            if (access(a, R_OK))
-                return bad(c == O_MQTT_CA ? "--mqtt-ca" : c == O_MQTT_CERT ?
-                           "--mqtt-cert" : "--mqtt-key", a,
-                           "is not a readable file");
-            *(c == O_MQTT_CA ? &o->mqtt_ca : c == O_MQTT_CERT ?
-              &o->mqtt_cert : &o->mqtt_key) = a;
-            break;
-        case O_MQTT_KEEPALIVE:
-            if (parse_long(a, 5, 3600, &l))
-                return bad("--mqtt-keepalive", a, "is not seconds 5..3600");
-            o->mqtt_keepalive = (int)l;
-            break;
-        case O_MQTT_PREFIX:
-        case O_MQTT_DISCOVERY:
-            if (c == O_MQTT_DISCOVERY && !strcmp(a, "off")) {
-                o->mqtt_discovery = NULL;
-                break;
-            }
-            if (!*a || strlen(a) > 64 || strpbrk(a, "+#") || a[0] == '/' ||
-                a[strlen(a) - 1] == '/')
-                return bad(c == O_MQTT_PREFIX ? "--mqtt-prefix" :
-                           "--mqtt-discovery", a, "is not a topic prefix "
-                           "(1..64 characters, no '+' or '#', no leading or "
-                           "trailing '/')");
-            *(c == O_MQTT_PREFIX ? &o->mqtt_prefix : &o->mqtt_discovery) = a;
-            break;
-        case O_MQTT_PERIOD:
-            if (parse_long(a, 1, 86400, &l))
-                return bad("--mqtt-period", a, "is not seconds 1..86400");
-            o->mqtt_period = (unsigned)l;
-            break;
-        case O_MQTT_QUEUE:
-            if (parse_long(a, 1, 1000000, &l))
-                return bad("--mqtt-queue", a, "is not a count 1..1000000");
-            o->mqtt_queue = (unsigned)l;
-            break;
-        case O_MQTT_RECONNECT:
-            if (parse_double(a, 1, 3600, &o->mqtt_reconnect_max))
-                return bad("--mqtt-reconnect-max", a, "is not seconds "
-                           "1..3600");
-            break;
-        case O_STATE:
-            if (!*a)
-                return bad("--state", a, "is not a file name");
-            o->state_path = a;
-            o->state_set = true;
-            break;
-        case O_NO_STATE:
-            o->state_path = NULL;
-            o->state_set = true;
-            break;
-        case O_START:
-            if (time_parse_iso(a, &o->start))
-                return bad("--start", a, "is not a date-time such as "
-                           "2026-01-01T00:00:00 (1970..2099)");
-            o->start_set = true;
-            break;
-        case O_SPEED:
-            o->speed_set = true;
-            if (!strcmp(a, "max"))
-                o->speed_max = true;
-            else if (parse_double(a, 0, 1e9, &o->speed))
-                return bad("--speed", a, "is not a number >= 0 or 'max'");
-            else
-                o->speed_max = false;
-            break;
-        case O_UNTIL:
-            if (time_parse_iso(a, &o->until) == 0) {
-                o->until_relative = false;
-            } else if (time_parse_duration(a, &o->until) == 0) {
-                o->until_relative = true;
-            } else {
-                return bad("--until", a, "is neither a date-time "
-                           "(2026-02-01T00:00) nor a duration (90, 15m, 2h, 30d)");
-            }
-            o->until_set = true;
-            break;
-        case O_LOAD:
-            if (load_parse(a, &o->load, err, sizeof err))
-                return bad("--load", a, err);
-            o->load_set = true;
-            break;
-        case O_DUMP:
-            o->dump_path = a;
-            break;
-        case O_SEED:
-            {
-                char *end;
-                unsigned long long v = strtoull(a, &end, 0);
-                if (end == a || *end || a[0] == '-')
-                    return bad("--seed", a, "is not a non-negative integer");
-                o->seed = v;
-                o->seed_set = true;
-            }
-            break;
-        case O_JUNIT:
-            o->junit_path = a;
-            break;
-        case O_TAP:
-            o->tap = true;
-            break;
-        case O_UNSAFE_LUA:
-            o->unsafe_lua = true;
-            break;
-        case O_HEADLESS:
-            o->headless = true;
-            break;
-        case O_FIDELITY:
-            if (!strcmp(a, "full"))
-                o->fidelity = ENGINE_FULL;
-            else if (!strcmp(a, "fast"))
-                o->fidelity = ENGINE_FAST;
-            else
-                return bad("--fidelity", a, "is not 'full' or 'fast'");
-            o->fidelity_set = true;
-            break;
-        case O_CHECKPOINT:
-            if (parse_double(a, 0.1, 86400, &o->checkpoint))
-                return bad("--checkpoint", a, "is not a number of seconds "
-                           "0.1..86400");
-            break;
-        case O_NO_PACING:
-            o->rtu_pacing = false;
-            break;
-        case O_TCP_MAX:
-            if (parse_long(a, 1, 10000, &l))
-                return bad("--tcp-max-clients", a, "is not a count 1..10000");
-            o->tcp_max_clients = (unsigned)l;
-            break;
-        case O_TCP_IDLE:
-            if (parse_double(a, 0, 86400, &o->tcp_idle_timeout))
-                return bad("--tcp-idle-timeout", a, "is not seconds 0..86400");
-            break;
-        case O_FAULT:
-            if (o->nfaults >= OPT_MAX_FAULTS)
-                return bad("--fault", a, "is one too many (16 at most)");
-            o->faults[o->nfaults++] = a;
-            break;
-        case 'q':
-            o->verbosity = -1;
-            break;
-        case 'v':
-            o->verbosity = 1;
-            break;
-        case O_VERSION:
-            printf("kpm31c-sim %s\n", SIM_VERSION);
-            return OPT_EXIT_OK;
-        case O_HELP:
-            fputs(usage, stdout);
-            return OPT_EXIT_OK;
-        case ':':
-            fprintf(stderr, "kpm31c-sim: %s needs a value\n"
-                    "Try 'kpm31c-sim --help'.\n", argv[optind - 1]);
-            return OPT_ERROR;
-        default:
-            fprintf(stderr, "kpm31c-sim: unknown option '%s'\n"
-                    "Try 'kpm31c-sim --help'.\n", argv[optind - 1]);
-            return OPT_ERROR;
-        }
+/* getopt_long's view of the table: each option returns FIRST_VAL + its
+ * index, or its short name. */
+static void getopt_table(struct option *longs, char *shorts)
+{
+    size_t n = 0, ns = 0;
+
+    shorts[ns++] = ':';         /* a missing value returns ':' */
+    for (size_t k = 0; k < nopts; k++) {
+        if (!opts[k].name)
+            continue;
+        longs[n++] = (struct option){
+            opts[k].name, opts[k].arg ? required_argument : no_argument,
+            NULL, opts[k].short_name ? opts[k].short_name
+                                     : (int)(FIRST_VAL + k) };
+        if (opts[k].short_name)
+            shorts[ns++] = opts[k].short_name;
     }
+    longs[n] = (struct option){ 0 };
+    shorts[ns] = '\0';
+}
+
+static const struct opt_def *find_short(int c)
+{
+    for (size_t k = 0; k < nopts; k++)
+        if (opts[k].name && opts[k].short_name == c)
+            return &opts[k];
+    return NULL;
+}
+
+/* The words after the options: SCENARIO.lua and its NAME=VALUE args. */
+static enum opt_result take_scenario(int argc, char **argv,
+                                     struct sim_options *o)
+{
     if (optind < argc) {
         o->scenario = argv[optind++];
         o->scenario_args = argv + optind;       /* the script's arg */
@@ -413,32 +644,58 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
     }
     for (int k = 0; k < o->scenario_nargs; k++) {
         const char *a = o->scenario_args[k], *eq = strchr(a, '=');
-        if (!eq || eq == a) {
-            fprintf(stderr, "kpm31c-sim: unexpected argument '%s' (one "
-                    "scenario at most; the scenario's own arguments are "
-                    "NAME=VALUE)\nTry 'kpm31c-sim --help'.\n", a);
-            return OPT_ERROR;
-        }
+        if (!eq || eq == a)
+            return usage_error("unexpected argument '%s' (one scenario at "
+                               "most; the scenario's own arguments are "
+                               "NAME=VALUE)", a);
     }
-    if (!o->scenario && (o->tap || o->junit_path || o->unsafe_lua)) {
-        fprintf(stderr, "kpm31c-sim: %s: results and Lua options need a "
-                "scenario (kpm31c-sim [OPTIONS] SCENARIO.lua)\n"
-                "Try 'kpm31c-sim --help'.\n", o->tap ? "--tap" :
-                o->junit_path ? "--junit" : "--unsafe-lua");
-        return OPT_ERROR;
-    }
-    if (o->scenario && o->speed_set && !o->speed_max && o->speed == 0) {
-        fprintf(stderr, "kpm31c-sim: --speed 0 freezes the clock, and a "
-                "scenario needs time to move\nTry 'kpm31c-sim --help'.\n");
-        return OPT_ERROR;
-    }
-    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0) {
-        fprintf(stderr, "kpm31c-sim: --until with --speed 0: a frozen clock "
-                "never gets there\nTry 'kpm31c-sim --help'.\n");
-        return OPT_ERROR;
-    }
+    return OPT_OK;
+}
+
+/* Options that make sense alone but not together. */
+static enum opt_result check_together(struct sim_options *o)
+{
+    bool frozen = o->speed_set && !o->speed_max && o->speed == 0;
+
+    if (!o->scenario && (o->tap || o->junit_path || o->unsafe_lua))
+        return usage_error("%s: results and Lua options need a scenario "
+                           "(kpm31c-sim [OPTIONS] SCENARIO.lua)",
+                           o->tap ? "--tap" : o->junit_path ? "--junit"
+                                                            : "--unsafe-lua");
+    if (o->scenario && frozen)
+        return usage_error("--speed 0 freezes the clock, and a scenario "
+                           "needs time to move");
+    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0)
+        return usage_error("--until with --speed 0: a frozen clock never "
+                           "gets there");
     if (!o->fidelity_set)
         o->fidelity = (!o->speed_max && o->speed <= 1.0) ? ENGINE_FULL
                                                          : ENGINE_FAST;
     return OPT_OK;
+}
+
+enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
+{
+    struct option longs[sizeof opts / sizeof opts[0] + 1];
+    char shorts[sizeof opts / sizeof opts[0] + 2];
+    int c;
+
+    set_defaults(o);
+    getopt_table(longs, shorts);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        const struct opt_def *d = c >= FIRST_VAL ? &opts[c - FIRST_VAL]
+                                                 : find_short(c);
+        if (c == ':')
+            return usage_error("%s needs a value", argv[optind - 1]);
+        if (!d)
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        enum opt_result rc = d->parse(d, optarg, o);
+        if (rc != OPT_OK)
+            return rc;
+    }
+    if (take_scenario(argc, argv, o))
+        return OPT_ERROR;
+    return check_together(o);
 }

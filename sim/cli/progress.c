@@ -7,11 +7,6 @@
 #define PROGRESS_DELAY 0.5      /* real s before the first line */
 #define PROGRESS_PERIOD 0.25    /* real s between lines */
 
-void progress_init(struct progress *p, bool on)
-{
-    *p = (struct progress){ .on = on, .first = -1.0 };
-}
-
 void progress_update(struct progress *p, int64_t now_ms, int64_t from_ms,
                      int64_t to_ms, double real_s)
 {
@@ -19,7 +14,8 @@ void progress_update(struct progress *p, int64_t now_ms, int64_t from_ms,
 
     if (!p->on)
         return;
-    if (p->first < 0) {
+    if (!p->started) {
+        p->started = true;
         p->first = p->last = real_s;
         p->last_ms = now_ms;
         return;

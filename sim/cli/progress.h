@@ -10,16 +10,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* All zero: off, nothing drawn, no update yet. */
 struct progress {
     bool on;                /* draw at all */
     bool drawn;             /* a line is on the screen now */
+    bool started;           /* an update came: first, last, last_ms hold */
     double first;           /* real s of the first update */
     double last;            /* real s the line was last drawn */
     int64_t last_ms;        /* virtual ms then */
     double rate;            /* virtual s per real s, smoothed */
 };
-
-void progress_init(struct progress *p, bool on);
 
 /* The run is at now_ms (virtual) at real time real_s; from_ms..to_ms is
  * the span being run (to_ms <= from_ms: its end is unknown). Draws at

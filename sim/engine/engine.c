@@ -12,7 +12,6 @@ static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 {
     struct sim_meter *sm = ctx;
     struct engine *e = sm->engine;
-    sm->pulses++;
     if (e->hooks.pulse)
         e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
 }

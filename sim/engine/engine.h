@@ -51,7 +51,6 @@ struct sim_meter {
     unsigned index;             /* position in the fleet */
     bool dirty;                 /* load or relay changed: measure again */
     int64_t measured_at;        /* virtual s of the last real window */
-    uint64_t pulses;            /* pulse events seen */
     int64_t rtc_last;           /* the RTC second last ticked */
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
                                    user set it (Modbus, keys, scenario) */

@@ -9,6 +9,11 @@
 #include "protocols/modbus_rtu.h"
 #include "protocols/modbus_tcp.h"
 
+/* protocols/ knows Modbus, not the meter: its bus addresses must be the
+ * meter's. */
+_Static_assert(MB_SLAVE_MAX == METER_SLAVE_MAX,
+               "Modbus slave addresses and the meter's disagree");
+
 static char parity_char(uint8_t parity)
 {
     return parity == METER_PARITY_ODD ? 'O' :
@@ -22,14 +27,15 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
         struct meter *m = &e->meters[k].core;
         struct meter_settings s = *meter_settings(m);
 
-        if (o->slave) {
-            unsigned addr = (unsigned)o->slave + k;
-            /* past 247 a meter is off the bus (MQTT and scenarios only) */
-            s.comm.slave = addr <= MB_SLAVE_MAX ? (uint8_t)addr : 0;
-        } else if (e->count > 1 && k > 0 && s.comm.slave == 1) {
-            unsigned addr = 1 + k;
-            s.comm.slave = addr <= MB_SLAVE_MAX ? (uint8_t)addr : 0;
-        }
+        unsigned addr = 0;      /* 0: the meter keeps its own */
+        if (o->slave)
+            addr = (unsigned)o->slave + k;
+        else if (e->count > 1 && k > 0 && s.comm.slave == 1)
+            addr = 1 + k;
+        /* past the last address a meter is off the bus (MQTT and
+         * scenarios only) */
+        if (addr)
+            s.comm.slave = addr <= METER_SLAVE_MAX ? (uint8_t)addr : 0;
         if (o->baud)
             s.comm.baud = (uint16_t)o->baud;
         if (o->parity)

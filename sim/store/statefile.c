@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/meter_host.h"
+#include "sim/base/le.h"
 
 #define MAGIC "KPM31CSF"
 #define VERSION 1
@@ -29,13 +30,6 @@ void state_set_extra(const struct state_extra *x)
     else
         memset(&extra, 0, sizeof extra);
 }
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* Read the whole file. 1 = no file, 0 = read, -1 = error. */
 static int read_file(const char *path, uint8_t **buf, size_t *len, char *err,
@@ -78,17 +72,17 @@ static long check_container(const char *path, const uint8_t *buf, size_t len,
                  "(bad magic or too short)", path);
         return -1;
     }
-    if (get16(buf + 8) != VERSION) {
+    if (le_get16(buf + 8) != VERSION) {
         snprintf(err, errlen, "state file %s: format version %u, this "
-                 "build reads version %u", path, get16(buf + 8), VERSION);
+                 "build reads version %u", path, le_get16(buf + 8), VERSION);
         return -1;
     }
-    if (crc32_update(0, buf, len - 4) != get32(buf + len - 4)) {
+    if (crc32_update(0, buf, len - 4) != le_get32(buf + len - 4)) {
         snprintf(err, errlen, "state file %s: corrupt (checksum mismatch; "
                  "truncated or altered)", path);
         return -1;
     }
-    return (long)get32(buf + 12);
+    return (long)le_get32(buf + 12);
 }
 
 /* Walk the sections; calls fn for each. -1 on a malformed layout. */
@@ -99,13 +93,14 @@ static int walk(const char *path, const uint8_t *buf, size_t len, long n,
     size_t off = HEADER, end = len - 4;
 
     for (long k = 0; k < n; k++) {
-        if (end - off < SECTION || get32(buf + off + 4) > end - off - SECTION) {
+        if (end - off < SECTION ||
+            le_get32(buf + off + 4) > end - off - SECTION) {
             snprintf(err, errlen, "state file %s: section %ld runs past the "
                      "end", path, k);
             return -1;
         }
-        uint16_t type = get16(buf + off);
-        uint32_t slen = get32(buf + off + 4);
+        uint16_t type = le_get16(buf + off);
+        uint32_t slen = le_get32(buf + off + 4);
         int rc = fn(ctx, type, buf + off + SECTION, slen);
         if (rc)
             return rc;
@@ -135,7 +130,7 @@ static int64_t saved_offset(const struct load_ctx *c, unsigned k)
 {
     if (!c->rtc || (size_t)(k + 1) * 8 > c->rtc_len)
         return 0;
-    return (int64_t)get64(c->rtc + 8 * (size_t)k);
+    return (int64_t)le_get64(c->rtc + 8 * (size_t)k);
 }
 
 static int load_section(void *p, uint16_t type, const uint8_t *data,
@@ -184,7 +179,7 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
                      c->path);
             return -1;
         }
-        c->info->clock_ms = (int64_t)get64(data);
+        c->info->clock_ms = (int64_t)le_get64(data);
         return 0;
     default:
         if (extra.type && type == extra.type &&
@@ -202,7 +197,7 @@ static int clock_section(void *p, uint16_t type, const uint8_t *data,
                          uint32_t len)
 {
     if (type == SEC_CLOCK && len == 8)
-        *(int64_t *)p = (int64_t)get64(data);
+        *(int64_t *)p = (int64_t)le_get64(data);
     return 0;
 }
 
@@ -254,87 +249,94 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-int state_save(const char *path, const struct engine *e, char *err,
-               size_t errlen)
+/* A section header at p: type, reserved, payload length. */
+static void put_section(uint8_t *p, uint16_t type, uint32_t len)
+{
+    le_put16(p, type);
+    le_put16(p + 2, 0);
+    le_put32(p + 4, len);
+}
+
+/* Bytes the whole file may need, and the number of extra sections. */
+static size_t save_capacity(const struct engine *e, unsigned *nextra)
 {
     size_t cap = HEADER + SECTION + (size_t)e->count * 8 +
                  (size_t)e->count * (SECTION + METER_NV_MAX) +
                  SECTION + 8 + 4;
-    unsigned nextra = 0;
+
+    *nextra = 0;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
         size_t n = extra.size(extra.ctx, k);
         if (n) {
             cap += SECTION + n;
-            nextra++;
+            (*nextra)++;
         }
     }
-    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
-    size_t off = HEADER;
-    char tmp[4096];
-    int fd = -1;
+    return cap;
+}
 
-    if (!buf) {
-        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
-                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
-                 "out of memory");
-        return -1;
-    }
+/* The whole image into buf (save_capacity bytes): its length, or 0 with a
+ * message when a meter's image does not fit. */
+static size_t build_image(const char *path, const struct engine *e,
+                          unsigned nextra, uint8_t *buf, char *err,
+                          size_t errlen)
+{
+    size_t off = HEADER;
+
     memcpy(buf, MAGIC, 8);
-    put16(buf + 8, VERSION);
-    put16(buf + 10, 0);
-    put32(buf + 12, 1 + e->count + 1 + nextra);
+    le_put16(buf + 8, VERSION);
+    le_put16(buf + 10, 0);
+    le_put32(buf + 12, 1 + e->count + 1 + nextra);
     /* the RTC offsets first: restoring an image needs its meter's */
-    put16(buf + off, SEC_RTC);
-    put16(buf + off + 2, 0);
-    put32(buf + off + 4, e->count * 8);
+    put_section(buf + off, SEC_RTC, e->count * 8);
     off += SECTION;
     for (unsigned k = 0; k < e->count; k++, off += 8)
-        put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
+        le_put64(buf + off, (uint64_t)engine_rtc_offset(&e->meters[k]));
     for (unsigned k = 0; k < e->count; k++) {
         int n = meter_nv_save(&e->meters[k].core, buf + off + SECTION,
                               METER_NV_MAX);
         if (n < 0) {
             snprintf(err, errlen, "state file %s: meter %u's image does not "
                      "fit (%d)", path, k, n);
-            free(buf);
-            return -1;
+            return 0;
         }
-        put16(buf + off, SEC_METER);
-        put16(buf + off + 2, 0);
-        put32(buf + off + 4, (uint32_t)n);
+        put_section(buf + off, SEC_METER, (uint32_t)n);
         off += SECTION + (size_t)n;
     }
-    put16(buf + off, SEC_CLOCK);
-    put16(buf + off + 2, 0);
-    put32(buf + off + 4, 8);
-    put64(buf + off + SECTION, (uint64_t)e->now_ms);
+    put_section(buf + off, SEC_CLOCK, 8);
+    le_put64(buf + off + SECTION, (uint64_t)e->now_ms);
     off += SECTION + 8;
     for (unsigned k = 0; extra.type && k < e->count; k++) {
         if (!extra.size(extra.ctx, k))
             continue;
         size_t n = extra.save(extra.ctx, k, buf + off + SECTION);
-        put16(buf + off, extra.type);
-        put16(buf + off + 2, 0);
-        put32(buf + off + 4, (uint32_t)n);
+        put_section(buf + off, extra.type, (uint32_t)n);
         off += SECTION + n;
     }
-    put32(buf + off, crc32_update(0, buf, off));
-    off += 4;
+    le_put32(buf + off, crc32_update(0, buf, off));
+    return off + 4;
+}
+
+/* Write buf to a temporary file beside path, then rename it over path
+ * and make the rename durable. */
+static int replace_file(const char *path, const uint8_t *buf, size_t len,
+                        char *err, size_t errlen)
+{
+    char tmp[4096];
+    int fd;
 
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, buf, off) || fsync(fd)) {
+    if (fd < 0 || write_all(fd, buf, len) || fsync(fd)) {
         snprintf(err, errlen, "state file %s: cannot write %s: %s", path, tmp,
                  strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
         }
-        free(buf);
         return -1;
     }
     close(fd);
-    free(buf);
     if (rename(tmp, path)) {
         snprintf(err, errlen, "state file %s: cannot replace it: %s", path,
                  strerror(errno));
@@ -350,4 +352,23 @@ int state_save(const char *path, const struct engine *e, char *err,
         close(dfd);
     }
     return 0;
+}
+
+int state_save(const char *path, const struct engine *e, char *err,
+               size_t errlen)
+{
+    unsigned nextra;
+    size_t cap = save_capacity(e, &nextra);
+    uint8_t *buf = cap <= MAX_FILE ? malloc(cap) : NULL;
+
+    if (!buf) {
+        snprintf(err, errlen, "state file %s: %s", path, cap > MAX_FILE ?
+                 "the state would exceed 1 GiB (shorten --mqtt-queue)" :
+                 "out of memory");
+        return -1;
+    }
+    size_t len = build_image(path, e, nextra, buf, err, errlen);
+    int rc = len ? replace_file(path, buf, len, err, errlen) : -1;
+    free(buf);
+    return rc;
 }

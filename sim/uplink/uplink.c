@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "protocols/mqtt.h"
 #include "core/meter.h"
 #include "sim/store/statefile.h"
@@ -714,13 +715,6 @@ bool uplink_failed(const struct uplink *u)
     return u && u->failed;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void uplink_stop(struct uplink *u)
 {
     if (!u || !u->started)
@@ -729,7 +723,7 @@ void uplink_stop(struct uplink *u)
     ev_timer_stop(u->loop, &u->kick);
     take_reports(u);
     /* what is queued goes out while the broker takes it */
-    double deadline = mono() + DRAIN_TIMEOUT;
+    double deadline = monotonic_s() + DRAIN_TIMEOUT;
     while (!u->failed) {
         mqtt_hub_poll(u->hub);
         bool pending = false;
@@ -740,7 +734,7 @@ void uplink_stop(struct uplink *u)
             pending = m->on && m->q.count > 0 &&
                       (m->up || (!m->ever_up && m->failures == 0));
         }
-        if (!pending || mono() > deadline)
+        if (!pending || monotonic_s() > deadline)
             break;
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);
@@ -751,7 +745,7 @@ void uplink_stop(struct uplink *u)
             publish_now(m, "availability", "offline", true);
         mqtt_stop(m->client);
     }
-    mqtt_hub_settle(u->hub, SETTLE_TIMEOUT);
+    mqtt_hub_settle(u->hub, monotonic_s, SETTLE_TIMEOUT);
     for (unsigned k = 0; k < u->count; k++) {
         uplink_queue_unsend(&u->m[k].q);
         u->m[k].up = false;

@@ -190,7 +190,8 @@ static int cmd_time(struct ctx *c)
         return fail(c, "missing 'time' (\"2026-03-01T00:00:00\")");
     if (time_parse_iso(s, &t) || t < RTC_MIN || t > RTC_MAX)
         return fail(c, "'time' \"%s\" is not a date-time such as "
-                    "2026-03-01T00:00:00 (1970..2099)", s);
+                    "2026-03-01T00:00:00 (%d..%d)", s, RTC_YEAR_MIN,
+                    RTC_YEAR_MAX);
     uint16_t regs[2] = { (uint16_t)((uint64_t)t >> 16), (uint16_t)t };
     if (meter_reg_write(c->env->m, REG_X_EPOCH, 2, regs, c->env->now))
         return fail(c, "the meter refused the time \"%s\"", s);

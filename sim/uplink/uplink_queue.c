@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/le.h"
+
 #define SAVE_VERSION 1
 #define SAVE_HEADER (2 + 2 + 8 + 8 + 4)
 #define ITEM_HEADER (1 + 3 + 8 + 8)
@@ -130,18 +132,18 @@ struct cursor {
 static void put_u8(struct cursor *c, uint8_t v) { *c->w++ = v; }
 static void put_u16(struct cursor *c, uint16_t v)
 {
-    put_u8(c, (uint8_t)v);
-    put_u8(c, (uint8_t)(v >> 8));
+    le_put16(c->w, v);
+    c->w += 2;
 }
 static void put_u32(struct cursor *c, uint32_t v)
 {
-    put_u16(c, (uint16_t)v);
-    put_u16(c, (uint16_t)(v >> 16));
+    le_put32(c->w, v);
+    c->w += 4;
 }
 static void put_u64(struct cursor *c, uint64_t v)
 {
-    put_u32(c, (uint32_t)v);
-    put_u32(c, (uint32_t)(v >> 32));
+    le_put64(c->w, v);
+    c->w += 8;
 }
 static void put_f32(struct cursor *c, float f)
 {
@@ -155,28 +157,36 @@ static void put_floats(struct cursor *c, const float *f, unsigned n)
         put_f32(c, f[k]);
 }
 
+/* The next n bytes, or NULL (and the cursor bad) past the end. */
+static const uint8_t *take(struct cursor *c, size_t n)
+{
+    if ((size_t)(c->end - c->r) < n) {
+        c->r = c->end;
+        c->bad = true;
+        return NULL;
+    }
+    c->r += n;
+    return c->r - n;
+}
 static uint8_t get_u8(struct cursor *c)
 {
-    if (c->r >= c->end) {
-        c->bad = true;
-        return 0;
-    }
-    return *c->r++;
+    const uint8_t *p = take(c, 1);
+    return p ? *p : 0;
 }
 static uint16_t get_u16(struct cursor *c)
 {
-    uint16_t lo = get_u8(c);
-    return (uint16_t)(lo | get_u8(c) << 8);
+    const uint8_t *p = take(c, 2);
+    return p ? le_get16(p) : 0;
 }
 static uint32_t get_u32(struct cursor *c)
 {
-    uint32_t lo = get_u16(c);
-    return lo | (uint32_t)get_u16(c) << 16;
+    const uint8_t *p = take(c, 4);
+    return p ? le_get32(p) : 0;
 }
 static uint64_t get_u64(struct cursor *c)
 {
-    uint64_t lo = get_u32(c);
-    return lo | (uint64_t)get_u32(c) << 32;
+    const uint8_t *p = take(c, 8);
+    return p ? le_get64(p) : 0;
 }
 static float get_f32(struct cursor *c)
 {

@@ -36,6 +36,10 @@
 #define BANK 0x200
 #define WRITABLE 0x100
 
+/* TCP clients at once by default: more than the library's, for
+ * test_mb_tcp's hundred concurrent clients. */
+#define TEST_MAX_CLIENTS 128
+
 struct bank {
     bool present[MB_SLAVE_MAX + 1];
     uint16_t reg[MB_SLAVE_MAX + 1][BANK];
@@ -113,19 +117,24 @@ static void bank_reset(int slave)
 
 static int usage(const char *argv0, int code)
 {
+    struct mb_rtu_config rc;
+    struct mb_tcp_config tc;
+
+    mb_rtu_config_default(&rc);
+    mb_tcp_config_default(&tc);
     fprintf(code ? stderr : stdout,
 "usage: %s [OPTIONS]\n"
 "  --tcp HOST:PORT|off   Modbus TCP (default 127.0.0.1:0, a free port)\n"
 "  --rtu PATH            Modbus RTU on a pty symlinked at PATH\n"
-"  --baud N --parity E|O|N   RTU line (default 9600 E)\n"
+"  --baud N --parity E|O|N   RTU line (default %d %c)\n"
 "  --no-pace             RTU replies as soon as the frame ends\n"
 "  --slaves LIST         present slaves, e.g. 1,2,5 (default 1,2,3)\n"
-"  --max-clients N --idle-timeout S   TCP limits (defaults 128, 60)\n"
+"  --max-clients N --idle-timeout S   TCP limits (defaults %d, %g)\n"
 "  --fault SPEC          inject a fault (repeatable), see docs/modbus.md\n"
 "  --seed N              fault random stream (default 1)\n"
 "  --check-fault SPEC    parse SPEC, print it normalized, exit 0 or 2\n"
 "  --traffic --verbose   print every frame / debug log lines on stderr\n",
-        argv0);
+        argv0, rc.baud, rc.parity, TEST_MAX_CLIENTS, tc.idle_timeout);
     return code;
 }
 
@@ -289,6 +298,7 @@ int main(int argc, char **argv)
     mb_rtu_config_default(&rc);
     mb_tcp_config_default(&tc);
     tc.port = 0;
+    tc.max_clients = TEST_MAX_CLIENTS;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case O_TCP:
@@ -350,7 +360,8 @@ int main(int argc, char **argv)
         if (end == p || s < MB_SLAVE_MIN || s > MB_SLAVE_MAX ||
             (*end && *end != ',')) {
             fprintf(stderr, "mb_test_server: --slaves %s: expected a list "
-                    "of addresses 1..247\n", slaves);
+                    "of addresses %d..%d\n", slaves, MB_SLAVE_MIN,
+                    MB_SLAVE_MAX);
             return 2;
         }
         bank.present[s] = true;
