@@ -35,7 +35,10 @@ static void settle(struct meter *m)
                                  m->set.comb_active, m->set.comb_reactive,
                                  rtc_month_index(m->rtc.now),
                                  m->port.settled, m->port.ctx);
-    /* the maximum demand is per billing month too */
+    /* the maximum demand is per billing month too: one month end moves
+     * this month's maximum to "last month"; two or more mean the meter
+     * was off for the whole of last month, so a second settle leaves its
+     * maximum at 0 */
     if (n >= 1)
         demand_settle(&m->demand);
     if (n >= 2)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sim/base/log.h"
+#include "sim/base/le.h"
 #include "sim/base/monotonic.h"
 #include "protocols/mqtt.h"
 #include "core/meter.h"
@@ -505,28 +506,14 @@ static size_t section_size(void *ctx, unsigned meter)
     return SECTION_HEADER + uplink_queue_saved_size(&u->m[meter].q);
 }
 
-static void put32le(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32le(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 static size_t section_save(void *ctx, unsigned meter, uint8_t *buf)
 {
     struct uplink *u = ctx;
     struct um *m = &u->m[meter];
-    put32le(buf, meter);
-    put32le(buf + 4, uplink_reg_u32(&u->e->meters[meter].core,
+    le_put32(buf, meter);
+    le_put32(buf + 4, uplink_reg_u32(&u->e->meters[meter].core,
                                     REG_X_SERIAL));
-    put32le(buf + 8, m->period);
+    le_put32(buf + 8, m->period);
     return SECTION_HEADER + uplink_queue_save(&m->q, buf + SECTION_HEADER);
 }
 
@@ -540,8 +527,8 @@ static int section_load(void *ctx, const uint8_t *data, size_t len, char *err,
         snprintf(err, errlen, "an uplink queue section is truncated");
         return -1;
     }
-    uint32_t meter = get32le(data);
-    uint32_t period = get32le(data + 8);
+    uint32_t meter = le_get32(data);
+    uint32_t period = le_get32(data + 8);
     if (meter >= u->count)
         return 0;       /* the meters' own sections refuse a smaller fleet */
     if (uplink_queue_load(&u->m[meter].q, data + SECTION_HEADER,
