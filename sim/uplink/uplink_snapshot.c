@@ -9,10 +9,6 @@
 #define REG_DEMAND 0x0070
 #define REG_ACT 0x0080          /* total, import, export */
 #define REG_REACT 0x0086
-#define REG_ACT_RATE 0x008C     /* lifetime by rate */
-#define REG_REACT_RATE 0x0094
-#define REG_PREV_ACT 0x009C     /* combined active, previous 1..12 */
-#define REG_PREV_REACT 0x00B4   /* combined reactive, previous 1..8 */
 #define REG_PREV_REACT_7 0x00C4 /* ... and 7..12 (the erratum's second listing) */
 #define REG_RATE_BLOCK 0x00D0   /* + 0x34 (rate - 1) + 0x1A reactive + 2 n */
 
@@ -74,9 +70,9 @@ void uplink_snapshot_telemetry(const struct meter *m,
     }
     for (unsigned r = 1; r <= 4; r++) {
         t->act_rate[r - 1] =
-            uplink_reg_float(m, (uint16_t)(REG_ACT_RATE + 2 * (r - 1)));
+            uplink_reg_float(m, (uint16_t)REG_ACT_RATE(r));
         t->react_rate[r - 1] =
-            uplink_reg_float(m, (uint16_t)(REG_REACT_RATE + 2 * (r - 1)));
+            uplink_reg_float(m, (uint16_t)REG_REACT_RATE(r));
         t->month_act_rate[r - 1] = uplink_reg_float(m, rate_block(r, false, 0));
         t->month_react_rate[r - 1] = uplink_reg_float(m, rate_block(r, true, 0));
         t->quadrant[r - 1] =
@@ -110,9 +106,9 @@ void uplink_snapshot_billing(const struct meter *m, int64_t settled,
     b->settled = settled;
     if (n < 1 || n > 12)
         return;
-    b->act[0] = uplink_reg_float(m, (uint16_t)(REG_PREV_ACT + 2 * (n - 1)));
+    b->act[0] = uplink_reg_float(m, (uint16_t)REG_PREV_ACT(n));
     b->react[0] = uplink_reg_float(m, n <= 8
-        ? (uint16_t)(REG_PREV_REACT + 2 * (n - 1))
+        ? (uint16_t)REG_PREV_REACT(n)
         : (uint16_t)(REG_PREV_REACT_7 + 2 * (n - 7)));
     for (unsigned r = 1; r <= 4; r++) {
         b->act[r] = uplink_reg_float(m, rate_block(r, false, (unsigned)n));
