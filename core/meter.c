@@ -174,7 +174,7 @@ static void close_second(struct meter *m)
         o->f = (float)(s->f_ms > 0.0 ? s->f / s->f_ms : 0.0);
     }
     *s = (struct meter_second){ 0 };
-    prepaid_second(&m->prepaid, &m->set.prepaid, o->p);
+    prepaid_second(&m->prepaid, &m->set.prepaid, (double)o->p);
 }
 
 int meter_tick(struct meter *m, int64_t now)

@@ -220,10 +220,10 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
         const char *s = lua_tostring(L, -1);
         v = strtod(s, &end);
         if (end == s || (strcasecmp(end, "C") && strcasecmp(end, "L") && *end))
-            v = NAN;
+            v = (double)NAN;
         w->capacitive = *end == 'C' || *end == 'c';
     } else {
-        v = NAN;
+        v = (double)NAN;
     }
     if (!(v >= -1.0 && v <= 1.0))
         sc_error(L, "%s: PF = %s is not a power factor -1..1, optionally "
@@ -748,13 +748,13 @@ static uint32_t energy_wh(lua_State *L, int idx, const char *fn)
         while (*end == ' ')
             end++;
         if (end == s)
-            v = NAN;
+            v = (double)NAN;
         else if (!strcasecmp(end, "kWh"))
             v *= 1e3;
         else if (!strcasecmp(end, "MWh"))
             v *= 1e6;
         else if (*end && strcasecmp(end, "Wh"))
-            v = NAN;
+            v = (double)NAN;
     }
     if (!(v >= 0 && v <= 4294967295.0))
         sc_error(L, "%s: %s is not an energy (Wh as a number, or '10kWh', "
@@ -854,7 +854,7 @@ static void periods_of(lua_State *L, int t, struct tariff_zone *z)
                    TARIFF_PERIODS, (int)n);
     z->nperiods = (uint8_t)n;
     for (lua_Integer j = 1; j <= n; j++) {
-        unsigned hh, mm;
+        unsigned hh = 0, mm = 0;
         int used = 0;
         lua_rawgeti(L, t, j);
         int e = lua_gettop(L);

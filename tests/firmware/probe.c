@@ -76,7 +76,7 @@ void probe_main(void)
         probe_err = meter_reg_read(&meter, 0x0030, 14, regs);
         probe_err = meter_reg_write(&meter, 0x1100, 1, regs, now);
         probe_err = meter_reg_float(&meter, 0x0080, &f);
-        probe_sink = f + meter_measure(&meter)->p +
+        probe_sink = (double)(f + meter_measure(&meter)->p) +
                      (double)meter_pulse_count(&meter) +
                      (double)meter_time(&meter) + meter_rate(&meter) +
                      meter_credit_wh(&meter) + meter_relay_reasons(&meter) +

@@ -526,7 +526,7 @@ static void test_real_windows(void **state)
     assert_true(fabsf(mm->pf - 0.8f) < 1e-3f);
     assert_true(fabsf(mm->f - 50.0f) < 0.01f);
     /* 20 s less the window still open at the end: within 2 % */
-    double kwh = reg(&m, 0x008C);
+    double kwh = (double)reg(&m, 0x008C);
     double want = 1840.0 * 20 / 3.6e6;
     assert_true(fabs(kwh - want) / want < 0.02);
     assert_true(reg(&m, 0x0090) == 0.0f);
@@ -583,9 +583,9 @@ static void test_feed_measure_and_flush(void **state)
     meter_feed(&m, v, i, 8000);
     wave_generate(&w, v, i, 800);
     meter_feed(&m, v, i, 800);
-    double before = reg(&m, 0x0080);
+    double before = (double)reg(&m, 0x0080);
     meter_flush(&m);
-    double after = reg(&m, 0x0080);
+    double after = (double)reg(&m, 0x0080);
     assert_true(after > before);
     assert_true(fabs(after - 1100.0 / 3.6e6) < 1e-3 * 1100.0 / 3.6e6);
     meter_flush(&m);                                    /* nothing left */

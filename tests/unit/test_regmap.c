@@ -67,9 +67,9 @@ static void prepare(struct meter *m)
 
     /* section 6.2 */
     ntable = 0;
-    add(0x0030, 231.5f); add(0x0032, 12.25f); add(0x0034, 2500.5f);
-    add(0x0036, -300.25f); add(0x0038, 2600.75f); add(0x003A, 0.96f);
-    add(0x003C, 49.98f); add(0x0070, 2100.5f);
+    add(0x0030, 231.5); add(0x0032, 12.25); add(0x0034, 2500.5);
+    add(0x0036, -300.25); add(0x0038, 2600.75); add(0x003A, 0.96);
+    add(0x003C, 49.98); add(0x0070, 2100.5);
     /* section 6.3: totals */
     double ti = 0, te = 0, tq[4] = { 0 };
     for (int r = 0; r < 4; r++) {
