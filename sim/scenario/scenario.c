@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "sim/ports/ports.h"
 #include "core/rtc.h"
 #include "sim/scenario/scenario_int.h"
@@ -35,13 +35,6 @@
 #define SC_WATCHDOG 30.0            /* real s a dispatch may take */
 #define SC_HOOK_COUNT 1000000       /* instructions between watchdog looks */
 #define SC_DEFAULT_START "2026-01-01T00:00:00"
-
-static double real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- memory and the watchdog ---- */
 
@@ -69,10 +62,10 @@ static void watchdog_hook(lua_State *L, lua_Debug *ar)
     char where[300];
 
     if (sc->watchdog <= 0 || sc->busy_since <= 0 ||
-        real_now() - sc->busy_since <= sc->watchdog)
+        monotonic_s() - sc->busy_since <= sc->watchdog)
         return;
     sc_where(L, 0, where, sizeof where);
-    sc->busy_since = real_now();    /* one error, then another period */
+    sc->busy_since = monotonic_s();    /* one error, then another period */
     char msg[512];
     snprintf(msg, sizeof msg, "%s the script ran for %g s of real time "
              "without letting virtual time pass (an endless loop?)", where,
@@ -426,7 +419,7 @@ static bool dispatch(struct scenario *sc)
         return false;
     if (!due(sc, now))
         return true;
-    sc->busy_since = real_now();
+    sc->busy_since = monotonic_s();
     engine_finish(e);           /* the RTCs read this second */
     while (sc->state != SC_DONE) {
         struct sc_timer t;
@@ -666,7 +659,7 @@ struct scenario *scenario_load(struct sim_options *o)
     }
     sc->opt = o;
     apply_defaults(sc, o);
-    sc->real_start = real_now();
+    sc->real_start = monotonic_s();
     sc->mem_limit = o->unsafe_lua ? 0 : SC_MEM_LIMIT;
     sc->watchdog = SC_WATCHDOG;
     sc->speed_locked = o->speed_set;
@@ -729,7 +722,7 @@ struct scenario *scenario_load(struct sim_options *o)
     }
 
     /* the setup phase: up to the first use of the meters */
-    sc->busy_since = real_now();
+    sc->busy_since = monotonic_s();
     resume_script(sc);
     sc->busy_since = 0;
     if (!o->fidelity_set)
@@ -775,7 +768,7 @@ int scenario_finish(struct scenario *sc, const char *why_stopped)
     sc_results_close(&sc->res, note[0] ? note : NULL);
     if (sc->opt->junit_path &&
         sc_results_junit(&sc->res, sc->opt->junit_path, sc->suite,
-                         real_now() - sc->real_start, err, sizeof err)) {
+                         monotonic_s() - sc->real_start, err, sizeof err)) {
         log_error("%s", err);
         return 3;
     }

@@ -18,10 +18,10 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "core/regmap.h"
 #include "sim/base/timeparse.h"
 #include "sim/tui/tui_glass.h"
@@ -123,15 +123,6 @@ static void at_exit(void)
         tui_close(active);
 }
 
-/* ---- time ---- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct meter *shown_core(struct tui *t)
 {
     return &t->cfg.engine->meters[t->shown].core;
@@ -177,7 +168,7 @@ static void on_traffic(void *ctx, struct sim_meter *sm, const char *transport,
     char line[TUI_LINE_LEN], when[32];
 
     if (sm && rsp)
-        meter_lcd_comm(&sm->core, mono_ms());
+        meter_lcd_comm(&sm->core, monotonic_ms());
     tui_lines_modbus(line, sizeof line, transport, slave, req, reqlen, rsp,
                      rsplen);
     vtime(t, when, sizeof when);
@@ -278,7 +269,7 @@ static void draw_small(struct tui *t, const struct lcd_frame *f, int rows,
 static void draw(struct tui *t)
 {
     int rows, cols, now_y;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
     struct lcd_frame f;
     char title[96], status[12][160];
     unsigned nlines;
@@ -356,7 +347,7 @@ static void draw(struct tui *t)
 static void on_input(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct tui *t = w->data;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
     unsigned got = 0;
     int ch;
 
@@ -394,7 +385,7 @@ static void on_input(struct ev_loop *loop, ev_io *w, int revents)
 static void on_redraw(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct tui *t = w->data;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
 
     tui_keys_poll(&t->keys, now);
     meter_lcd_tick(shown_core(t), now);
@@ -534,7 +525,7 @@ void tui_close(struct tui *t)
 {
     if (!t || t != active)
         return;
-    tui_keys_release_all(&t->keys, mono_ms());
+    tui_keys_release_all(&t->keys, monotonic_ms());
     ev_io_stop(t->loop, &t->input);
     ev_timer_stop(t->loop, &t->redraw);
     ev_signal_stop(t->loop, &t->winch);
