@@ -16,18 +16,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <lualib.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
 #include "sim/ports/ports.h"
 #include "core/rtc.h"
 #include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_prelude.h"
 #include "sim/base/timeparse.h"
 
@@ -84,42 +84,6 @@ static int on_panic(lua_State *L)
               msg ? msg : "(no message)");
     fflush(stdout);
     exit(2);
-}
-
-/* ---- locations and errors ---- */
-
-int sc_error(lua_State *L, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    luaL_where(L, 1);
-    lua_pushstring(L, msg);
-    lua_concat(L, 2);
-    return lua_error(L);
-}
-
-void sc_where(lua_State *L, int level, char *buf, size_t len)
-{
-    lua_Debug ar;
-
-    buf[0] = '\0';
-    for (int k = level; lua_getstack(L, k, &ar); k++) {
-        if (!lua_getinfo(L, "Sl", &ar))
-            break;
-        if (ar.currentline > 0 && strcmp(ar.short_src, "prelude") != 0) {
-            snprintf(buf, len, "%s:%d:", ar.short_src, ar.currentline);
-            return;
-        }
-    }
-}
-
-int64_t sc_now_ms(const struct scenario *sc)
-{
-    return sc->e ? sc->e->now_ms : 0;
 }
 
 /* The error object at idx as text, in place (no metamethod runs: this
@@ -226,27 +190,6 @@ static void protected_call(struct scenario *sc, int nargs)
 }
 
 /* ---- the script's coroutine ---- */
-
-static int retry_k(lua_State *L, int status, lua_KContext ctx)
-{
-    return sc_of(L)->retry(L);
-}
-
-int sc_yield_for_meters(lua_State *L, lua_CFunction again)
-{
-    struct scenario *sc = sc_of(L);
-    char where[300];
-
-    if (L != sc->co || !lua_isyieldable(L)) {
-        sc_where(L, 1, where, sizeof where);
-        return sc_error(L, "%sthe meters do not exist yet: use them from "
-                          "the script's main flow first", where);
-    }
-    sc->retry = again;
-    sc->state = SC_STARTING;
-    sc_where(L, 1, sc->started_at, sizeof sc->started_at);
-    return lua_yieldk(L, 0, 0, retry_k);
-}
 
 static void resume_script(struct scenario *sc)
 {
@@ -472,34 +415,6 @@ bool scenario_span(const struct scenario *sc, int64_t *from_ms,
     *from_ms = sc->wait_from;
     *to_ms = sc->wait_until;
     return true;
-}
-
-/* ---- results ---- */
-
-bool sc_ui(const struct scenario *sc)
-{
-    return sc->host.ui && sc->host.ui(sc->host.ctx);
-}
-
-void sc_record(struct scenario *sc, bool ok, const char *name,
-               const char *where, const char *detail)
-{
-    struct sc_check *c = &sc->check;
-
-    if (c->active) {
-        if (!ok && c->failures++ == 0) {
-            size_t len = strlen(detail ? detail : "failed") +
-                         strlen(where ? where : "") +
-                         strlen(name ? name : "") + 8;
-            c->detail = malloc(len);
-            if (c->detail)
-                snprintf(c->detail, len, "%s %s: %s", where ? where : "",
-                         name ? name : "", detail ? detail : "failed");
-        }
-        return;
-    }
-    sc->res.log = sc_ui(sc);
-    sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
 }
 
 /* ---- the sandbox ---- */

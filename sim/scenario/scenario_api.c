@@ -19,90 +19,12 @@
 #include "sim/ports/ports.h"
 #include "protocols/modbus.h"
 #include "protocols/modbus_fault.h"
-#include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/base/timeparse.h"
 
 #define SC_FILE_MAX (64u << 20)     /* bytes a scenario may read at once */
-
-/* ---- argument helpers ---- */
-
-static int64_t duration_of(lua_State *L, int idx, const char *what)
-{
-    int64_t s;
-
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Number v = lua_tonumber(L, idx);
-        if (!(v >= 0) || v > 4e9 || v != floor(v))
-            return sc_error(L, "%s: %s is not a whole number of seconds "
-                              ">= 0", what, lua_tostring(L, idx)), 0;
-        return (int64_t)v;
-    }
-    if (lua_type(L, idx) == LUA_TSTRING &&
-        time_parse_duration(lua_tostring(L, idx), &s) == 0)
-        return s;
-    return sc_error(L, "%s: %s is not a duration (seconds, or '90s', "
-                      "'15m', '2h', '1d', '1w', '1h30m')", what,
-                      luaL_tolstring(L, idx, NULL)), 0;
-}
-
-static int64_t time_of(lua_State *L, int idx, const char *what)
-{
-    int64_t t;
-
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Number v = lua_tonumber(L, idx);
-        if (!(v >= 0) || v > 4102444799.0 || v != floor(v))
-            return sc_error(L, "%s: %s is not a time (whole seconds since "
-                              "1970, up to 2099)", what,
-                              lua_tostring(L, idx)), 0;
-        return (int64_t)v;
-    }
-    if (lua_type(L, idx) == LUA_TSTRING &&
-        time_parse_iso(lua_tostring(L, idx), &t) == 0)
-        return t;
-    return sc_error(L, "%s: %s is not a date-time such as "
-                      "'2026-01-01T06:00' (1970..2099)", what,
-                      luaL_tolstring(L, idx, NULL)), 0;
-}
-
-static const char *fname(lua_State *L)
-{
-    lua_Debug ar;
-    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
-        return ar.name;
-    return "?";
-}
-
-int64_t sc_check_duration(lua_State *L, int arg)
-{
-    char what[64];
-    snprintf(what, sizeof what, "%s(): argument #%d", fname(L), arg);
-    return duration_of(L, arg, what);
-}
-
-int64_t sc_check_time(lua_State *L, int arg)
-{
-    char what[64];
-    snprintf(what, sizeof what, "%s(): argument #%d", fname(L), arg);
-    return time_of(L, arg, what);
-}
-
-int64_t sc_field_duration(lua_State *L, int t, const char *key, bool *found)
-{
-    int64_t v = 0;
-    *found = lua_getfield(L, t, key) != LUA_TNIL;
-    if (*found)
-        v = duration_of(L, -1, key);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* The whole second the engine is in, ms. */
-static int64_t base_ms(const struct scenario *sc)
-{
-    int64_t now = sc_now_ms(sc);
-    return now - now % 1000;
-}
 
 /* ---- setup ---- */
 
@@ -132,7 +54,7 @@ static int l_setup(lua_State *L)
                               "watchdog)", luaL_tolstring(L, -1, NULL));
     }
     if (lua_getfield(L, 1, "start") != LUA_TNIL) {
-        int64_t t = time_of(L, -1, "setup{start}");
+        int64_t t = sc_time_at(L, -1, "setup{start}");
         if (!sc->cli.start)
             o->start = t;
     }
@@ -259,7 +181,7 @@ static int l_advance(lua_State *L)
     SC_NEED_METERS(L, l_advance);
     struct scenario *sc = sc_of(L);
     int64_t d = sc_check_duration(L, 1);
-    return wait_until(L, base_ms(sc) + d * 1000, "advance");
+    return wait_until(L, sc_second_ms(sc) + d * 1000, "advance");
 }
 
 static int l_run_until(lua_State *L)
@@ -269,7 +191,7 @@ static int l_run_until(lua_State *L)
     int64_t t = sc_check_time(L, 1);
     char now[32];
 
-    if (t * 1000 < base_ms(sc)) {
+    if (t * 1000 < sc_second_ms(sc)) {
         time_format_iso(sc_now_ms(sc) / 1000, now, sizeof now);
         return sc_error(L, "run_until(%s): that is in the past (the "
                           "virtual time is %s)", lua_tostring(L, 1), now);
@@ -306,15 +228,9 @@ struct sc_hook_handle {
 
 #define HOOK_MT "kpm31c.hook"
 
-int sc_schedule(lua_State *L, const struct sc_timer *t)
-{
-    int id = sc_timers_add(&sc_of(L)->timers, t);
-    if (id < 0)
-        return sc_error(L, "out of memory for timers");
-    return id;
-}
-
-void sc_push_hook(lua_State *L, int fn, int64_t t_ms, int64_t period_ms)
+/* Schedule a hook function (at index fn) at t_ms, repeating every
+ * period_ms when > 0. Pushes its handle object. */
+static void push_hook(lua_State *L, int fn, int64_t t_ms, int64_t period_ms)
 {
     struct scenario *sc = sc_of(L);
     struct sc_hook_handle *h;
@@ -345,9 +261,9 @@ static int l_every(lua_State *L)
     luaL_checktype(L, 2, LUA_TFUNCTION);
     if (d <= 0)
         return sc_error(L, "every(): the period must be at least 1 s");
-    first = lua_isnoneornil(L, 3) ? base_ms(sc) + d * 1000
+    first = lua_isnoneornil(L, 3) ? sc_second_ms(sc) + d * 1000
                                   : sc_check_time(L, 3) * 1000;
-    sc_push_hook(L, 2, first, d * 1000);
+    push_hook(L, 2, first, d * 1000);
     return 1;
 }
 
@@ -358,7 +274,7 @@ static int l_after(lua_State *L)
     int64_t d = sc_check_duration(L, 1);
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    sc_push_hook(L, 2, base_ms(sc) + d * 1000, 0);
+    push_hook(L, 2, sc_second_ms(sc) + d * 1000, 0);
     return 1;
 }
 
@@ -367,7 +283,7 @@ static int l_at(lua_State *L)
 {
     SC_NEED_METERS(L, l_at);
     struct scenario *sc = sc_of(L);
-    int64_t t, base = base_ms(sc) / 1000;
+    int64_t t, base = sc_second_ms(sc) / 1000;
     unsigned hh, mm, ss = 0;
     int n = 0;
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
@@ -394,7 +310,7 @@ static int l_at(lua_State *L)
                               "time is %s)", s ? s : "?", now);
         }
     }
-    sc_push_hook(L, 2, t * 1000, 0);
+    push_hook(L, 2, t * 1000, 0);
     return 1;
 }
 
@@ -464,7 +380,7 @@ static int l_fault_modbus(lua_State *L)
         return sc_error(L, "fault.modbus('%s'): %s", spec, why);
     if (!lua_isnoneornil(L, 2)) {
         int64_t d = sc_check_duration(L, 2);
-        struct sc_timer t = { .t = base_ms(sc) + d * 1000,
+        struct sc_timer t = { .t = sc_second_ms(sc) + d * 1000,
                               .kind = SC_T_FAULT_END, .ref = id };
         sc_schedule(L, &t);
     }
@@ -506,7 +422,7 @@ static int l_fault_broker(lua_State *L)
     int64_t d = lua_isnoneornil(L, 1) ? 0 : sc_check_duration(L, 1);
     sc->host.broker(sc->host.ctx, true);
     if (d > 0) {
-        struct sc_timer t = { .t = base_ms(sc) + d * 1000,
+        struct sc_timer t = { .t = sc_second_ms(sc) + d * 1000,
                               .kind = SC_T_BROKER_END };
         sc_schedule(L, &t);
     }
@@ -908,6 +824,28 @@ static int api_read_file(lua_State *L)
 
 /* ---- the private table for the prelude ---- */
 
+/* An assertion: into the open check(), else a case of its own. */
+static void record(struct scenario *sc, bool ok, const char *name,
+                   const char *where, const char *detail)
+{
+    struct sc_check *c = &sc->check;
+
+    if (c->active) {
+        if (!ok && c->failures++ == 0) {
+            size_t len = strlen(detail ? detail : "failed") +
+                         strlen(where ? where : "") +
+                         strlen(name ? name : "") + 8;
+            c->detail = malloc(len);
+            if (c->detail)
+                snprintf(c->detail, len, "%s %s: %s", where ? where : "",
+                         name ? name : "", detail ? detail : "failed");
+        }
+        return;
+    }
+    sc->res.log = sc_ui(sc);
+    sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
+}
+
 static int api_record(lua_State *L)
 {
     struct scenario *sc = sc_of(L);
@@ -920,7 +858,7 @@ static int api_record(lua_State *L)
     size_t n = strlen(where);
     if (n && where[n - 1] == ':')
         where[n - 1] = '\0';
-    sc_record(sc, ok, name, where, detail);
+    record(sc, ok, name, where, detail);
     lua_pushboolean(L, ok);
     return 1;
 }

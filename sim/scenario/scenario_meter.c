@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_int.h"
 #include "core/segment.h"
 #include "sim/base/timeparse.h"
@@ -457,7 +459,7 @@ static int m_ramp(lua_State *L)
     struct sc_load w = m->want;
     struct sc_ramp r = { .on = true };
     bool found;
-    int64_t over, step, now = sc_now_ms(sc) - sc_now_ms(sc) % 1000;
+    int64_t over, step, now = sc_second_ms(sc);
 
     luaL_checktype(L, 2, LUA_TTABLE);
     over = sc_field_duration(L, 2, "over", &found);
@@ -544,7 +546,7 @@ static int m_profile(lua_State *L)
     };
     struct sc_profile p = { .on = true };
     struct sc_load w = m->want;
-    int64_t now = sc_now_ms(sc) - sc_now_ms(sc) % 1000, v;
+    int64_t now = sc_second_ms(sc), v;
     bool found;
 
     if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2)) {
@@ -641,7 +643,7 @@ static int m_outage(lua_State *L)
     sc->m[k].outage = true;
     if (!lua_isnoneornil(L, 2)) {
         int64_t d = sc_check_duration(L, 2);
-        int64_t now = sc_now_ms(sc) - sc_now_ms(sc) % 1000;
+        int64_t now = sc_second_ms(sc);
         struct sc_timer t = { .t = now + d * 1000, .kind = SC_T_OUTAGE_END,
                               .meter = k };
         sc_schedule(L, &t);

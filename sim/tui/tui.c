@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "sim/base/log.h"
-#include "sim/base/monotonic.h"
 #include "core/regmap.h"
 #include "sim/base/timeparse.h"
+#include "sim/base/monotonic.h"
 #include "sim/tui/tui_glass.h"
 #include "sim/tui/tui_keys.h"
 #include "sim/tui/tui_lines.h"
