@@ -533,6 +533,103 @@ static int64_t profile_next(const struct sc_profile *p, int64_t t)
     return t - off + p->interval;
 }
 
+/* A profile's multipliers while m:profile{} checks its arguments: a
+ * userdata owns the buffer, so that an error raised before the meter
+ * takes it cannot leak it (__gc frees what was not handed over). */
+struct shape_box {
+    double *v;
+};
+
+#define SHAPE_MT "kpm31c.shape"
+
+static int shape_gc(lua_State *L)
+{
+    struct shape_box *b = lua_touserdata(L, 1);
+    free(b->v);
+    b->v = NULL;
+    return 0;
+}
+
+/* m:profile(false): back to the plain load. */
+static int profile_off(lua_State *L, struct scenario *sc, unsigned k)
+{
+    struct sc_meter *m = &sc->m[k];
+
+    sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
+    free(m->prof.shape);
+    m->prof = (struct sc_profile){ 0 };
+    m->factor = 1.0;
+    apply(sc, k);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* The profile table's timing (at index 2) into *p: its number of points,
+ * interval, anchor, smoothing and step. Leaves the shape on the stack. */
+static void profile_timing(lua_State *L, struct sc_profile *p, int64_t now)
+{
+    int64_t v;
+    bool found;
+
+    if (lua_getfield(L, 2, "shape") != LUA_TTABLE)
+        sc_error(L, "profile{}: shape = {m1, m2, ...}: 24 hourly or 96 "
+                    "quarter-hourly multipliers, or any number with "
+                    "interval");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n < 1 || n > PROFILE_MAX_POINTS)
+        sc_error(L, "profile{}: shape has %d points (1..%d)", (int)n,
+                 PROFILE_MAX_POINTS);
+    p->n = (unsigned)n;
+    v = sc_field_duration(L, 2, "interval", &found);
+    if (found)
+        p->interval = v * 1000;
+    else if (n == 24 || n == 96 || n == 48 || n == 1440)
+        p->interval = 86400000 / n;
+    else
+        sc_error(L, "profile{}: %d points: give interval (24 points are "
+                    "hourly, 96 quarter-hourly)", (int)n);
+    if (p->interval < 1000)
+        sc_error(L, "profile{}: interval is at least 1 s");
+    if (lua_getfield(L, 2, "from") != LUA_TNIL)
+        p->anchor = sc_check_time(L, lua_gettop(L)) * 1000;
+    else
+        p->anchor = now - now % 86400000;   /* this virtual midnight */
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "smooth");
+    p->smooth = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    v = sc_field_duration(L, 2, "step", &found);
+    p->step = (found ? v : 60) * 1000;
+    if (p->step < 1000)
+        sc_error(L, "profile{}: step is at least 1 s");
+}
+
+/* The n multipliers of the shape at index idx, checked, in a buffer the
+ * box it pushes owns; *max gets the largest magnitude. */
+static struct shape_box *shape_read(lua_State *L, int idx, unsigned n,
+                                    double *max)
+{
+    struct shape_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+
+    b->v = NULL;
+    luaL_setmetatable(L, SHAPE_MT);
+    b->v = malloc((size_t)n * sizeof *b->v);
+    if (!b->v)
+        sc_error(L, "profile{}: out of memory");
+    *max = 0;
+    for (unsigned j = 0; j < n; j++) {
+        lua_rawgeti(L, idx, (lua_Integer)j + 1);
+        double f = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(f))
+            sc_error(L, "profile{}: shape[%d] is not a number", (int)j + 1);
+        b->v[j] = f;
+        if (fabs(f) > *max)
+            *max = fabs(f);
+        lua_pop(L, 1);
+    }
+    return b;
+}
+
 /* m:profile{shape = {...24 multipliers...}, I = 10 | P = -3000,
  *           interval = "1h", from = "2026-06-01", smooth = true}
  * m:profile(false): back to the plain load. */
@@ -546,81 +643,24 @@ static int m_profile(lua_State *L)
     };
     struct sc_profile p = { .on = true };
     struct sc_load w = m->want;
-    int64_t now = sc_second_ms(sc), v;
-    bool found;
+    int64_t now = sc_second_ms(sc);
+    double maxf;
 
-    if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2)) {
-        sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
-        free(m->prof.shape);
-        m->prof = (struct sc_profile){ 0 };
-        m->factor = 1.0;
-        apply(sc, k);
-        lua_settop(L, 1);
-        return 1;
-    }
+    if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2))
+        return profile_off(L, sc, k);
     luaL_checktype(L, 2, LUA_TTABLE);
-    if (lua_getfield(L, 2, "shape") != LUA_TTABLE)
-        return sc_error(L, "profile{}: shape = {m1, m2, ...}: 24 hourly or "
-                          "96 quarter-hourly multipliers, or any number with "
-                          "interval");
-    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    if (n < 1 || n > PROFILE_MAX_POINTS)
-        return sc_error(L, "profile{}: shape has %d points (1..%d)",
-                          (int)n, PROFILE_MAX_POINTS);
-    p.n = (unsigned)n;
-    v = sc_field_duration(L, 2, "interval", &found);
-    if (found)
-        p.interval = v * 1000;
-    else if (n == 24 || n == 96 || n == 48 || n == 1440)
-        p.interval = 86400000 / n;
-    else
-        return sc_error(L, "profile{}: %d points: give interval (24 points "
-                          "are hourly, 96 quarter-hourly)", (int)n);
-    if (p.interval < 1000)
-        return sc_error(L, "profile{}: interval is at least 1 s");
-    if (lua_getfield(L, 2, "from") != LUA_TNIL)
-        p.anchor = sc_check_time(L, lua_gettop(L)) * 1000;
-    else
-        p.anchor = now - now % 86400000;    /* this virtual midnight */
-    lua_pop(L, 1);
-    lua_getfield(L, 2, "smooth");
-    p.smooth = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    v = sc_field_duration(L, 2, "step", &found);
-    p.step = (found ? v : 60) * 1000;
-    if (p.step < 1000)
-        return sc_error(L, "profile{}: step is at least 1 s");
-
-    double maxf = 0;
-    p.shape = malloc((size_t)n * sizeof *p.shape);
-    if (!p.shape)
-        return sc_error(L, "profile{}: out of memory");
-    for (lua_Integer j = 1; j <= n; j++) {
-        lua_rawgeti(L, -1, j);
-        double f = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(f)) {
-            free(p.shape);
-            return sc_error(L, "profile{}: shape[%d] is not a number",
-                              (int)j);
-        }
-        p.shape[j - 1] = f;
-        if (fabs(f) > maxf)
-            maxf = fabs(f);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    profile_timing(L, &p, now);
+    struct shape_box *shape = shape_read(L, lua_gettop(L), p.n, &maxf);
     /* the load's other keys: the base the multipliers scale */
-    lua_pushvalue(L, 2);
-    int top = lua_gettop(L);
-    load_from_table(L, top, &w, "profile{}", extra);
-    if (fabs(w.i) * maxf > 100) {
-        free(p.shape);
+    load_from_table(L, 2, &w, "profile{}", extra);
+    if (fabs(w.i) * maxf > LOAD_I_MAX)
         return sc_error(L, "profile{}: %g A x %g (the largest multiplier) "
-                          "is over 100 A", fabs(w.i), maxf);
-    }
+                          "is over %g A", fabs(w.i), maxf, LOAD_I_MAX);
     sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
     stop_ramp(sc, k);
     free(m->prof.shape);
+    p.shape = shape->v;             /* the meter's now */
+    shape->v = NULL;
     m->prof = p;
     m->want = w;
     m->factor = profile_factor(&m->prof, now);
@@ -1389,6 +1429,10 @@ void sc_meter_register(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, m_eq);
     lua_setfield(L, -2, "__eq");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, SHAPE_MT);
+    lua_pushcfunction(L, shape_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     lua_pushcfunction(L, l_meter);
     lua_setglobal(L, "meter");
