@@ -17,6 +17,7 @@
 #include "sim/ports/bus.h"
 #include "sim/base/log.h"
 #include "sim/ports/ports.h"
+#include "core/meter.h"
 #include "protocols/modbus.h"
 #include "protocols/modbus_fault.h"
 #include "sim/scenario/scenario_api.h"
@@ -102,8 +103,9 @@ static int l_setup(lua_State *L)
     }
     if (lua_getfield(L, 1, "slave") != LUA_TNIL) {
         lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 1 || n > 247)
-            return sc_error(L, "setup{slave}: an address 1..247");
+        if (!lua_isinteger(L, -1) || n < 1 || n > METER_SLAVE_MAX)
+            return sc_error(L, "setup{slave}: an address 1..%d",
+                            METER_SLAVE_MAX);
         if (!sc->cli.slave)
             o->slave = (int)n;
     }
@@ -453,6 +455,13 @@ static int fault_tostring(lua_State *L)
 
 /* ---- an in-process Modbus client, through the faults ---- */
 
+static void check_slave(lua_State *L, lua_Integer slave)
+{
+    luaL_argcheck(L, slave >= 1 && slave <= METER_SLAVE_MAX, 1,
+                  lua_pushfstring(L, "a slave address 1..%d",
+                                  METER_SLAVE_MAX));
+}
+
 static enum mb_fault_transport transport_arg(lua_State *L, int idx)
 {
     const char *t = luaL_optstring(L, idx, "tcp");
@@ -532,7 +541,7 @@ static int l_modbus_read(lua_State *L)
     enum mb_fault_transport tr = transport_arg(L, 4);
     uint16_t regs[MB_MAX_READ];
 
-    luaL_argcheck(L, slave >= 1 && slave <= 247, 1, "a slave address 1..247");
+    check_slave(L, slave);
     luaL_argcheck(L, addr >= 0 && addr <= 0xFFFF, 2, "an address 0..0xFFFF");
     luaL_argcheck(L, count >= 1 && count <= MB_MAX_READ &&
                   addr + count <= 0x10000, 3, "a count 1..125");
@@ -562,7 +571,7 @@ static int l_modbus_write(lua_State *L)
     uint16_t regs[MB_MAX_WRITE];
     lua_Integer n = 0;
 
-    luaL_argcheck(L, slave >= 1 && slave <= 247, 1, "a slave address 1..247");
+    check_slave(L, slave);
     luaL_argcheck(L, addr >= 0 && addr <= 0xFFFF, 2, "an address 0..0xFFFF");
     if (lua_type(L, 3) == LUA_TTABLE) {
         n = (lua_Integer)lua_rawlen(L, 3);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/meter.h"
 #include "sim/scenario/scenario_call.h"
 #include "sim/base/timeparse.h"
 
@@ -91,18 +92,19 @@ int64_t sc_time_at(lua_State *L, int idx, const char *what)
 
     if (lua_type(L, idx) == LUA_TNUMBER) {
         lua_Number v = lua_tonumber(L, idx);
-        if (!(v >= 0) || v > 4102444799.0 || v != floor(v))
+        if (!(v >= (double)RTC_MIN) || v > (double)RTC_MAX || v != floor(v))
             return sc_error(L, "%s: %s is not a time (whole seconds since "
-                              "1970, up to 2099)", what,
-                              lua_tostring(L, idx)), 0;
+                              "1970, up to %d)", what,
+                              lua_tostring(L, idx), RTC_YEAR_MAX), 0;
         return (int64_t)v;
     }
     if (lua_type(L, idx) == LUA_TSTRING &&
         time_parse_iso(lua_tostring(L, idx), &t) == 0)
         return t;
     return sc_error(L, "%s: %s is not a date-time such as "
-                      "'2026-01-01T06:00' (1970..2099)", what,
-                      luaL_tolstring(L, idx, NULL)), 0;
+                      "'2026-01-01T06:00' (%d..%d)", what,
+                      luaL_tolstring(L, idx, NULL), RTC_YEAR_MIN,
+                      RTC_YEAR_MAX), 0;
 }
 
 static const char *fname(lua_State *L)

@@ -360,7 +360,8 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
         w->angle = angle;
     }
     pf_field(L, t, fn, w, &export);
-    has_i = num_field(L, t, "I", -100, 100, fn, "a current", &i);
+    has_i = num_field(L, t, "I", -LOAD_I_MAX, LOAD_I_MAX, fn, "a current",
+                      &i);
     has_p = num_field(L, t, "P", -50000, 50000, fn, "an active power", &p);
     if (has_i && has_p)
         sc_error(L, "%s: I or P, not both", fn);
@@ -376,9 +377,9 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
             sc_error(L, "%s: P = %g needs a voltage and a power factor "
                        "above 0", fn, p);
         i = p == 0 ? 0 : fabs(p) / (w->u * pf);
-        if (i > 100)
-            sc_error(L, "%s: P = %g W at %g V, PF %g is %g A (100 A at "
-                       "most)", fn, p, w->u, pf, i);
+        if (i > LOAD_I_MAX)
+            sc_error(L, "%s: P = %g W at %g V, PF %g is %g A (%g A at "
+                       "most)", fn, p, w->u, pf, i, LOAD_I_MAX);
         export = p < 0 ? (!dir_set || export) : (dir_set && export);
     }
     w->i = export ? -i : i;
@@ -798,7 +799,7 @@ static uint32_t energy_wh(lua_State *L, int idx, const char *fn)
         else if (*end && strcasecmp(end, "Wh"))
             v = NAN;
     }
-    if (!(v >= 0 && v <= 4294967295.0))
+    if (!(v >= 0 && v <= (double)PREPAID_CREDIT_MAX_WH))
         sc_error(L, "%s: %s is not an energy (Wh as a number, or '10kWh', "
                    "'500Wh')", fn, luaL_tolstring(L, idx, NULL));
     return (uint32_t)llround(v);
@@ -812,7 +813,8 @@ static int m_topup(lua_State *L)
 
     if (meter_topup(core, wh))
         return sc_error(L, "topup(): the credit would pass the meter's "
-                          "limit (4294967295 Wh)");
+                          "limit (%lu Wh)",
+                        (unsigned long)PREPAID_CREDIT_MAX_WH);
     lua_pushinteger(L, meter_credit_wh(core));
     return 1;
 }
@@ -1059,7 +1061,8 @@ static int m_set_clock(lua_State *L)
     unsigned k = check_meter(L, 1);
     int64_t t = sc_check_time(L, 2);
     if (meter_set_time(core_of(L, k), t))
-        return sc_error(L, "set_clock(): the meter's clock runs 1970..2099");
+        return sc_error(L, "set_clock(): the meter's clock runs %d..%d",
+                        RTC_YEAR_MIN, RTC_YEAR_MAX);
     lua_settop(L, 1);
     return 1;
 }
