@@ -563,10 +563,72 @@ static void set_names(struct scenario *sc, const char *path)
     snprintf(sc->suite, sizeof sc->suite, "%.*s", (int)len, base);
 }
 
+/* The Lua state's parts: the sandbox, the API, the script's arguments,
+ * math.random seeded with --seed (same seed, same numbers). Leaves the
+ * API's private table for the prelude. */
+static void open_state(struct scenario *sc, lua_State *L,
+                       const struct sim_options *o)
+{
+    *(struct scenario **)lua_getextraspace(L) = sc;
+    lua_atpanic(L, on_panic);
+    lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, SC_HOOK_COUNT);
+    open_sandbox(sc, L, o->unsafe_lua);
+    lua_newtable(L);
+    sc->hooks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    sc_meter_register(L);
+    sc_api_register(L);                 /* leaves the private table */
+    push_args(L, o);
+
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)o->seed);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+}
+
+/* Run the prelude (the Lua half of the API) with the private table on
+ * the stack; false when it fails (reported). */
+static bool run_prelude(struct scenario *sc, lua_State *L,
+                        const struct sim_options *o)
+{
+    if (luaL_loadbufferx(L, (const char *)scenario_prelude,
+                         sizeof scenario_prelude - 1,
+                         "=prelude", "t") != LUA_OK) {
+        log_error("the scenario prelude does not load: %s",
+                  lua_tostring(L, -1));
+        return false;
+    }
+    lua_insert(L, -2);
+    lua_pushboolean(L, o->unsafe_lua);
+    lua_pushstring(L, sc->dir);
+    lua_pushinteger(L, (lua_Integer)o->seed);
+    if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
+        log_error("the scenario prelude fails: %s", lua_tostring(L, -1));
+        return false;
+    }
+    return true;
+}
+
+/* The script as the coroutine's function; false when it does not load
+ * (recorded as the scenario's error). */
+static bool load_script(struct scenario *sc, const struct sim_options *o)
+{
+    sc->co = lua_newthread(sc->L);
+    sc->co_ref = luaL_ref(sc->L, LUA_REGISTRYINDEX);
+    int st = luaL_loadfilex(sc->co, o->scenario, "t");
+    if (st == LUA_OK)
+        return true;
+    const char *msg = lua_tostring(sc->co, -1);
+    if (st == LUA_ERRFILE)
+        msg = lua_pushfstring(sc->co, "%s: cannot read the scenario: %s",
+                              o->scenario, strerror(errno));
+    script_failed(sc, msg, NULL, st);
+    return false;
+}
+
 struct scenario *scenario_load(struct sim_options *o)
 {
     struct scenario *sc = calloc(1, sizeof *sc);
-    lua_State *L;
 
     if (!sc) {
         log_error("%s: out of memory", o->scenario);
@@ -582,59 +644,19 @@ struct scenario *scenario_load(struct sim_options *o)
     set_names(sc, o->scenario);
     sc_results_init(&sc->res, o->tap, o->verbosity > 0);
 
-    L = sc->L = lua_newstate(sc_alloc, sc);
-    if (!L) {
+    sc->L = lua_newstate(sc_alloc, sc);
+    if (!sc->L) {
         log_error("%s: cannot create a Lua state", o->scenario);
         free(sc);
         return NULL;
     }
-    *(struct scenario **)lua_getextraspace(L) = sc;
-    lua_atpanic(L, on_panic);
-    lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, SC_HOOK_COUNT);
-    open_sandbox(sc, L, o->unsafe_lua);
-    lua_newtable(L);
-    sc->hooks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    sc_meter_register(L);
-    sc_api_register(L);                 /* leaves the private table */
-    push_args(L, o);
-
-    /* math.random is seeded with --seed: same seed, same numbers */
-    lua_getglobal(L, "math");
-    lua_getfield(L, -1, "randomseed");
-    lua_pushinteger(L, (lua_Integer)o->seed);
-    lua_call(L, 1, 0);
-    lua_pop(L, 1);
-
-    /* the prelude (Lua half of the API) gets the private table */
-    if (luaL_loadbufferx(L, (const char *)scenario_prelude,
-                         sizeof scenario_prelude - 1,
-                         "=prelude", "t") != LUA_OK) {
-        log_error("the scenario prelude does not load: %s",
-                  lua_tostring(L, -1));
+    open_state(sc, sc->L, o);
+    if (!run_prelude(sc, sc->L, o)) {
         scenario_free(sc);
         return NULL;
     }
-    lua_insert(L, -2);
-    lua_pushboolean(L, o->unsafe_lua);
-    lua_pushstring(L, sc->dir);
-    lua_pushinteger(L, (lua_Integer)o->seed);
-    if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
-        log_error("the scenario prelude fails: %s", lua_tostring(L, -1));
-        scenario_free(sc);
-        return NULL;
-    }
-
-    sc->co = lua_newthread(L);
-    sc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    int st = luaL_loadfilex(sc->co, o->scenario, "t");
-    if (st != LUA_OK) {
-        const char *msg = lua_tostring(sc->co, -1);
-        if (st == LUA_ERRFILE)
-            msg = lua_pushfstring(sc->co, "%s: cannot read the scenario: %s",
-                                  o->scenario, strerror(errno));
-        script_failed(sc, msg, NULL, st);
+    if (!load_script(sc, o))
         return sc;
-    }
 
     /* the setup phase: up to the first use of the meters */
     sc->busy_since = monotonic_s();

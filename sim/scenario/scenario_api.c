@@ -29,14 +29,103 @@
 
 /* ---- setup ---- */
 
+/* setup{} keys, each read from the value on top of the stack; what the
+ * command line gave is left alone. */
+
+static void setup_start(lua_State *L, struct scenario *sc)
+{
+    int64_t t = sc_time_at(L, -1, "setup{start}");
+    if (!sc->cli.start)
+        sc->opt->start = t;
+}
+
+static void setup_meters(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 1 || n > 10000)
+        sc_error(L, "setup{meters}: a count 1..10000");
+    if (!sc->cli.meters)
+        sc->opt->meters = (unsigned)n;
+}
+
+static void setup_seed(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 0)
+        sc_error(L, "setup{seed}: a whole number >= 0");
+    if (sc->cli.seed)
+        return;
+    sc->opt->seed = (uint64_t)n;
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, n);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+}
+
+static void setup_speed(lua_State *L, struct scenario *sc)
+{
+    bool max = lua_type(L, -1) == LUA_TSTRING &&
+               !strcmp(lua_tostring(L, -1), "max");
+    lua_Number v = lua_tonumber(L, -1);
+    if (!max && !(lua_type(L, -1) == LUA_TNUMBER && v > 0 && v <= 1e9))
+        sc_error(L, "setup{speed}: 'max' or virtual seconds per real "
+                    "second (> 0)");
+    if (sc->cli.speed)
+        return;
+    sc->opt->speed_max = max;
+    if (!max)
+        sc->opt->speed = v;
+}
+
+static void setup_fidelity(lua_State *L, struct scenario *sc)
+{
+    const char *f = lua_tostring(L, -1);
+    if (!f || (strcmp(f, "full") && strcmp(f, "fast")))
+        sc_error(L, "setup{fidelity}: 'full' or 'fast'");
+    if (sc->cli.fidelity)
+        return;
+    sc->opt->fidelity = !strcmp(f, "full") ? ENGINE_FULL : ENGINE_FAST;
+    sc->opt->fidelity_set = true;
+}
+
+static void setup_slave(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 1 || n > METER_SLAVE_MAX)
+        sc_error(L, "setup{slave}: an address 1..%d", METER_SLAVE_MAX);
+    if (!sc->cli.slave)
+        sc->opt->slave = (int)n;
+}
+
+static void setup_fail_fast(lua_State *L, struct scenario *sc)
+{
+    sc->fail_fast = lua_toboolean(L, -1);
+}
+
+static void setup_watchdog(lua_State *L, struct scenario *sc)
+{
+    lua_Number v = lua_tonumber(L, -1);
+    if (!(lua_type(L, -1) == LUA_TNUMBER && v >= 0))
+        sc_error(L, "setup{watchdog}: real seconds >= 0 (0 = none)");
+    sc->watchdog = v;
+}
+
+/* The keys, in the order they are applied. */
+static const struct {
+    const char *key;
+    void (*set)(lua_State *L, struct scenario *sc);
+} setup_keys[] = {
+    { "start", setup_start }, { "meters", setup_meters },
+    { "seed", setup_seed }, { "speed", setup_speed },
+    { "fidelity", setup_fidelity }, { "slave", setup_slave },
+    { "fail_fast", setup_fail_fast }, { "watchdog", setup_watchdog },
+};
+#define NSETUP_KEYS (sizeof setup_keys / sizeof setup_keys[0])
+
 static int l_setup(lua_State *L)
 {
     struct scenario *sc = sc_of(L);
-    struct sim_options *o = sc->opt;
-    static const char *const keys[] = {
-        "start", "meters", "seed", "speed", "fidelity", "slave",
-        "fail_fast", "watchdog", NULL,
-    };
 
     luaL_checktype(L, 1, LUA_TTABLE);
     if (sc->e)
@@ -47,76 +136,17 @@ static int l_setup(lua_State *L)
         bool known = false;
         lua_pop(L, 1);
         if (lua_type(L, -1) == LUA_TSTRING)
-            for (int k = 0; keys[k]; k++)
-                known |= !strcmp(lua_tostring(L, -1), keys[k]);
+            for (size_t k = 0; k < NSETUP_KEYS; k++)
+                known |= !strcmp(lua_tostring(L, -1), setup_keys[k].key);
         if (!known)
             return sc_error(L, "setup{}: unknown key '%s' (start, meters, "
                               "seed, speed, fidelity, slave, fail_fast, "
                               "watchdog)", luaL_tolstring(L, -1, NULL));
     }
-    if (lua_getfield(L, 1, "start") != LUA_TNIL) {
-        int64_t t = sc_time_at(L, -1, "setup{start}");
-        if (!sc->cli.start)
-            o->start = t;
-    }
-    if (lua_getfield(L, 1, "meters") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 1 || n > 10000)
-            return sc_error(L, "setup{meters}: a count 1..10000");
-        if (!sc->cli.meters)
-            o->meters = (unsigned)n;
-    }
-    if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 0)
-            return sc_error(L, "setup{seed}: a whole number >= 0");
-        if (!sc->cli.seed) {
-            o->seed = (uint64_t)n;
-            lua_getglobal(L, "math");
-            lua_getfield(L, -1, "randomseed");
-            lua_pushinteger(L, n);
-            lua_call(L, 1, 0);
-            lua_pop(L, 1);
-        }
-    }
-    if (lua_getfield(L, 1, "speed") != LUA_TNIL) {
-        bool max = lua_type(L, -1) == LUA_TSTRING &&
-                   !strcmp(lua_tostring(L, -1), "max");
-        lua_Number v = lua_tonumber(L, -1);
-        if (!max && !(lua_type(L, -1) == LUA_TNUMBER && v > 0 && v <= 1e9))
-            return sc_error(L, "setup{speed}: 'max' or virtual seconds "
-                              "per real second (> 0)");
-        if (!sc->cli.speed) {
-            o->speed_max = max;
-            if (!max)
-                o->speed = v;
-        }
-    }
-    if (lua_getfield(L, 1, "fidelity") != LUA_TNIL) {
-        const char *f = lua_tostring(L, -1);
-        if (!f || (strcmp(f, "full") && strcmp(f, "fast")))
-            return sc_error(L, "setup{fidelity}: 'full' or 'fast'");
-        if (!sc->cli.fidelity) {
-            o->fidelity = !strcmp(f, "full") ? ENGINE_FULL : ENGINE_FAST;
-            o->fidelity_set = true;
-        }
-    }
-    if (lua_getfield(L, 1, "slave") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 1 || n > METER_SLAVE_MAX)
-            return sc_error(L, "setup{slave}: an address 1..%d",
-                            METER_SLAVE_MAX);
-        if (!sc->cli.slave)
-            o->slave = (int)n;
-    }
-    if (lua_getfield(L, 1, "fail_fast") != LUA_TNIL)
-        sc->fail_fast = lua_toboolean(L, -1);
-    if (lua_getfield(L, 1, "watchdog") != LUA_TNIL) {
-        lua_Number v = lua_tonumber(L, -1);
-        if (!(lua_type(L, -1) == LUA_TNUMBER && v >= 0))
-            return sc_error(L, "setup{watchdog}: real seconds >= 0 "
-                              "(0 = none)");
-        sc->watchdog = v;
+    for (size_t k = 0; k < NSETUP_KEYS; k++) {
+        if (lua_getfield(L, 1, setup_keys[k].key) != LUA_TNIL)
+            setup_keys[k].set(L, sc);
+        lua_pop(L, 1);
     }
     return 0;
 }
@@ -961,85 +991,85 @@ static int api_count(lua_State *L)
     return 1;
 }
 
+/* ---- registration ---- */
+
+static const luaL_Reg global_fns[] = {
+    { "setup", l_setup },
+    { "now", l_now },
+    { "date", l_date },
+    { "time", l_time },
+    { "duration", l_duration },
+    { "advance", l_advance },
+    { "run_until", l_run_until },
+    { "speed", l_speed },
+    { "every", l_every },
+    { "after", l_after },
+    { "at", l_at },
+    { "on", l_on },
+    { NULL, NULL },
+};
+
+static const luaL_Reg fault_fns[] = {
+    { "modbus", l_fault_modbus },
+    { "clear", l_fault_clear },
+    { "hits", l_fault_hits },
+    { "broker", l_fault_broker },
+    { NULL, NULL },
+};
+
+static const luaL_Reg modbus_fns[] = {
+    { "read", l_modbus_read },
+    { "write", l_modbus_write },
+    { NULL, NULL },
+};
+
+static const luaL_Reg mqtt_fns[] = {
+    { "sent", l_mqtt_sent },
+    { "received", l_mqtt_received },
+    { "count", l_mqtt_count },
+    { NULL, NULL },
+};
+
+static const luaL_Reg hook_methods[] = {
+    { "cancel", hook_cancel },
+    { NULL, NULL },
+};
+
+static const luaL_Reg fault_methods[] = {
+    { "remove", fault_remove },
+    { NULL, NULL },
+};
+
+static const luaL_Reg private_fns[] = {
+    { "record", api_record },
+    { "stop", api_stop },
+    { "fail_fast", api_fail_fast },
+    { "where", api_where },
+    { "check_begin", api_check_begin },
+    { "check_end", api_check_end },
+    { "traceback", api_traceback },
+    { "read_file", api_read_file },
+    { "path_of", api_path_of },
+    { "count", api_count },
+    { NULL, NULL },
+};
+
 void sc_api_register(lua_State *L)
 {
-    static const luaL_Reg globals[] = {
-        { "setup", l_setup },
-        { "now", l_now },
-        { "date", l_date },
-        { "time", l_time },
-        { "duration", l_duration },
-        { "advance", l_advance },
-        { "run_until", l_run_until },
-        { "speed", l_speed },
-        { "every", l_every },
-        { "after", l_after },
-        { "at", l_at },
-        { "on", l_on },
-        { NULL, NULL },
-    };
-    static const luaL_Reg fault[] = {
-        { "modbus", l_fault_modbus },
-        { "clear", l_fault_clear },
-        { "hits", l_fault_hits },
-        { "broker", l_fault_broker },
-        { NULL, NULL },
-    };
-    static const luaL_Reg modbus[] = {
-        { "read", l_modbus_read },
-        { "write", l_modbus_write },
-        { NULL, NULL },
-    };
-    static const luaL_Reg mqtt[] = {
-        { "sent", l_mqtt_sent },
-        { "received", l_mqtt_received },
-        { "count", l_mqtt_count },
-        { NULL, NULL },
-    };
-    static const luaL_Reg hook_methods[] = {
-        { "cancel", hook_cancel },
-        { NULL, NULL },
-    };
-    static const luaL_Reg fault_methods[] = {
-        { "remove", fault_remove },
-        { NULL, NULL },
-    };
-    static const luaL_Reg private[] = {
-        { "record", api_record },
-        { "stop", api_stop },
-        { "fail_fast", api_fail_fast },
-        { "where", api_where },
-        { "check_begin", api_check_begin },
-        { "check_end", api_check_end },
-        { "traceback", api_traceback },
-        { "read_file", api_read_file },
-        { "path_of", api_path_of },
-        { "count", api_count },
-        { NULL, NULL },
-    };
-
     lua_pushglobaltable(L);
-    luaL_setfuncs(L, globals, 0);
+    luaL_setfuncs(L, global_fns, 0);
     lua_pop(L, 1);
-    luaL_newlib(L, fault);
+    luaL_newlib(L, fault_fns);
     lua_setglobal(L, "fault");
-    luaL_newlib(L, modbus);
+    luaL_newlib(L, modbus_fns);
     lua_setglobal(L, "modbus");
-    luaL_newlib(L, mqtt);
+    luaL_newlib(L, mqtt_fns);
     lua_setglobal(L, "mqtt");
 
-    luaL_newmetatable(L, HOOK_MT);
-    luaL_newlib(L, hook_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, hook_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, HOOK_MT, hook_methods, hook_tostring);
     lua_pop(L, 1);
-    luaL_newmetatable(L, FAULT_MT);
-    luaL_newlib(L, fault_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, fault_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, FAULT_MT, fault_methods, fault_tostring);
     lua_pop(L, 1);
 
-    luaL_newlib(L, private);        /* left for the prelude */
+    luaL_newlib(L, private_fns);        /* left for the prelude */
 }

@@ -162,6 +162,19 @@ int sc_yield_for_meters(lua_State *L, lua_CFunction again)
     return lua_yieldk(L, 0, 0, retry_k);
 }
 
+/* ---- objects ---- */
+
+void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,
+              lua_CFunction tostring)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+}
+
 /* ---- the host ---- */
 
 bool sc_ui(const struct scenario *sc)

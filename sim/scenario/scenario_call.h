@@ -50,6 +50,11 @@ int64_t sc_field_duration(lua_State *L, int t, const char *key, bool *found);
 /* Schedule an internal timer; its handle. Raises on out of memory. */
 int sc_schedule(lua_State *L, const struct sc_timer *t);
 
+/* A metatable for userdata objects named name: methods as __index, and
+ * __tostring. Leaves it on the stack. */
+void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,
+              lua_CFunction tostring);
+
 /* true while a full-screen UI owns stdout (print and results to the log) */
 bool sc_ui(const struct scenario *sc);
 

@@ -238,6 +238,43 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
         *export = true;
 }
 
+/* One entry of a harmonics table (key at -2, value at -1): a number (%
+ * of the fundamental current, the key its order) or a table {order, I =,
+ * V =, phase =, Vphase =}. */
+static struct load_harmonic harmonic_entry(lua_State *L, const char *fn)
+{
+    struct load_harmonic x = { 0 };
+    lua_Integer order = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        x.i_pct = lua_tonumber(L, -1);
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+        int e = lua_gettop(L);
+        if (lua_getfield(L, e, "order") == LUA_TNUMBER ||
+            (lua_pop(L, 1), lua_rawgeti(L, e, 1)) == LUA_TNUMBER)
+            order = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        double v = 0;
+        if (num_field(L, e, "I", 0, 200, fn, "harmonic current %", &v))
+            x.i_pct = v;
+        if (num_field(L, e, "V", 0, 50, fn, "harmonic voltage %", &v))
+            x.v_pct = v;
+        if (num_field(L, e, "phase", -360, 360, fn, "degrees", &v))
+            x.i_phase = v;
+        if (num_field(L, e, "Vphase", -360, 360, fn, "degrees", &v))
+            x.v_phase = v;
+    } else {
+        sc_error(L, "%s: harmonics: each entry is a number (%% of the "
+                   "fundamental current) or a table", fn);
+    }
+    if (order < 2 || order > 50)
+        sc_error(L, "%s: harmonics: order %d is not 2..50", fn, (int)order);
+    if (!(x.i_pct >= 0 && x.i_pct <= 200))
+        sc_error(L, "%s: harmonics: %g%% is not 0..200", fn, x.i_pct);
+    x.order = (unsigned)order;
+    return x;
+}
+
 static void harmonics_field(lua_State *L, int t, const char *fn,
                             struct sc_load *w)
 {
@@ -261,43 +298,14 @@ static void harmonics_field(lua_State *L, int t, const char *fn,
                    fn);
     lua_pushnil(L);
     while (lua_next(L, ht)) {
-        struct load_harmonic x = { 0 };
-        lua_Integer order = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            x.i_pct = lua_tonumber(L, -1);
-        } else if (lua_type(L, -1) == LUA_TTABLE) {
-            int e = lua_gettop(L);
-            if (lua_getfield(L, e, "order") == LUA_TNUMBER ||
-                (lua_pop(L, 1), lua_rawgeti(L, e, 1)) == LUA_TNUMBER)
-                order = lua_tointeger(L, -1);
-            lua_pop(L, 1);
-            double v = 0;
-            if (num_field(L, e, "I", 0, 200, fn, "harmonic current %",
-                          &v))
-                x.i_pct = v;
-            if (num_field(L, e, "V", 0, 50, fn, "harmonic voltage %", &v))
-                x.v_pct = v;
-            if (num_field(L, e, "phase", -360, 360, fn, "degrees", &v))
-                x.i_phase = v;
-            if (num_field(L, e, "Vphase", -360, 360, fn, "degrees", &v))
-                x.v_phase = v;
-        } else {
-            sc_error(L, "%s: harmonics: each entry is a number (%% of the "
-                       "fundamental current) or a table", fn);
-        }
-        if (order < 2 || order > 50)
-            sc_error(L, "%s: harmonics: order %d is not 2..50", fn,
-                       (int)order);
-        if (!(x.i_pct >= 0 && x.i_pct <= 200))
-            sc_error(L, "%s: harmonics: %g%% is not 0..200", fn, x.i_pct);
+        struct load_harmonic x = harmonic_entry(L, fn);
         if (n == LOAD_MAX_HARMONICS)
             sc_error(L, "%s: harmonics: %d at most", fn,
                        LOAD_MAX_HARMONICS);
-        x.order = (unsigned)order;
         for (unsigned k = 0; k < n; k++)
             if (h[k].order == x.order)
                 sc_error(L, "%s: harmonics: order %d given twice", fn,
-                           (int)order);
+                           (int)x.order);
         /* sorted by order: the same load whatever the table's order */
         unsigned at = n++;
         while (at > 0 && h[at - 1].order > x.order) {
@@ -1425,11 +1433,7 @@ void sc_meter_register(lua_State *L)
         { NULL, NULL },
     };
 
-    luaL_newmetatable(L, METER_MT);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, METER_MT, methods, m_tostring);
     lua_pushcfunction(L, m_eq);
     lua_setfield(L, -2, "__eq");
     lua_pop(L, 1);
