@@ -1,9 +1,10 @@
 /*
  * The scenario's global functions: setup, time (now, advance, run_until,
- * speed), hooks (every, at, after, on), faults of the Modbus ports, an
- * in-process Modbus client that goes through those faults, and the files
- * a scenario may read (beside it, through the API only). Also the private
- * table the prelude (the Lua half of the API) is given.
+ * speed), hooks (every, at, after, on), faults of the Modbus ports and
+ * the broker, an in-process Modbus client that goes through those
+ * faults, the MQTT traffic the uplink saw, and the files a scenario may
+ * read (beside it, through the API only). Also the private table the
+ * prelude (the Lua half of the API) is given.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -868,12 +868,8 @@ static int m_prepaid(lua_State *L)
         s.prepaid.limit_w = (uint32_t)v;
     if (num_field(L, 2, "delay", 0, PREPAID_DELAY_MAX, "prepaid{}", "s", &v))
         s.prepaid.delay_s = (uint16_t)v;
-    uint32_t credit = 0;
-    bool has_credit = lua_getfield(L, 2, "credit") != LUA_TNIL;
-    if (has_credit)
-        credit = energy_wh(L, -1, "prepaid{credit}");
-    if (has_credit)
-        meter_set_credit(core, credit);
+    if (lua_getfield(L, 2, "credit") != LUA_TNIL)
+        meter_set_credit(core, energy_wh(L, -1, "prepaid{credit}"));
     if (meter_configure(core, &s))
         return sc_error(L, "prepaid{}: the meter refused these settings");
     lua_settop(L, 1);
@@ -1030,8 +1026,6 @@ static int m_key(lua_State *L)
     return 1;
 }
 
-/* The character a 7-segment pattern shows (the first of the font that
- * has it: digits before look-alike letters). */
 /* m:lcd() -> the glass as text, and a table of icons lit. */
 static int m_lcd(lua_State *L)
 {
