@@ -16,18 +16,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <lualib.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "sim/base/log.h"
+#include "sim/base/monotonic.h"
 #include "sim/ports/ports.h"
 #include "core/meter_host.h"
 #include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_prelude.h"
 #include "sim/base/timeparse.h"
 
@@ -35,13 +35,6 @@
 #define SC_WATCHDOG 30.0            /* real s a dispatch may take */
 #define SC_HOOK_COUNT 1000000       /* instructions between watchdog looks */
 #define SC_DEFAULT_START "2026-01-01T00:00:00"
-
-static double real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- memory and the watchdog ---- */
 
@@ -69,10 +62,10 @@ static void watchdog_hook(lua_State *L, lua_Debug *ar)
     char where[300];
 
     if (sc->watchdog <= 0 || sc->busy_since <= 0 ||
-        real_now() - sc->busy_since <= sc->watchdog)
+        monotonic_s() - sc->busy_since <= sc->watchdog)
         return;
     sc_where(L, 0, where, sizeof where);
-    sc->busy_since = real_now();    /* one error, then another period */
+    sc->busy_since = monotonic_s();    /* one error, then another period */
     char msg[512];
     snprintf(msg, sizeof msg, "%s the script ran for %g s of real time "
              "without letting virtual time pass (an endless loop?)", where,
@@ -91,42 +84,6 @@ static int on_panic(lua_State *L)
               msg ? msg : "(no message)");
     fflush(stdout);
     exit(2);
-}
-
-/* ---- locations and errors ---- */
-
-int sc_error(lua_State *L, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    luaL_where(L, 1);
-    lua_pushstring(L, msg);
-    lua_concat(L, 2);
-    return lua_error(L);
-}
-
-void sc_where(lua_State *L, int level, char *buf, size_t len)
-{
-    lua_Debug ar;
-
-    buf[0] = '\0';
-    for (int k = level; lua_getstack(L, k, &ar); k++) {
-        if (!lua_getinfo(L, "Sl", &ar))
-            break;
-        if (ar.currentline > 0 && strcmp(ar.short_src, "prelude") != 0) {
-            snprintf(buf, len, "%s:%d:", ar.short_src, ar.currentline);
-            return;
-        }
-    }
-}
-
-int64_t sc_now_ms(const struct scenario *sc)
-{
-    return sc->e ? sc->e->now_ms : 0;
 }
 
 /* The error object at idx as text, in place (no metamethod runs: this
@@ -233,27 +190,6 @@ static void protected_call(struct scenario *sc, int nargs)
 }
 
 /* ---- the script's coroutine ---- */
-
-static int retry_k(lua_State *L, int status, lua_KContext ctx)
-{
-    return sc_of(L)->retry(L);
-}
-
-int sc_yield_for_meters(lua_State *L, lua_CFunction again)
-{
-    struct scenario *sc = sc_of(L);
-    char where[300];
-
-    if (L != sc->co || !lua_isyieldable(L)) {
-        sc_where(L, 1, where, sizeof where);
-        return sc_error(L, "%sthe meters do not exist yet: use them from "
-                          "the script's main flow first", where);
-    }
-    sc->retry = again;
-    sc->state = SC_STARTING;
-    sc_where(L, 1, sc->started_at, sizeof sc->started_at);
-    return lua_yieldk(L, 0, 0, retry_k);
-}
 
 static void resume_script(struct scenario *sc)
 {
@@ -426,7 +362,7 @@ static bool dispatch(struct scenario *sc)
         return false;
     if (!due(sc, now))
         return true;
-    sc->busy_since = real_now();
+    sc->busy_since = monotonic_s();
     engine_finish(e);           /* the RTCs read this second */
     while (sc->state != SC_DONE) {
         struct sc_timer t;
@@ -479,34 +415,6 @@ bool scenario_span(const struct scenario *sc, int64_t *from_ms,
     *from_ms = sc->wait_from;
     *to_ms = sc->wait_until;
     return true;
-}
-
-/* ---- results ---- */
-
-bool sc_ui(const struct scenario *sc)
-{
-    return sc->host.ui && sc->host.ui(sc->host.ctx);
-}
-
-void sc_record(struct scenario *sc, bool ok, const char *name,
-               const char *where, const char *detail)
-{
-    struct sc_check *c = &sc->check;
-
-    if (c->active) {
-        if (!ok && c->failures++ == 0) {
-            size_t len = strlen(detail ? detail : "failed") +
-                         strlen(where ? where : "") +
-                         strlen(name ? name : "") + 8;
-            c->detail = malloc(len);
-            if (c->detail)
-                snprintf(c->detail, len, "%s %s: %s", where ? where : "",
-                         name ? name : "", detail ? detail : "failed");
-        }
-        return;
-    }
-    sc->res.log = sc_ui(sc);
-    sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
 }
 
 /* ---- the sandbox ---- */
@@ -655,31 +563,12 @@ static void set_names(struct scenario *sc, const char *path)
     snprintf(sc->suite, sizeof sc->suite, "%.*s", (int)len, base);
 }
 
-struct scenario *scenario_load(struct sim_options *o)
+/* The Lua state's parts: the sandbox, the API, the script's arguments,
+ * math.random seeded with --seed (same seed, same numbers). Leaves the
+ * API's private table for the prelude. */
+static void open_state(struct scenario *sc, lua_State *L,
+                       const struct sim_options *o)
 {
-    struct scenario *sc = calloc(1, sizeof *sc);
-    lua_State *L;
-
-    if (!sc) {
-        log_error("%s: out of memory", o->scenario);
-        return NULL;
-    }
-    sc->opt = o;
-    apply_defaults(sc, o);
-    sc->real_start = real_now();
-    sc->mem_limit = o->unsafe_lua ? 0 : SC_MEM_LIMIT;
-    sc->watchdog = SC_WATCHDOG;
-    sc->speed_locked = o->speed_set;
-    sc->co_ref = sc->hooks_ref = LUA_NOREF;
-    set_names(sc, o->scenario);
-    sc_results_init(&sc->res, o->tap, o->verbosity > 0);
-
-    L = sc->L = lua_newstate(sc_alloc, sc);
-    if (!L) {
-        log_error("%s: cannot create a Lua state", o->scenario);
-        free(sc);
-        return NULL;
-    }
     *(struct scenario **)lua_getextraspace(L) = sc;
     lua_atpanic(L, on_panic);
     lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, SC_HOOK_COUNT);
@@ -690,21 +579,24 @@ struct scenario *scenario_load(struct sim_options *o)
     sc_api_register(L);                 /* leaves the private table */
     push_args(L, o);
 
-    /* math.random is seeded with --seed: same seed, same numbers */
     lua_getglobal(L, "math");
     lua_getfield(L, -1, "randomseed");
     lua_pushinteger(L, (lua_Integer)o->seed);
     lua_call(L, 1, 0);
     lua_pop(L, 1);
+}
 
-    /* the prelude (Lua half of the API) gets the private table */
+/* Run the prelude (the Lua half of the API) with the private table on
+ * the stack; false when it fails (reported). */
+static bool run_prelude(struct scenario *sc, lua_State *L,
+                        const struct sim_options *o)
+{
     if (luaL_loadbufferx(L, (const char *)scenario_prelude,
                          sizeof scenario_prelude - 1,
                          "=prelude", "t") != LUA_OK) {
         log_error("the scenario prelude does not load: %s",
                   lua_tostring(L, -1));
-        scenario_free(sc);
-        return NULL;
+        return false;
     }
     lua_insert(L, -2);
     lua_pushboolean(L, o->unsafe_lua);
@@ -712,24 +604,62 @@ struct scenario *scenario_load(struct sim_options *o)
     lua_pushinteger(L, (lua_Integer)o->seed);
     if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
         log_error("the scenario prelude fails: %s", lua_tostring(L, -1));
+        return false;
+    }
+    return true;
+}
+
+/* The script as the coroutine's function; false when it does not load
+ * (recorded as the scenario's error). */
+static bool load_script(struct scenario *sc, const struct sim_options *o)
+{
+    sc->co = lua_newthread(sc->L);
+    sc->co_ref = luaL_ref(sc->L, LUA_REGISTRYINDEX);
+    int st = luaL_loadfilex(sc->co, o->scenario, "t");
+    if (st == LUA_OK)
+        return true;
+    const char *msg = lua_tostring(sc->co, -1);
+    if (st == LUA_ERRFILE)
+        msg = lua_pushfstring(sc->co, "%s: cannot read the scenario: %s",
+                              o->scenario, strerror(errno));
+    script_failed(sc, msg, NULL, st);
+    return false;
+}
+
+struct scenario *scenario_load(struct sim_options *o)
+{
+    struct scenario *sc = calloc(1, sizeof *sc);
+
+    if (!sc) {
+        log_error("%s: out of memory", o->scenario);
+        return NULL;
+    }
+    sc->opt = o;
+    apply_defaults(sc, o);
+    sc->real_start = monotonic_s();
+    sc->mem_limit = o->unsafe_lua ? 0 : SC_MEM_LIMIT;
+    sc->watchdog = SC_WATCHDOG;
+    sc->speed_locked = o->speed_set;
+    sc->co_ref = sc->hooks_ref = LUA_NOREF;
+    set_names(sc, o->scenario);
+    sc_results_init(&sc->res, o->tap, o->verbosity > 0);
+
+    sc->L = lua_newstate(sc_alloc, sc);
+    if (!sc->L) {
+        log_error("%s: cannot create a Lua state", o->scenario);
+        free(sc);
+        return NULL;
+    }
+    open_state(sc, sc->L, o);
+    if (!run_prelude(sc, sc->L, o)) {
         scenario_free(sc);
         return NULL;
     }
-
-    sc->co = lua_newthread(L);
-    sc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    int st = luaL_loadfilex(sc->co, o->scenario, "t");
-    if (st != LUA_OK) {
-        const char *msg = lua_tostring(sc->co, -1);
-        if (st == LUA_ERRFILE)
-            msg = lua_pushfstring(sc->co, "%s: cannot read the scenario: %s",
-                                  o->scenario, strerror(errno));
-        script_failed(sc, msg, NULL, st);
+    if (!load_script(sc, o))
         return sc;
-    }
 
     /* the setup phase: up to the first use of the meters */
-    sc->busy_since = real_now();
+    sc->busy_since = monotonic_s();
     resume_script(sc);
     sc->busy_since = 0;
     if (!o->fidelity_set)
@@ -775,7 +705,7 @@ int scenario_finish(struct scenario *sc, const char *why_stopped)
     sc_results_close(&sc->res, note[0] ? note : NULL);
     if (sc->opt->junit_path &&
         sc_results_junit(&sc->res, sc->opt->junit_path, sc->suite,
-                         real_now() - sc->real_start, err, sizeof err)) {
+                         monotonic_s() - sc->real_start, err, sizeof err)) {
         log_error("%s", err);
         return 3;
     }

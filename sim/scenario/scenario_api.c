@@ -1,9 +1,10 @@
 /*
  * The scenario's global functions: setup, time (now, advance, run_until,
- * speed), hooks (every, at, after, on), faults of the Modbus ports, an
- * in-process Modbus client that goes through those faults, and the files
- * a scenario may read (beside it, through the API only). Also the private
- * table the prelude (the Lua half of the API) is given.
+ * speed), hooks (every, at, after, on), faults of the Modbus ports and
+ * the broker, an in-process Modbus client that goes through those
+ * faults, the MQTT traffic the uplink saw, and the files a scenario may
+ * read (beside it, through the API only). Also the private table the
+ * prelude (the Lua half of the API) is given.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,103 +18,115 @@
 #include "sim/ports/bus.h"
 #include "sim/base/log.h"
 #include "sim/ports/ports.h"
+#include "core/meter.h"
 #include "protocols/modbus.h"
 #include "protocols/modbus_fault.h"
-#include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/base/timeparse.h"
 
 #define SC_FILE_MAX (64u << 20)     /* bytes a scenario may read at once */
 
-/* ---- argument helpers ---- */
-
-static int64_t duration_of(lua_State *L, int idx, const char *what)
-{
-    int64_t s;
-
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Number v = lua_tonumber(L, idx);
-        if (!(v >= 0) || v > 4e9 || v != floor(v))
-            return sc_error(L, "%s: %s is not a whole number of seconds "
-                              ">= 0", what, lua_tostring(L, idx)), 0;
-        return (int64_t)v;
-    }
-    if (lua_type(L, idx) == LUA_TSTRING &&
-        time_parse_duration(lua_tostring(L, idx), &s) == 0)
-        return s;
-    return sc_error(L, "%s: %s is not a duration (seconds, or '90s', "
-                      "'15m', '2h', '1d', '1w', '1h30m')", what,
-                      luaL_tolstring(L, idx, NULL)), 0;
-}
-
-static int64_t time_of(lua_State *L, int idx, const char *what)
-{
-    int64_t t;
-
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Number v = lua_tonumber(L, idx);
-        if (!(v >= 0) || v > 4102444799.0 || v != floor(v))
-            return sc_error(L, "%s: %s is not a time (whole seconds since "
-                              "1970, up to 2099)", what,
-                              lua_tostring(L, idx)), 0;
-        return (int64_t)v;
-    }
-    if (lua_type(L, idx) == LUA_TSTRING &&
-        time_parse_iso(lua_tostring(L, idx), &t) == 0)
-        return t;
-    return sc_error(L, "%s: %s is not a date-time such as "
-                      "'2026-01-01T06:00' (1970..2099)", what,
-                      luaL_tolstring(L, idx, NULL)), 0;
-}
-
-static const char *fname(lua_State *L)
-{
-    lua_Debug ar;
-    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
-        return ar.name;
-    return "?";
-}
-
-int64_t sc_check_duration(lua_State *L, int arg)
-{
-    char what[64];
-    snprintf(what, sizeof what, "%s(): argument #%d", fname(L), arg);
-    return duration_of(L, arg, what);
-}
-
-int64_t sc_check_time(lua_State *L, int arg)
-{
-    char what[64];
-    snprintf(what, sizeof what, "%s(): argument #%d", fname(L), arg);
-    return time_of(L, arg, what);
-}
-
-int64_t sc_field_duration(lua_State *L, int t, const char *key, bool *found)
-{
-    int64_t v = 0;
-    *found = lua_getfield(L, t, key) != LUA_TNIL;
-    if (*found)
-        v = duration_of(L, -1, key);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* The whole second the engine is in, ms. */
-static int64_t base_ms(const struct scenario *sc)
-{
-    int64_t now = sc_now_ms(sc);
-    return now - now % 1000;
-}
-
 /* ---- setup ---- */
+
+/* setup{} keys, each read from the value on top of the stack; what the
+ * command line gave is left alone. */
+
+static void setup_start(lua_State *L, struct scenario *sc)
+{
+    int64_t t = sc_time_at(L, -1, "setup{start}");
+    if (!sc->cli.start)
+        sc->opt->start = t;
+}
+
+static void setup_meters(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 1 || n > 10000)
+        sc_error(L, "setup{meters}: a count 1..10000");
+    if (!sc->cli.meters)
+        sc->opt->meters = (unsigned)n;
+}
+
+static void setup_seed(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 0)
+        sc_error(L, "setup{seed}: a whole number >= 0");
+    if (sc->cli.seed)
+        return;
+    sc->opt->seed = (uint64_t)n;
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, n);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+}
+
+static void setup_speed(lua_State *L, struct scenario *sc)
+{
+    bool max = lua_type(L, -1) == LUA_TSTRING &&
+               !strcmp(lua_tostring(L, -1), "max");
+    lua_Number v = lua_tonumber(L, -1);
+    if (!max && !(lua_type(L, -1) == LUA_TNUMBER && v > 0 && v <= 1e9))
+        sc_error(L, "setup{speed}: 'max' or virtual seconds per real "
+                    "second (> 0)");
+    if (sc->cli.speed)
+        return;
+    sc->opt->speed_max = max;
+    if (!max)
+        sc->opt->speed = v;
+}
+
+static void setup_fidelity(lua_State *L, struct scenario *sc)
+{
+    const char *f = lua_tostring(L, -1);
+    if (!f || (strcmp(f, "full") && strcmp(f, "fast")))
+        sc_error(L, "setup{fidelity}: 'full' or 'fast'");
+    if (sc->cli.fidelity)
+        return;
+    sc->opt->fidelity = !strcmp(f, "full") ? ENGINE_FULL : ENGINE_FAST;
+    sc->opt->fidelity_set = true;
+}
+
+static void setup_slave(lua_State *L, struct scenario *sc)
+{
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 1 || n > METER_SLAVE_MAX)
+        sc_error(L, "setup{slave}: an address 1..%d", METER_SLAVE_MAX);
+    if (!sc->cli.slave)
+        sc->opt->slave = (int)n;
+}
+
+static void setup_fail_fast(lua_State *L, struct scenario *sc)
+{
+    sc->fail_fast = lua_toboolean(L, -1);
+}
+
+static void setup_watchdog(lua_State *L, struct scenario *sc)
+{
+    lua_Number v = lua_tonumber(L, -1);
+    if (!(lua_type(L, -1) == LUA_TNUMBER && v >= 0))
+        sc_error(L, "setup{watchdog}: real seconds >= 0 (0 = none)");
+    sc->watchdog = v;
+}
+
+/* The keys, in the order they are applied. */
+static const struct {
+    const char *key;
+    void (*set)(lua_State *L, struct scenario *sc);
+} setup_keys[] = {
+    { "start", setup_start }, { "meters", setup_meters },
+    { "seed", setup_seed }, { "speed", setup_speed },
+    { "fidelity", setup_fidelity }, { "slave", setup_slave },
+    { "fail_fast", setup_fail_fast }, { "watchdog", setup_watchdog },
+};
+#define NSETUP_KEYS (sizeof setup_keys / sizeof setup_keys[0])
 
 static int l_setup(lua_State *L)
 {
     struct scenario *sc = sc_of(L);
-    struct sim_options *o = sc->opt;
-    static const char *const keys[] = {
-        "start", "meters", "seed", "speed", "fidelity", "slave",
-        "fail_fast", "watchdog", NULL,
-    };
 
     luaL_checktype(L, 1, LUA_TTABLE);
     if (sc->e)
@@ -124,75 +137,17 @@ static int l_setup(lua_State *L)
         bool known = false;
         lua_pop(L, 1);
         if (lua_type(L, -1) == LUA_TSTRING)
-            for (int k = 0; keys[k]; k++)
-                known |= !strcmp(lua_tostring(L, -1), keys[k]);
+            for (size_t k = 0; k < NSETUP_KEYS; k++)
+                known |= !strcmp(lua_tostring(L, -1), setup_keys[k].key);
         if (!known)
             return sc_error(L, "setup{}: unknown key '%s' (start, meters, "
                               "seed, speed, fidelity, slave, fail_fast, "
                               "watchdog)", luaL_tolstring(L, -1, NULL));
     }
-    if (lua_getfield(L, 1, "start") != LUA_TNIL) {
-        int64_t t = time_of(L, -1, "setup{start}");
-        if (!sc->cli.start)
-            o->start = t;
-    }
-    if (lua_getfield(L, 1, "meters") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 1 || n > 10000)
-            return sc_error(L, "setup{meters}: a count 1..10000");
-        if (!sc->cli.meters)
-            o->meters = (unsigned)n;
-    }
-    if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 0)
-            return sc_error(L, "setup{seed}: a whole number >= 0");
-        if (!sc->cli.seed) {
-            o->seed = (uint64_t)n;
-            lua_getglobal(L, "math");
-            lua_getfield(L, -1, "randomseed");
-            lua_pushinteger(L, n);
-            lua_call(L, 1, 0);
-            lua_pop(L, 1);
-        }
-    }
-    if (lua_getfield(L, 1, "speed") != LUA_TNIL) {
-        bool max = lua_type(L, -1) == LUA_TSTRING &&
-                   !strcmp(lua_tostring(L, -1), "max");
-        lua_Number v = lua_tonumber(L, -1);
-        if (!max && !(lua_type(L, -1) == LUA_TNUMBER && v > 0 && v <= 1e9))
-            return sc_error(L, "setup{speed}: 'max' or virtual seconds "
-                              "per real second (> 0)");
-        if (!sc->cli.speed) {
-            o->speed_max = max;
-            if (!max)
-                o->speed = v;
-        }
-    }
-    if (lua_getfield(L, 1, "fidelity") != LUA_TNIL) {
-        const char *f = lua_tostring(L, -1);
-        if (!f || (strcmp(f, "full") && strcmp(f, "fast")))
-            return sc_error(L, "setup{fidelity}: 'full' or 'fast'");
-        if (!sc->cli.fidelity) {
-            o->fidelity = !strcmp(f, "full") ? ENGINE_FULL : ENGINE_FAST;
-            o->fidelity_set = true;
-        }
-    }
-    if (lua_getfield(L, 1, "slave") != LUA_TNIL) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 1 || n > 247)
-            return sc_error(L, "setup{slave}: an address 1..247");
-        if (!sc->cli.slave)
-            o->slave = (int)n;
-    }
-    if (lua_getfield(L, 1, "fail_fast") != LUA_TNIL)
-        sc->fail_fast = lua_toboolean(L, -1);
-    if (lua_getfield(L, 1, "watchdog") != LUA_TNIL) {
-        lua_Number v = lua_tonumber(L, -1);
-        if (!(lua_type(L, -1) == LUA_TNUMBER && v >= 0))
-            return sc_error(L, "setup{watchdog}: real seconds >= 0 "
-                              "(0 = none)");
-        sc->watchdog = v;
+    for (size_t k = 0; k < NSETUP_KEYS; k++) {
+        if (lua_getfield(L, 1, setup_keys[k].key) != LUA_TNIL)
+            setup_keys[k].set(L, sc);
+        lua_pop(L, 1);
     }
     return 0;
 }
@@ -259,7 +214,7 @@ static int l_advance(lua_State *L)
     SC_NEED_METERS(L, l_advance);
     struct scenario *sc = sc_of(L);
     int64_t d = sc_check_duration(L, 1);
-    return wait_until(L, base_ms(sc) + d * 1000, "advance");
+    return wait_until(L, sc_second_ms(sc) + d * 1000, "advance");
 }
 
 static int l_run_until(lua_State *L)
@@ -269,7 +224,7 @@ static int l_run_until(lua_State *L)
     int64_t t = sc_check_time(L, 1);
     char now[32];
 
-    if (t * 1000 < base_ms(sc)) {
+    if (t * 1000 < sc_second_ms(sc)) {
         time_format_iso(sc_now_ms(sc) / 1000, now, sizeof now);
         return sc_error(L, "run_until(%s): that is in the past (the "
                           "virtual time is %s)", lua_tostring(L, 1), now);
@@ -306,15 +261,9 @@ struct sc_hook_handle {
 
 #define HOOK_MT "kpm31c.hook"
 
-int sc_schedule(lua_State *L, const struct sc_timer *t)
-{
-    int id = sc_timers_add(&sc_of(L)->timers, t);
-    if (id < 0)
-        return sc_error(L, "out of memory for timers");
-    return id;
-}
-
-void sc_push_hook(lua_State *L, int fn, int64_t t_ms, int64_t period_ms)
+/* Schedule a hook function (at index fn) at t_ms, repeating every
+ * period_ms when > 0. Pushes its handle object. */
+static void push_hook(lua_State *L, int fn, int64_t t_ms, int64_t period_ms)
 {
     struct scenario *sc = sc_of(L);
     struct sc_hook_handle *h;
@@ -345,9 +294,9 @@ static int l_every(lua_State *L)
     luaL_checktype(L, 2, LUA_TFUNCTION);
     if (d <= 0)
         return sc_error(L, "every(): the period must be at least 1 s");
-    first = lua_isnoneornil(L, 3) ? base_ms(sc) + d * 1000
+    first = lua_isnoneornil(L, 3) ? sc_second_ms(sc) + d * 1000
                                   : sc_check_time(L, 3) * 1000;
-    sc_push_hook(L, 2, first, d * 1000);
+    push_hook(L, 2, first, d * 1000);
     return 1;
 }
 
@@ -358,7 +307,7 @@ static int l_after(lua_State *L)
     int64_t d = sc_check_duration(L, 1);
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    sc_push_hook(L, 2, base_ms(sc) + d * 1000, 0);
+    push_hook(L, 2, sc_second_ms(sc) + d * 1000, 0);
     return 1;
 }
 
@@ -367,7 +316,7 @@ static int l_at(lua_State *L)
 {
     SC_NEED_METERS(L, l_at);
     struct scenario *sc = sc_of(L);
-    int64_t t, base = base_ms(sc) / 1000;
+    int64_t t, base = sc_second_ms(sc) / 1000;
     unsigned hh, mm, ss = 0;
     int n = 0;
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
@@ -394,7 +343,7 @@ static int l_at(lua_State *L)
                               "time is %s)", s ? s : "?", now);
         }
     }
-    sc_push_hook(L, 2, t * 1000, 0);
+    push_hook(L, 2, t * 1000, 0);
     return 1;
 }
 
@@ -464,7 +413,7 @@ static int l_fault_modbus(lua_State *L)
         return sc_error(L, "fault.modbus('%s'): %s", spec, why);
     if (!lua_isnoneornil(L, 2)) {
         int64_t d = sc_check_duration(L, 2);
-        struct sc_timer t = { .t = base_ms(sc) + d * 1000,
+        struct sc_timer t = { .t = sc_second_ms(sc) + d * 1000,
                               .kind = SC_T_FAULT_END, .ref = id };
         sc_schedule(L, &t);
     }
@@ -506,7 +455,7 @@ static int l_fault_broker(lua_State *L)
     int64_t d = lua_isnoneornil(L, 1) ? 0 : sc_check_duration(L, 1);
     sc->host.broker(sc->host.ctx, true);
     if (d > 0) {
-        struct sc_timer t = { .t = base_ms(sc) + d * 1000,
+        struct sc_timer t = { .t = sc_second_ms(sc) + d * 1000,
                               .kind = SC_T_BROKER_END };
         sc_schedule(L, &t);
     }
@@ -536,6 +485,13 @@ static int fault_tostring(lua_State *L)
 }
 
 /* ---- an in-process Modbus client, through the faults ---- */
+
+static void check_slave(lua_State *L, lua_Integer slave)
+{
+    luaL_argcheck(L, slave >= 1 && slave <= METER_SLAVE_MAX, 1,
+                  lua_pushfstring(L, "a slave address 1..%d",
+                                  METER_SLAVE_MAX));
+}
 
 static enum mb_fault_transport transport_arg(lua_State *L, int idx)
 {
@@ -616,7 +572,7 @@ static int l_modbus_read(lua_State *L)
     enum mb_fault_transport tr = transport_arg(L, 4);
     uint16_t regs[MB_MAX_READ];
 
-    luaL_argcheck(L, slave >= 1 && slave <= 247, 1, "a slave address 1..247");
+    check_slave(L, slave);
     luaL_argcheck(L, addr >= 0 && addr <= 0xFFFF, 2, "an address 0..0xFFFF");
     luaL_argcheck(L, count >= 1 && count <= MB_MAX_READ &&
                   addr + count <= 0x10000, 3, "a count 1..125");
@@ -646,7 +602,7 @@ static int l_modbus_write(lua_State *L)
     uint16_t regs[MB_MAX_WRITE];
     lua_Integer n = 0;
 
-    luaL_argcheck(L, slave >= 1 && slave <= 247, 1, "a slave address 1..247");
+    check_slave(L, slave);
     luaL_argcheck(L, addr >= 0 && addr <= 0xFFFF, 2, "an address 0..0xFFFF");
     if (lua_type(L, 3) == LUA_TTABLE) {
         n = (lua_Integer)lua_rawlen(L, 3);
@@ -908,6 +864,28 @@ static int api_read_file(lua_State *L)
 
 /* ---- the private table for the prelude ---- */
 
+/* An assertion: into the open check(), else a case of its own. */
+static void record(struct scenario *sc, bool ok, const char *name,
+                   const char *where, const char *detail)
+{
+    struct sc_check *c = &sc->check;
+
+    if (c->active) {
+        if (!ok && c->failures++ == 0) {
+            size_t len = strlen(detail ? detail : "failed") +
+                         strlen(where ? where : "") +
+                         strlen(name ? name : "") + 8;
+            c->detail = malloc(len);
+            if (c->detail)
+                snprintf(c->detail, len, "%s %s: %s", where ? where : "",
+                         name ? name : "", detail ? detail : "failed");
+        }
+        return;
+    }
+    sc->res.log = sc_ui(sc);
+    sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
+}
+
 static int api_record(lua_State *L)
 {
     struct scenario *sc = sc_of(L);
@@ -920,7 +898,7 @@ static int api_record(lua_State *L)
     size_t n = strlen(where);
     if (n && where[n - 1] == ':')
         where[n - 1] = '\0';
-    sc_record(sc, ok, name, where, detail);
+    record(sc, ok, name, where, detail);
     lua_pushboolean(L, ok);
     return 1;
 }
@@ -1014,85 +992,85 @@ static int api_count(lua_State *L)
     return 1;
 }
 
+/* ---- registration ---- */
+
+static const luaL_Reg global_fns[] = {
+    { "setup", l_setup },
+    { "now", l_now },
+    { "date", l_date },
+    { "time", l_time },
+    { "duration", l_duration },
+    { "advance", l_advance },
+    { "run_until", l_run_until },
+    { "speed", l_speed },
+    { "every", l_every },
+    { "after", l_after },
+    { "at", l_at },
+    { "on", l_on },
+    { NULL, NULL },
+};
+
+static const luaL_Reg fault_fns[] = {
+    { "modbus", l_fault_modbus },
+    { "clear", l_fault_clear },
+    { "hits", l_fault_hits },
+    { "broker", l_fault_broker },
+    { NULL, NULL },
+};
+
+static const luaL_Reg modbus_fns[] = {
+    { "read", l_modbus_read },
+    { "write", l_modbus_write },
+    { NULL, NULL },
+};
+
+static const luaL_Reg mqtt_fns[] = {
+    { "sent", l_mqtt_sent },
+    { "received", l_mqtt_received },
+    { "count", l_mqtt_count },
+    { NULL, NULL },
+};
+
+static const luaL_Reg hook_methods[] = {
+    { "cancel", hook_cancel },
+    { NULL, NULL },
+};
+
+static const luaL_Reg fault_methods[] = {
+    { "remove", fault_remove },
+    { NULL, NULL },
+};
+
+static const luaL_Reg private_fns[] = {
+    { "record", api_record },
+    { "stop", api_stop },
+    { "fail_fast", api_fail_fast },
+    { "where", api_where },
+    { "check_begin", api_check_begin },
+    { "check_end", api_check_end },
+    { "traceback", api_traceback },
+    { "read_file", api_read_file },
+    { "path_of", api_path_of },
+    { "count", api_count },
+    { NULL, NULL },
+};
+
 void sc_api_register(lua_State *L)
 {
-    static const luaL_Reg globals[] = {
-        { "setup", l_setup },
-        { "now", l_now },
-        { "date", l_date },
-        { "time", l_time },
-        { "duration", l_duration },
-        { "advance", l_advance },
-        { "run_until", l_run_until },
-        { "speed", l_speed },
-        { "every", l_every },
-        { "after", l_after },
-        { "at", l_at },
-        { "on", l_on },
-        { NULL, NULL },
-    };
-    static const luaL_Reg fault[] = {
-        { "modbus", l_fault_modbus },
-        { "clear", l_fault_clear },
-        { "hits", l_fault_hits },
-        { "broker", l_fault_broker },
-        { NULL, NULL },
-    };
-    static const luaL_Reg modbus[] = {
-        { "read", l_modbus_read },
-        { "write", l_modbus_write },
-        { NULL, NULL },
-    };
-    static const luaL_Reg mqtt[] = {
-        { "sent", l_mqtt_sent },
-        { "received", l_mqtt_received },
-        { "count", l_mqtt_count },
-        { NULL, NULL },
-    };
-    static const luaL_Reg hook_methods[] = {
-        { "cancel", hook_cancel },
-        { NULL, NULL },
-    };
-    static const luaL_Reg fault_methods[] = {
-        { "remove", fault_remove },
-        { NULL, NULL },
-    };
-    static const luaL_Reg private[] = {
-        { "record", api_record },
-        { "stop", api_stop },
-        { "fail_fast", api_fail_fast },
-        { "where", api_where },
-        { "check_begin", api_check_begin },
-        { "check_end", api_check_end },
-        { "traceback", api_traceback },
-        { "read_file", api_read_file },
-        { "path_of", api_path_of },
-        { "count", api_count },
-        { NULL, NULL },
-    };
-
     lua_pushglobaltable(L);
-    luaL_setfuncs(L, globals, 0);
+    luaL_setfuncs(L, global_fns, 0);
     lua_pop(L, 1);
-    luaL_newlib(L, fault);
+    luaL_newlib(L, fault_fns);
     lua_setglobal(L, "fault");
-    luaL_newlib(L, modbus);
+    luaL_newlib(L, modbus_fns);
     lua_setglobal(L, "modbus");
-    luaL_newlib(L, mqtt);
+    luaL_newlib(L, mqtt_fns);
     lua_setglobal(L, "mqtt");
 
-    luaL_newmetatable(L, HOOK_MT);
-    luaL_newlib(L, hook_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, hook_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, HOOK_MT, hook_methods, hook_tostring);
     lua_pop(L, 1);
-    luaL_newmetatable(L, FAULT_MT);
-    luaL_newlib(L, fault_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, fault_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, FAULT_MT, fault_methods, fault_tostring);
     lua_pop(L, 1);
 
-    luaL_newlib(L, private);        /* left for the prelude */
+    luaL_newlib(L, private_fns);        /* left for the prelude */
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim/scenario/scenario_call.h"
+#include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_int.h"
 #include "core/meter_host.h"
 #include "sim/base/timeparse.h"
@@ -236,6 +238,43 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
         *export = true;
 }
 
+/* One entry of a harmonics table (key at -2, value at -1): a number (%
+ * of the fundamental current, the key its order) or a table {order, I =,
+ * V =, phase =, Vphase =}. */
+static struct load_harmonic harmonic_entry(lua_State *L, const char *fn)
+{
+    struct load_harmonic x = { 0 };
+    lua_Integer order = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        x.i_pct = lua_tonumber(L, -1);
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+        int e = lua_gettop(L);
+        if (lua_getfield(L, e, "order") == LUA_TNUMBER ||
+            (lua_pop(L, 1), lua_rawgeti(L, e, 1)) == LUA_TNUMBER)
+            order = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        double v = 0;
+        if (num_field(L, e, "I", 0, 200, fn, "harmonic current %", &v))
+            x.i_pct = v;
+        if (num_field(L, e, "V", 0, 50, fn, "harmonic voltage %", &v))
+            x.v_pct = v;
+        if (num_field(L, e, "phase", -360, 360, fn, "degrees", &v))
+            x.i_phase = v;
+        if (num_field(L, e, "Vphase", -360, 360, fn, "degrees", &v))
+            x.v_phase = v;
+    } else {
+        sc_error(L, "%s: harmonics: each entry is a number (%% of the "
+                   "fundamental current) or a table", fn);
+    }
+    if (order < 2 || order > 50)
+        sc_error(L, "%s: harmonics: order %d is not 2..50", fn, (int)order);
+    if (!(x.i_pct >= 0 && x.i_pct <= 200))
+        sc_error(L, "%s: harmonics: %g%% is not 0..200", fn, x.i_pct);
+    x.order = (unsigned)order;
+    return x;
+}
+
 static void harmonics_field(lua_State *L, int t, const char *fn,
                             struct sc_load *w)
 {
@@ -259,43 +298,14 @@ static void harmonics_field(lua_State *L, int t, const char *fn,
                    fn);
     lua_pushnil(L);
     while (lua_next(L, ht)) {
-        struct load_harmonic x = { 0 };
-        lua_Integer order = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            x.i_pct = lua_tonumber(L, -1);
-        } else if (lua_type(L, -1) == LUA_TTABLE) {
-            int e = lua_gettop(L);
-            if (lua_getfield(L, e, "order") == LUA_TNUMBER ||
-                (lua_pop(L, 1), lua_rawgeti(L, e, 1)) == LUA_TNUMBER)
-                order = lua_tointeger(L, -1);
-            lua_pop(L, 1);
-            double v = 0;
-            if (num_field(L, e, "I", 0, 200, fn, "harmonic current %",
-                          &v))
-                x.i_pct = v;
-            if (num_field(L, e, "V", 0, 50, fn, "harmonic voltage %", &v))
-                x.v_pct = v;
-            if (num_field(L, e, "phase", -360, 360, fn, "degrees", &v))
-                x.i_phase = v;
-            if (num_field(L, e, "Vphase", -360, 360, fn, "degrees", &v))
-                x.v_phase = v;
-        } else {
-            sc_error(L, "%s: harmonics: each entry is a number (%% of the "
-                       "fundamental current) or a table", fn);
-        }
-        if (order < 2 || order > 50)
-            sc_error(L, "%s: harmonics: order %d is not 2..50", fn,
-                       (int)order);
-        if (!(x.i_pct >= 0 && x.i_pct <= 200))
-            sc_error(L, "%s: harmonics: %g%% is not 0..200", fn, x.i_pct);
+        struct load_harmonic x = harmonic_entry(L, fn);
         if (n == LOAD_MAX_HARMONICS)
             sc_error(L, "%s: harmonics: %d at most", fn,
                        LOAD_MAX_HARMONICS);
-        x.order = (unsigned)order;
         for (unsigned k = 0; k < n; k++)
             if (h[k].order == x.order)
                 sc_error(L, "%s: harmonics: order %d given twice", fn,
-                           (int)order);
+                           (int)x.order);
         /* sorted by order: the same load whatever the table's order */
         unsigned at = n++;
         while (at > 0 && h[at - 1].order > x.order) {
@@ -358,7 +368,8 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
         w->angle = angle;
     }
     pf_field(L, t, fn, w, &export);
-    has_i = num_field(L, t, "I", -100, 100, fn, "a current", &i);
+    has_i = num_field(L, t, "I", -LOAD_I_MAX, LOAD_I_MAX, fn, "a current",
+                      &i);
     has_p = num_field(L, t, "P", -50000, 50000, fn, "an active power", &p);
     if (has_i && has_p)
         sc_error(L, "%s: I or P, not both", fn);
@@ -374,9 +385,9 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
             sc_error(L, "%s: P = %g needs a voltage and a power factor "
                        "above 0", fn, p);
         i = p == 0 ? 0 : fabs(p) / (w->u * pf);
-        if (i > 100)
-            sc_error(L, "%s: P = %g W at %g V, PF %g is %g A (100 A at "
-                       "most)", fn, p, w->u, pf, i);
+        if (i > LOAD_I_MAX)
+            sc_error(L, "%s: P = %g W at %g V, PF %g is %g A (%g A at "
+                       "most)", fn, p, w->u, pf, i, LOAD_I_MAX);
         export = p < 0 ? (!dir_set || export) : (dir_set && export);
     }
     w->i = export ? -i : i;
@@ -457,7 +468,7 @@ static int m_ramp(lua_State *L)
     struct sc_load w = m->want;
     struct sc_ramp r = { .on = true };
     bool found;
-    int64_t over, step, now = sc_now_ms(sc) - sc_now_ms(sc) % 1000;
+    int64_t over, step, now = sc_second_ms(sc);
 
     luaL_checktype(L, 2, LUA_TTABLE);
     over = sc_field_duration(L, 2, "over", &found);
@@ -531,6 +542,103 @@ static int64_t profile_next(const struct sc_profile *p, int64_t t)
     return t - off + p->interval;
 }
 
+/* A profile's multipliers while m:profile{} checks its arguments: a
+ * userdata owns the buffer, so that an error raised before the meter
+ * takes it cannot leak it (__gc frees what was not handed over). */
+struct shape_box {
+    double *v;
+};
+
+#define SHAPE_MT "kpm31c.shape"
+
+static int shape_gc(lua_State *L)
+{
+    struct shape_box *b = lua_touserdata(L, 1);
+    free(b->v);
+    b->v = NULL;
+    return 0;
+}
+
+/* m:profile(false): back to the plain load. */
+static int profile_off(lua_State *L, struct scenario *sc, unsigned k)
+{
+    struct sc_meter *m = &sc->m[k];
+
+    sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
+    free(m->prof.shape);
+    m->prof = (struct sc_profile){ 0 };
+    m->factor = 1.0;
+    apply(sc, k);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* The profile table's timing (at index 2) into *p: its number of points,
+ * interval, anchor, smoothing and step. Leaves the shape on the stack. */
+static void profile_timing(lua_State *L, struct sc_profile *p, int64_t now)
+{
+    int64_t v;
+    bool found;
+
+    if (lua_getfield(L, 2, "shape") != LUA_TTABLE)
+        sc_error(L, "profile{}: shape = {m1, m2, ...}: 24 hourly or 96 "
+                    "quarter-hourly multipliers, or any number with "
+                    "interval");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n < 1 || n > PROFILE_MAX_POINTS)
+        sc_error(L, "profile{}: shape has %d points (1..%d)", (int)n,
+                 PROFILE_MAX_POINTS);
+    p->n = (unsigned)n;
+    v = sc_field_duration(L, 2, "interval", &found);
+    if (found)
+        p->interval = v * 1000;
+    else if (n == 24 || n == 96 || n == 48 || n == 1440)
+        p->interval = 86400000 / n;
+    else
+        sc_error(L, "profile{}: %d points: give interval (24 points are "
+                    "hourly, 96 quarter-hourly)", (int)n);
+    if (p->interval < 1000)
+        sc_error(L, "profile{}: interval is at least 1 s");
+    if (lua_getfield(L, 2, "from") != LUA_TNIL)
+        p->anchor = sc_check_time(L, lua_gettop(L)) * 1000;
+    else
+        p->anchor = now - now % 86400000;   /* this virtual midnight */
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "smooth");
+    p->smooth = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    v = sc_field_duration(L, 2, "step", &found);
+    p->step = (found ? v : 60) * 1000;
+    if (p->step < 1000)
+        sc_error(L, "profile{}: step is at least 1 s");
+}
+
+/* The n multipliers of the shape at index idx, checked, in a buffer the
+ * box it pushes owns; *max gets the largest magnitude. */
+static struct shape_box *shape_read(lua_State *L, int idx, unsigned n,
+                                    double *max)
+{
+    struct shape_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+
+    b->v = NULL;
+    luaL_setmetatable(L, SHAPE_MT);
+    b->v = malloc((size_t)n * sizeof *b->v);
+    if (!b->v)
+        sc_error(L, "profile{}: out of memory");
+    *max = 0;
+    for (unsigned j = 0; j < n; j++) {
+        lua_rawgeti(L, idx, (lua_Integer)j + 1);
+        double f = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(f))
+            sc_error(L, "profile{}: shape[%d] is not a number", (int)j + 1);
+        b->v[j] = f;
+        if (fabs(f) > *max)
+            *max = fabs(f);
+        lua_pop(L, 1);
+    }
+    return b;
+}
+
 /* m:profile{shape = {...24 multipliers...}, I = 10 | P = -3000,
  *           interval = "1h", from = "2026-06-01", smooth = true}
  * m:profile(false): back to the plain load. */
@@ -544,81 +652,24 @@ static int m_profile(lua_State *L)
     };
     struct sc_profile p = { .on = true };
     struct sc_load w = m->want;
-    int64_t now = sc_now_ms(sc) - sc_now_ms(sc) % 1000, v;
-    bool found;
+    int64_t now = sc_second_ms(sc);
+    double maxf;
 
-    if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2)) {
-        sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
-        free(m->prof.shape);
-        m->prof = (struct sc_profile){ 0 };
-        m->factor = 1.0;
-        apply(sc, k);
-        lua_settop(L, 1);
-        return 1;
-    }
+    if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2))
+        return profile_off(L, sc, k);
     luaL_checktype(L, 2, LUA_TTABLE);
-    if (lua_getfield(L, 2, "shape") != LUA_TTABLE)
-        return sc_error(L, "profile{}: shape = {m1, m2, ...}: 24 hourly or "
-                          "96 quarter-hourly multipliers, or any number with "
-                          "interval");
-    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    if (n < 1 || n > PROFILE_MAX_POINTS)
-        return sc_error(L, "profile{}: shape has %d points (1..%d)",
-                          (int)n, PROFILE_MAX_POINTS);
-    p.n = (unsigned)n;
-    v = sc_field_duration(L, 2, "interval", &found);
-    if (found)
-        p.interval = v * 1000;
-    else if (n == 24 || n == 96 || n == 48 || n == 1440)
-        p.interval = 86400000 / n;
-    else
-        return sc_error(L, "profile{}: %d points: give interval (24 points "
-                          "are hourly, 96 quarter-hourly)", (int)n);
-    if (p.interval < 1000)
-        return sc_error(L, "profile{}: interval is at least 1 s");
-    if (lua_getfield(L, 2, "from") != LUA_TNIL)
-        p.anchor = sc_check_time(L, lua_gettop(L)) * 1000;
-    else
-        p.anchor = now - now % 86400000;    /* this virtual midnight */
-    lua_pop(L, 1);
-    lua_getfield(L, 2, "smooth");
-    p.smooth = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    v = sc_field_duration(L, 2, "step", &found);
-    p.step = (found ? v : 60) * 1000;
-    if (p.step < 1000)
-        return sc_error(L, "profile{}: step is at least 1 s");
-
-    double maxf = 0;
-    p.shape = malloc((size_t)n * sizeof *p.shape);
-    if (!p.shape)
-        return sc_error(L, "profile{}: out of memory");
-    for (lua_Integer j = 1; j <= n; j++) {
-        lua_rawgeti(L, -1, j);
-        double f = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(f)) {
-            free(p.shape);
-            return sc_error(L, "profile{}: shape[%d] is not a number",
-                              (int)j);
-        }
-        p.shape[j - 1] = f;
-        if (fabs(f) > maxf)
-            maxf = fabs(f);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    profile_timing(L, &p, now);
+    struct shape_box *shape = shape_read(L, lua_gettop(L), p.n, &maxf);
     /* the load's other keys: the base the multipliers scale */
-    lua_pushvalue(L, 2);
-    int top = lua_gettop(L);
-    load_from_table(L, top, &w, "profile{}", extra);
-    if (fabs(w.i) * maxf > 100) {
-        free(p.shape);
+    load_from_table(L, 2, &w, "profile{}", extra);
+    if (fabs(w.i) * maxf > LOAD_I_MAX)
         return sc_error(L, "profile{}: %g A x %g (the largest multiplier) "
-                          "is over 100 A", fabs(w.i), maxf);
-    }
+                          "is over %g A", fabs(w.i), maxf, LOAD_I_MAX);
     sc_timers_cancel_meter(&sc->timers, SC_T_PROFILE, k);
     stop_ramp(sc, k);
     free(m->prof.shape);
+    p.shape = shape->v;             /* the meter's now */
+    shape->v = NULL;
     m->prof = p;
     m->want = w;
     m->factor = profile_factor(&m->prof, now);
@@ -641,7 +692,7 @@ static int m_outage(lua_State *L)
     sc->m[k].outage = true;
     if (!lua_isnoneornil(L, 2)) {
         int64_t d = sc_check_duration(L, 2);
-        int64_t now = sc_now_ms(sc) - sc_now_ms(sc) % 1000;
+        int64_t now = sc_second_ms(sc);
         struct sc_timer t = { .t = now + d * 1000, .kind = SC_T_OUTAGE_END,
                               .meter = k };
         sc_schedule(L, &t);
@@ -756,7 +807,7 @@ static uint32_t energy_wh(lua_State *L, int idx, const char *fn)
         else if (*end && strcasecmp(end, "Wh"))
             v = (double)NAN;
     }
-    if (!(v >= 0 && v <= 4294967295.0))
+    if (!(v >= 0 && v <= (double)PREPAID_CREDIT_MAX_WH))
         sc_error(L, "%s: %s is not an energy (Wh as a number, or '10kWh', "
                    "'500Wh')", fn, luaL_tolstring(L, idx, NULL));
     return (uint32_t)llround(v);
@@ -770,7 +821,8 @@ static int m_topup(lua_State *L)
 
     if (meter_topup(core, wh))
         return sc_error(L, "topup(): the credit would pass the meter's "
-                          "limit (4294967295 Wh)");
+                          "limit (%lu Wh)",
+                        (unsigned long)PREPAID_CREDIT_MAX_WH);
     lua_pushinteger(L, meter_credit_wh(core));
     return 1;
 }
@@ -816,12 +868,8 @@ static int m_prepaid(lua_State *L)
         s.prepaid.limit_w = (uint32_t)v;
     if (num_field(L, 2, "delay", 0, PREPAID_DELAY_MAX, "prepaid{}", "s", &v))
         s.prepaid.delay_s = (uint16_t)v;
-    uint32_t credit = 0;
-    bool has_credit = lua_getfield(L, 2, "credit") != LUA_TNIL;
-    if (has_credit)
-        credit = energy_wh(L, -1, "prepaid{credit}");
-    if (has_credit)
-        meter_set_credit(core, credit);
+    if (lua_getfield(L, 2, "credit") != LUA_TNIL)
+        meter_set_credit(core, energy_wh(L, -1, "prepaid{credit}"));
     if (meter_configure(core, &s))
         return sc_error(L, "prepaid{}: the meter refused these settings");
     lua_settop(L, 1);
@@ -978,8 +1026,6 @@ static int m_key(lua_State *L)
     return 1;
 }
 
-/* The character a 7-segment pattern shows (the first of the font that
- * has it: digits before look-alike letters). */
 /* m:lcd() -> the glass as text, and a table of icons lit. */
 static int m_lcd(lua_State *L)
 {
@@ -1017,7 +1063,8 @@ static int m_set_clock(lua_State *L)
     unsigned k = check_meter(L, 1);
     int64_t t = sc_check_time(L, 2);
     if (meter_set_time(core_of(L, k), t))
-        return sc_error(L, "set_clock(): the meter's clock runs 1970..2099");
+        return sc_error(L, "set_clock(): the meter's clock runs %d..%d",
+                        RTC_YEAR_MIN, RTC_YEAR_MAX);
     lua_settop(L, 1);
     return 1;
 }
@@ -1379,13 +1426,13 @@ void sc_meter_register(lua_State *L)
         { NULL, NULL },
     };
 
-    luaL_newmetatable(L, METER_MT);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
+    sc_class(L, METER_MT, methods, m_tostring);
     lua_pushcfunction(L, m_eq);
     lua_setfield(L, -2, "__eq");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, SHAPE_MT);
+    lua_pushcfunction(L, shape_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     lua_pushcfunction(L, l_meter);
     lua_setglobal(L, "meter");

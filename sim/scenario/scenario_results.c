@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "sim/base/log.h"
-#include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_results.h"
 #include "sim/base/timeparse.h"
 
 void sc_results_init(struct sc_results *r, bool tap, bool verbose)

@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "sim/scenario/scenario_int.h"
+#include "sim/scenario/scenario_timers.h"
 
 static bool before(const struct sc_timer *a, const struct sc_timer *b)
 {

@@ -18,12 +18,12 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/base/log.h"
 #include "core/meter.h"
 #include "sim/base/timeparse.h"
+#include "sim/base/monotonic.h"
 #include "sim/tui/tui_glass.h"
 #include "sim/tui/tui_keys.h"
 #include "sim/tui/tui_lines.h"
@@ -123,15 +123,6 @@ static void at_exit(void)
         tui_close(active);
 }
 
-/* ---- time ---- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct meter *shown_core(struct tui *t)
 {
     return &t->cfg.engine->meters[t->shown].core;
@@ -177,7 +168,7 @@ static void on_traffic(void *ctx, struct sim_meter *sm, const char *transport,
     char line[TUI_LINE_LEN], when[32];
 
     if (sm && rsp)
-        meter_lcd_comm(&sm->core, mono_ms());
+        meter_lcd_comm(&sm->core, monotonic_ms());
     tui_lines_modbus(line, sizeof line, transport, slave, req, reqlen, rsp,
                      rsplen);
     vtime(t, when, sizeof when);
@@ -275,13 +266,73 @@ static void draw_small(struct tui *t, const struct lcd_frame *f, int rows,
     mvprintw(2, 0, "keys: h/Left j/Down Enter, L = hold 3 s, q quit");
 }
 
+/* The status lines: in a box beside the glass when the terminal is wide
+ * enough, else in two rows under the keys. The first row free below. */
+static int draw_status(struct tui *t, int rows, int cols)
+{
+    char status[12][160];
+    unsigned nlines;
+
+    status_lines(t, status, &nlines);
+    if (cols >= TUI_GLASS_W + STATUS_W) {
+        int w = cols - TUI_GLASS_W;
+        tui_box(stdscr, 0, TUI_GLASS_W, TUI_GLASS_H, w, "status", &t->style);
+        for (unsigned k = 0; k < nlines && (int)k < TUI_GLASS_H - 2; k++)
+            mvaddnstr(1 + (int)k, TUI_GLASS_W + 1, status[k], w - 2);
+        return TUI_GLASS_H + TUI_KEYS_H;
+    }
+    /* two rows under the keys, the fields one after the other */
+    int y = TUI_GLASS_H + TUI_KEYS_H, x = 0;
+    for (unsigned k = 0; k < nlines; k++) {
+        int len = (int)strlen(status[k]);
+        if (x > 0 && x + 2 + len > cols) {
+            if (y == TUI_GLASS_H + TUI_KEYS_H + 1)
+                break;
+            y++;
+            x = 0;
+        }
+        if (y >= rows)
+            break;
+        mvaddnstr(y, x ? x + 2 : 0, status[k], cols - x);
+        x += (x ? 2 : 0) + len;
+    }
+    return TUI_GLASS_H + TUI_KEYS_H + 2;
+}
+
+/* The panels from row y down: scope | Modbus, then MQTT | log. */
+static void draw_panels(struct tui *t, int y, int rows, int cols)
+{
+    const struct engine *e = t->cfg.engine;
+    int left = cols / 2, right = cols - left, h = rows - y;
+
+    if (h >= 14) {
+        int h1 = h - h / 2;
+        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
+        tui_scope_draw(stdscr, y, 0, h1, left, &t->scope, &t->style,
+                       t->v_attr, t->i_attr);
+        tui_lines_draw(stdscr, y, left, h1, right, "Modbus", &t->modbus,
+                       "(no frame yet)", &t->style, t->warn, t->error);
+        tui_lines_draw(stdscr, y + h1, 0, h - h1, left, "MQTT",
+                       &t->mqtt, t->cfg.mqtt ? "(no message yet)" :
+                       "(no uplink: --mqtt URI)", &t->style, t->warn,
+                       t->error);
+        tui_lines_draw(stdscr, y + h1, left, h - h1, right, "log",
+                       &t->log, "", &t->style, t->warn, t->error);
+    } else if (h >= 5) {
+        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
+        tui_scope_draw(stdscr, y, 0, h, left, &t->scope, &t->style,
+                       t->v_attr, t->i_attr);
+        tui_lines_draw(stdscr, y, left, h, right, "Modbus", &t->modbus,
+                       "(no frame yet)", &t->style, t->warn, t->error);
+    }
+}
+
 static void draw(struct tui *t)
 {
-    int rows, cols, now_y;
-    int64_t now = mono_ms();
+    int rows, cols;
+    int64_t now = monotonic_ms();
     struct lcd_frame f;
-    char title[96], status[12][160];
-    unsigned nlines;
+    char title[96];
     bool down[3];
     const struct engine *e = t->cfg.engine;
 
@@ -299,55 +350,7 @@ static void draw(struct tui *t)
     for (int k = 0; k < 3; k++)
         down[k] = tui_keys_shown_down(&t->keys, (enum meter_key)k, now);
     tui_glass_keys(stdscr, TUI_GLASS_H, 0, down, &t->style);
-
-    status_lines(t, status, &nlines);
-    if (cols >= TUI_GLASS_W + STATUS_W) {
-        int w = cols - TUI_GLASS_W;
-        tui_box(stdscr, 0, TUI_GLASS_W, TUI_GLASS_H, w, "status", &t->style);
-        for (unsigned k = 0; k < nlines && (int)k < TUI_GLASS_H - 2; k++)
-            mvaddnstr(1 + (int)k, TUI_GLASS_W + 1, status[k], w - 2);
-        now_y = TUI_GLASS_H + TUI_KEYS_H;
-    } else {
-        /* two rows under the keys, the fields one after the other */
-        int y = TUI_GLASS_H + TUI_KEYS_H, x = 0;
-        for (unsigned k = 0; k < nlines; k++) {
-            int len = (int)strlen(status[k]);
-            if (x > 0 && x + 2 + len > cols) {
-                if (y == TUI_GLASS_H + TUI_KEYS_H + 1)
-                    break;
-                y++;
-                x = 0;
-            }
-            if (y >= rows)
-                break;
-            mvaddnstr(y, x ? x + 2 : 0, status[k], cols - x);
-            x += (x ? 2 : 0) + len;
-        }
-        now_y = TUI_GLASS_H + TUI_KEYS_H + 2;
-    }
-
-    /* the panels: scope | Modbus, then MQTT | log */
-    int left = cols / 2, right = cols - left, h = rows - now_y;
-    if (h >= 14) {
-        int h1 = h - h / 2;
-        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
-        tui_scope_draw(stdscr, now_y, 0, h1, left, &t->scope, &t->style,
-                       t->v_attr, t->i_attr);
-        tui_lines_draw(stdscr, now_y, left, h1, right, "Modbus", &t->modbus,
-                       "(no frame yet)", &t->style, t->warn, t->error);
-        tui_lines_draw(stdscr, now_y + h1, 0, h - h1, left, "MQTT",
-                       &t->mqtt, t->cfg.mqtt ? "(no message yet)" :
-                       "(no uplink: --mqtt URI)", &t->style, t->warn,
-                       t->error);
-        tui_lines_draw(stdscr, now_y + h1, left, h - h1, right, "log",
-                       &t->log, "", &t->style, t->warn, t->error);
-    } else if (h >= 5) {
-        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
-        tui_scope_draw(stdscr, now_y, 0, h, left, &t->scope, &t->style,
-                       t->v_attr, t->i_attr);
-        tui_lines_draw(stdscr, now_y, left, h, right, "Modbus", &t->modbus,
-                       "(no frame yet)", &t->style, t->warn, t->error);
-    }
+    draw_panels(t, draw_status(t, rows, cols), rows, cols);
     refresh();
 }
 
@@ -356,7 +359,7 @@ static void draw(struct tui *t)
 static void on_input(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct tui *t = w->data;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
     unsigned got = 0;
     int ch;
 
@@ -394,7 +397,7 @@ static void on_input(struct ev_loop *loop, ev_io *w, int revents)
 static void on_redraw(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct tui *t = w->data;
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
 
     tui_keys_poll(&t->keys, now);
     meter_lcd_tick(shown_core(t), now);
@@ -448,14 +451,9 @@ static void setup_style(struct tui *t)
     }
 }
 
-int tui_open(struct tui **out, struct ev_loop *loop,
-             const struct tui_config *cfg, char *err, size_t errlen)
+/* Why the terminal UI cannot come up here (err), or 0. */
+static int tui_possible(const char *term, char *err, size_t errlen)
 {
-    static bool at_exit_set;
-    struct tui *t;
-    const char *term = getenv("TERM");
-
-    *out = NULL;
     if (active) {
         snprintf(err, errlen, "the terminal UI is already up");
         return -1;
@@ -470,25 +468,26 @@ int tui_open(struct tui **out, struct ev_loop *loop,
                  "dumb" : "not set");
         return -1;
     }
-    t = calloc(1, sizeof *t);
-    if (!t) {
-        snprintf(err, errlen, "no terminal UI: out of memory");
-        return -1;
-    }
-    t->cfg = *cfg;
-    t->loop = loop;
+    return 0;
+}
+
+/* Take the terminal: save its modes, start curses in the modes the face
+ * needs, and make every way out give it back. 0, or -1 with err. */
+static int take_terminal(struct tui *t, const char *term, char *err,
+                         size_t errlen)
+{
+    static bool at_exit_set;
+
     /* LC_CTYPE only: numbers in files and logs keep their C format */
     setlocale(LC_CTYPE, "");
     if (tcgetattr(STDIN_FILENO, &saved_tio)) {
         snprintf(err, errlen, "no terminal UI: %s", strerror(errno));
-        free(t);
         return -1;
     }
     t->screen = newterm(NULL, stdout, stdin);
     if (!t->screen) {
         snprintf(err, errlen, "no terminal UI: unknown terminal type '%s'",
                  term);
-        free(t);
         return -1;
     }
     set_term(t->screen);
@@ -507,15 +506,11 @@ int tui_open(struct tui **out, struct ev_loop *loop,
         atexit(at_exit);
         at_exit_set = true;
     }
+    return 0;
+}
 
-    t->log_to_stderr = !isatty(STDERR_FILENO);
-    log_set_sink(on_log, t);
-    if (cfg->ports)
-        bus_set_observer(&cfg->ports->bus, on_traffic, t);
-    tui_keys_init(&t->keys, emit_key, t);
-    log_info("meter face up: keys h (\u2190), j (\u2193), Enter; L holds "
-             "\u2190 3 s; q quits (docs/lcd.md)");
-
+static void start_watchers(struct tui *t, struct ev_loop *loop)
+{
     ev_io_init(&t->input, on_input, STDIN_FILENO, EV_READ);
     ev_timer_init(&t->redraw, on_redraw, REDRAW_S, REDRAW_S);
     ev_signal_init(&t->winch, on_winch, SIGWINCH);
@@ -525,6 +520,37 @@ int tui_open(struct tui **out, struct ev_loop *loop,
     ev_timer_start(loop, &t->redraw);
     ev_signal_start(loop, &t->winch);
     ev_signal_start(loop, &t->hup);
+}
+
+int tui_open(struct tui **out, struct ev_loop *loop,
+             const struct tui_config *cfg, char *err, size_t errlen)
+{
+    struct tui *t;
+    const char *term = getenv("TERM");
+
+    *out = NULL;
+    if (tui_possible(term, err, errlen))
+        return -1;
+    t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "no terminal UI: out of memory");
+        return -1;
+    }
+    t->cfg = *cfg;
+    t->loop = loop;
+    if (take_terminal(t, term, err, errlen)) {
+        free(t);
+        return -1;
+    }
+
+    t->log_to_stderr = !isatty(STDERR_FILENO);
+    log_set_sink(on_log, t);
+    if (cfg->ports)
+        bus_set_observer(&cfg->ports->bus, on_traffic, t);
+    tui_keys_init(&t->keys, emit_key, t);
+    log_info("meter face up: keys h (\u2190), j (\u2193), Enter; L holds "
+             "\u2190 3 s; q quits (docs/lcd.md)");
+    start_watchers(t, loop);
     draw(t);
     *out = t;
     return 0;
@@ -534,7 +560,7 @@ void tui_close(struct tui *t)
 {
     if (!t || t != active)
         return;
-    tui_keys_release_all(&t->keys, mono_ms());
+    tui_keys_release_all(&t->keys, monotonic_ms());
     ev_io_stop(t->loop, &t->input);
     ev_timer_stop(t->loop, &t->redraw);
     ev_signal_stop(t->loop, &t->winch);

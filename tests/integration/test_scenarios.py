@@ -122,6 +122,31 @@ deep({})
     assert "main flow" in r.stderr, r.stderr
 
 
+def test_a_bad_profile_leaves_nothing_behind():
+    # each argument error raised after the shape is read (the load's keys,
+    # the current limit): the run goes on, or ends with exit 2, and a
+    # sanitized build finds no leak at exit
+    h = H.harness()
+    r = scenario(h, "profile.lua", """local m = meter(1)
+local shape = {}
+for i = 1, 24 do shape[i] = 1 end
+expect.error(function() m:profile{ shape = shape, Q = 3 } end,
+             "profile{}: unknown key 'Q'", "a key no load has")
+expect.error(function() m:profile{ shape = shape, I = 5, P = 100 } end,
+             "profile{}: I or P, not both", "I and P")
+expect.error(function() m:profile{ shape = { 1, 3 }, interval = "1h",
+                                   I = 50 } end,
+             "is over 100 A", "over the current limit")
+expect.error(function() m:profile{ shape = shape, harmonics = { [1] = 5 } }
+             end, "order 1 is not 2", "a harmonic of order 1")
+m:profile{ shape = shape, I = 5, PF = 2 }
+""")
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "profile.lua:13: profile{}: PF = 2 is not a power factor" \
+        in r.stderr, r.stderr
+    assert closing(r.stdout) == (4, 1), r.stdout
+
+
 def test_a_missing_scenario_exits_2():
     h = H.harness()
     r = S.run(h, "nowhere.lua")

@@ -1,0 +1,45 @@
+/*
+ * Scenario results (scenario_results.c): one case per assertion or named
+ * check, TAP, JUnit and the closing line.
+ */
+#ifndef SIM_SCENARIO_RESULTS_H
+#define SIM_SCENARIO_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sc_case {
+    char *name;             /* the assertion's message or check's name */
+    char *where;            /* "file:line" */
+    char *detail;           /* why it failed; NULL when it passed */
+    bool ok;
+    bool error;             /* a scenario error, not an assertion */
+    int64_t t_ms;           /* virtual time it was decided */
+};
+
+struct sc_results {
+    struct sc_case *v;
+    size_t n, cap;
+    unsigned passed, failed, errors;
+    bool tap;               /* stream TAP on stdout */
+    bool verbose;           /* also list passing cases */
+    bool log;               /* a UI owns stdout: results to the log */
+};
+
+void sc_results_init(struct sc_results *r, bool tap, bool verbose);
+/* Record one case (and stream it). */
+void sc_results_add(struct sc_results *r, bool ok, const char *name,
+                    const char *where, const char *detail, int64_t t_ms);
+/* Record the scenario error that ended the run. */
+void sc_results_error(struct sc_results *r, const char *message,
+                      const char *trace, int64_t t_ms);
+/* The TAP plan and the closing line ("N passed, N failed"). */
+void sc_results_close(struct sc_results *r, const char *note);
+/* JUnit XML: one testsuite, one testcase per case. 0, or -1 with err. */
+int sc_results_junit(const struct sc_results *r, const char *path,
+                     const char *suite, double real_s, char *err,
+                     size_t errlen);
+void sc_results_free(struct sc_results *r);
+
+#endif
