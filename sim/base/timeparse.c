@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/rtc.h"
+#include "core/meter_host.h"
 
 int time_parse_iso(const char *s, int64_t *out)
 {
