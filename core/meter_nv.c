@@ -264,8 +264,11 @@ int meter_nv_decode(struct meter *m, const uint8_t *buf, size_t len,
     err = nv_close(&r);
     if (err)
         return err;
-    /* the pulse output is exact: pulses and rest are the active energy */
-    if (pulse_check(&s.pulse) || s.pulse.count > (uint64_t)INT64_MAX / 4 ||
+    /* the pulse output is exact: pulses and rest are the active energy
+     * (a count whose energy would not fit an int64 is refused before the
+     * product is taken; rest < PULSE_MJ leaves room for it) */
+    if (pulse_check(&s.pulse) ||
+        s.pulse.count > (uint64_t)(INT64_MAX - PULSE_MJ) / PULSE_MJ ||
         (int64_t)s.pulse.count * PULSE_MJ + s.pulse.rest != active)
         return CORE_EBADMSG;
     if (s.credit < 0 || s.credit >= ((int64_t)PREPAID_CREDIT_MAX_WH + 1) *
