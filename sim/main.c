@@ -19,6 +19,7 @@
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
 #include "sim/cli/options.h"
+#include "sim/cli/outputs.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
 #include "sim/scenario/scenario.h"
@@ -51,16 +52,38 @@ struct sim {
     ev_signal sigint, sigterm;
     int64_t until_ms;           /* INT64_MAX: run until a signal */
     int exit_code;
+    struct lockfile state_lock; /* this process's state file */
+    bool save_failing;          /* the last save failed (said once) */
+    unsigned save_failures;     /* saves that failed during the run */
 };
 
+/* Save the state: a failure is said once, retried at every checkpoint
+ * and change, and makes the exit status 3 at the end. */
 static void save_state(struct sim *s)
 {
     char err[512];
-    if (s->opt.state_path &&
-        state_save(s->opt.state_path, &s->engine, err, sizeof err)) {
-        log_error("%s", err);
-        s->exit_code = EXIT_RUNTIME;
+
+    if (!s->opt.state_path)
+        return;
+    if (state_save(s->opt.state_path, &s->engine, err, sizeof err) == 0) {
+        if (s->save_failing)
+            log_info("state file %s: saved again", s->opt.state_path);
+        s->save_failing = false;
+        return;
     }
+    if (!s->save_failing)
+        log_error("%s; retrying at every checkpoint and change", err);
+    s->save_failing = true;
+    s->save_failures++;
+}
+
+/* A meter's settings, credit, relay or clock changed (any path: a Modbus
+ * write, an MQTT command, the keys, a scenario): saved now, before the
+ * path that made the change answers, as a meter writes its EEPROM before
+ * it acknowledges. */
+static void on_settings(void *ctx, unsigned meter)
+{
+    save_state(ctx);
 }
 
 /* Steps per loop turn: about MAX_SLICE of work whatever the fleet size. */
@@ -126,14 +149,13 @@ static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* A setting or the clock changed on a meter's keys: the bus and the RTU
- * line follow at once (even with a frozen clock), and the state is saved
- * now, as a meter writes its EEPROM. */
+ * line follow at once (even with a frozen clock); the state was saved
+ * when the core said so (on_settings). */
 static void on_panel_change(void *ctx)
 {
     struct sim *s = ctx;
 
     ports_sync(&s->ports, &s->engine);
-    save_state(s);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -175,6 +197,11 @@ static int build_fleet(struct sim *s)
     int64_t start;
     struct state_info info;
 
+    if (s->opt.state_path &&
+        state_claim(s->opt.state_path, &s->state_lock, err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_RUNTIME;
+    }
     if (choose_start(s, &start))
         return EXIT_RUNTIME;
     if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
@@ -306,6 +333,10 @@ static int start(struct sim *s, int argc, char **argv)
     }
     log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
+    if (outputs_check(&s->opt, err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
     if (s->opt.scenario) {
         /* runs the script up to its first use of the meters: its setup{}
          * can still change the options */
@@ -321,8 +352,9 @@ static int start(struct sim *s, int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (s->opt.dump_path && dump_check(s->opt.dump_path, err, sizeof err)) {
-        log_error("%s", err);
+    if (s->scenario && outputs_check(&s->opt, err, sizeof err)) {
+        log_error("%s", err);       /* as its setup{} left the options */
+        scenario_free(s->scenario);
         return EXIT_USAGE;
     }
 
@@ -339,6 +371,13 @@ static int start(struct sim *s, int argc, char **argv)
     }
     if (s->uplink && uplink_start(s->uplink, s->loop, err, sizeof err)) {
         log_error("%s", err);
+        ports_close(&s->ports);
+        engine_free(&s->engine);
+        return EXIT_RUNTIME;
+    }
+    if (s->opt.state_path &&
+        engine_watch_settings(&s->engine, on_settings, s)) {
+        log_error("the state file cannot watch the meters' settings");
         ports_close(&s->ports);
         engine_free(&s->engine);
         return EXIT_RUNTIME;
@@ -423,6 +462,12 @@ static void stop(struct sim *s)
     if (uplink_failed(s->uplink))
         s->exit_code = EXIT_RUNTIME;
     save_state(s);
+    if (s->save_failures) {
+        log_error("state file %s: %u save(s) failed during the run%s",
+                  s->opt.state_path, s->save_failures, s->save_failing ?
+                  ", the last one too" : "");
+        s->exit_code = EXIT_RUNTIME;
+    }
     if (s->opt.dump_path &&
         dump_write(s->opt.dump_path, &s->engine, err, sizeof err)) {
         log_error("%s", err);
@@ -439,12 +484,15 @@ int main(int argc, char **argv)
     struct sim *s = &sim;
     int rc = start(s, argc, argv);
 
-    if (rc >= 0)
+    if (rc >= 0) {
+        lockfile_drop(&s->state_lock);
         return rc;
+    }
     log_running(s);
     arm_loop(s);
     if (s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
     stop(s);
+    lockfile_drop(&s->state_lock);
     return s->exit_code;
 }

@@ -105,12 +105,18 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
+    /* one process per link: a second one would take the first's pty
+     * over and remove it at exit */
+    if (o->rtu_path &&
+        lockfile_take(&p->rtu_lock, o->rtu_path, "--rtu", err, errlen))
+        return -1;
     bus_ops_init(&p->ops, &p->bus, e);
     mb_faults_init(&p->faults, o->seed);
     for (unsigned k = 0; k < o->nfaults; k++) {
         char why[256];
         if (mb_faults_add_spec(&p->faults, o->faults[k], why, sizeof why) < 0) {
             snprintf(err, errlen, "--fault '%s': %s", o->faults[k], why);
+            ports_close(p);
             return -1;
         }
     }
@@ -177,4 +183,5 @@ void ports_close(struct ports *p)
         mb_tcp_close(p->tcp);
     p->rtu = NULL;
     p->tcp = NULL;
+    lockfile_drop(&p->rtu_lock);
 }

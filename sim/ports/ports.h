@@ -10,6 +10,7 @@
 
 #include <ev.h>
 
+#include "sim/base/lockfile.h"
 #include "sim/ports/bus.h"
 #include "sim/engine/engine.h"
 #include "sim/cli/options.h"
@@ -31,6 +32,7 @@ struct ports {
     ev_timer line_due;          /* meter 0's settings changed: follow them
                                    once the request in progress is done */
     bool watching;              /* subscribed to the engine's changes */
+    struct lockfile rtu_lock;   /* --rtu PATH.lock: one process per link */
 };
 
 /* Apply the command line's communication settings (--slave, --baud,

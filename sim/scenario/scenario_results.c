@@ -4,13 +4,12 @@
  * otherwise), then the closing line and, with --junit, an XML report.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sim/base/log.h"
+#include "sim/base/safefile.h"
 #include "sim/scenario/scenario_results.h"
 #include "sim/base/timeparse.h"
 
@@ -172,16 +171,12 @@ int sc_results_junit(const struct sc_results *r, const char *path,
                      const char *suite, double real_s, char *err,
                      size_t errlen)
 {
-    char tmp[4200];
+    struct safefile sf;
     FILE *f;
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "--junit %s: cannot write it: %s", path,
-                 strerror(errno));
+    if (safefile_open(&sf, path, "--junit", err, errlen))
         return -1;
-    }
+    f = sf.f;
     unsigned tests = r->passed + r->failed + r->errors;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\" errors=\"%u\">\n",
@@ -216,16 +211,7 @@ int sc_results_junit(const struct sc_results *r, const char *path,
                 c->error ? "error" : "failure");
     }
     fprintf(f, "  </testsuite>\n</testsuites>\n");
-    bool bad = fflush(f) != 0 || ferror(f);
-    if (fclose(f) != 0)
-        bad = true;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "--junit %s: cannot write it: %s", path,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return safefile_commit(&sf, err, errlen);
 }
 
 void sc_results_free(struct sc_results *r)

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sim/base/json_real32.h"
+#include "sim/base/safefile.h"
 #include "sim/base/timeparse.h"
 
 /* The manual's register range (sections 6.2 and 6.3). */
@@ -50,27 +50,12 @@ static json_t *meter_json(const struct sim_meter *sm)
     return o;
 }
 
-int dump_check(const char *path, char *err, size_t errlen)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "--dump %s: cannot write there: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    fclose(f);
-    unlink(tmp);
-    return 0;
-}
-
 int dump_write(const char *path, const struct engine *e, char *err,
                size_t errlen)
 {
     json_t *root = meter_json(&e->meters[0]);
-    char tmp[4096];
-    int rc = 0;
+    struct safefile sf;
+    int rc;
 
     if (e->count > 1) {
         json_t *all = json_array();
@@ -78,13 +63,17 @@ int dump_write(const char *path, const struct engine *e, char *err,
             json_array_append_new(all, meter_json(&e->meters[k]));
         json_object_set_new(root, "meters", all);
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_SORT_KEYS |
-                       JSON_REAL_PRECISION(9)) || rename(tmp, path)) {
+    if (safefile_open(&sf, path, "--dump", err, errlen))
+        rc = -1;
+    else if (json_dumpf(root, sf.f, JSON_INDENT(1) | JSON_SORT_KEYS |
+                        JSON_REAL_PRECISION(9)) ||
+             (sf.std && fputc('\n', sf.f) == EOF)) {
         snprintf(err, errlen, "--dump %s: cannot write it: %s", path,
                  strerror(errno));
-        unlink(tmp);
+        safefile_abort(&sf);
         rc = -1;
+    } else {
+        rc = safefile_commit(&sf, err, errlen);
     }
     json_decref(root);
     return rc;

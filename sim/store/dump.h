@@ -10,11 +10,7 @@
 
 #include "sim/engine/engine.h"
 
-/* Can the dump be written there at the end? Checked at start, so a long
- * run does not find out only when it is over. 0, or -1 with a message. */
-int dump_check(const char *path, char *err, size_t errlen);
-
-/* Write the dump to path (atomically). 0, or -1 with a message in err. */
+/* Write the dump to path (atomically; "-": stdout). 0, or -1 with a message in err. */
 int dump_write(const char *path, const struct engine *e, char *err,
                size_t errlen);
 

@@ -2,16 +2,15 @@
 #include "sim/store/statefile.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/meter_host.h"
 #include "sim/base/le.h"
+#include "sim/base/log.h"
+#include "sim/base/safefile.h"
 
 #define MAGIC "KPM31CSF"
 #define VERSION 1
@@ -114,6 +113,27 @@ static int walk(const char *path, const uint8_t *buf, size_t len, long n,
     return 0;
 }
 
+/* The clock section: the virtual clock when saved, ms, within the RTC's
+ * range. 0, or -1 with a message naming the file and the field. */
+static int clock_field(const char *path, const uint8_t *data, uint32_t len,
+                       int64_t *clock_ms, char *err, size_t errlen)
+{
+    if (len != 8) {
+        snprintf(err, errlen, "state file %s: clock section: %u bytes, "
+                 "expected 8", path, (unsigned)len);
+        return -1;
+    }
+    int64_t v = (int64_t)le_get64(data);
+    if (v < RTC_MIN * 1000 || v / 1000 > RTC_MAX) {
+        snprintf(err, errlen, "state file %s: clock section: virtual clock "
+                 "%lld ms is outside the years %d..%d", path, (long long)v,
+                 RTC_YEAR_MIN, RTC_YEAR_MAX);
+        return -1;
+    }
+    *clock_ms = v;
+    return 0;
+}
+
 struct load_ctx {
     struct engine *e;
     int64_t now;
@@ -149,6 +169,14 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
         }
         struct sim_meter *sm = &c->e->meters[c->info->meters];
         int64_t offset = saved_offset(c, c->info->meters);
+        if (offset < RTC_MIN - RTC_MAX || offset > RTC_MAX - RTC_MIN ||
+            c->now + offset < RTC_MIN || c->now + offset > RTC_MAX) {
+            snprintf(c->err, c->errlen, "state file %s: clock offsets "
+                     "section: meter %u's offset %lld s puts its clock "
+                     "outside the years %d..%d", c->path, c->info->meters,
+                     (long long)offset, RTC_YEAR_MIN, RTC_YEAR_MAX);
+            return -1;
+        }
         /* a clock a user set keeps its distance from virtual time, as a
          * real RTC keeps running on its battery */
         rc = meter_nv_restore(&sm->core, data, len, c->now + offset);
@@ -174,13 +202,8 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
         c->rtc_len = len;
         return 0;
     case SEC_CLOCK:
-        if (len != 8) {
-            snprintf(c->err, c->errlen, "state file %s: bad clock section",
-                     c->path);
-            return -1;
-        }
-        c->info->clock_ms = (int64_t)le_get64(data);
-        return 0;
+        return clock_field(c->path, data, len, &c->info->clock_ms, c->err,
+                           c->errlen);
     default:
         if (extra.type && type == extra.type &&
             extra.load(extra.ctx, data, len, c->err, c->errlen)) {
@@ -193,12 +216,19 @@ static int load_section(void *p, uint16_t type, const uint8_t *data,
     }
 }
 
+struct peek_ctx {
+    const char *path;
+    int64_t *clock_ms;
+    char *err;
+    size_t errlen;
+};
+
 static int clock_section(void *p, uint16_t type, const uint8_t *data,
                          uint32_t len)
 {
-    if (type == SEC_CLOCK && len == 8)
-        *(int64_t *)p = (int64_t)le_get64(data);
-    return 0;
+    struct peek_ctx *c = p;
+    return type == SEC_CLOCK ? clock_field(c->path, data, len, c->clock_ms,
+                                           c->err, c->errlen) : 0;
 }
 
 int state_peek_clock(const char *path, int64_t *clock_ms, char *err,
@@ -210,8 +240,8 @@ int state_peek_clock(const char *path, int64_t *clock_ms, char *err,
     if (rc)
         return rc;
     long n = check_container(path, buf, len, err, errlen);
-    rc = n < 0 ? -1 : walk(path, buf, len, n, clock_section, clock_ms, err,
-                           errlen);
+    struct peek_ctx c = { path, clock_ms, err, errlen };
+    rc = n < 0 ? -1 : walk(path, buf, len, n, clock_section, &c, err, errlen);
     free(buf);
     return rc;
 }
@@ -232,21 +262,6 @@ int state_load(const char *path, struct engine *e, int64_t now,
     rc = n < 0 ? -1 : walk(path, buf, len, n, load_section, &c, err, errlen);
     free(buf);
     return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* A section header at p: type, reserved, payload length. */
@@ -317,40 +332,18 @@ static size_t build_image(const char *path, const struct engine *e,
     return off + 4;
 }
 
-/* Write buf to a temporary file beside path, then rename it over path
- * and make the rename durable. */
-static int replace_file(const char *path, const uint8_t *buf, size_t len,
-                        char *err, size_t errlen)
+int state_claim(const char *path, struct lockfile *lock, char *err,
+                size_t errlen)
 {
-    char tmp[4096];
-    int fd;
+    char target[SAFEFILE_PATH];
 
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, buf, len) || fsync(fd)) {
-        snprintf(err, errlen, "state file %s: cannot write %s: %s", path, tmp,
-                 strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
+    if (safefile_target(path, target, sizeof target, err, errlen) ||
+        lockfile_take(lock, target, "state file", err, errlen))
         return -1;
-    }
-    close(fd);
-    if (rename(tmp, path)) {
-        snprintf(err, errlen, "state file %s: cannot replace it: %s", path,
-                 strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    /* the rename itself must reach the disk */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    int stale = safefile_remove_stale(target);
+    if (stale)
+        log_info("state file %s: removed %d temporary file(s) a stopped "
+                 "process left", path, stale);
     return 0;
 }
 
@@ -368,7 +361,8 @@ int state_save(const char *path, const struct engine *e, char *err,
         return -1;
     }
     size_t len = build_image(path, e, nextra, buf, err, errlen);
-    int rc = len ? replace_file(path, buf, len, err, errlen) : -1;
+    int rc = len ? safefile_write(path, "state file", buf, len, err, errlen)
+                 : -1;
     free(buf);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * The state file: the meters' non-volatile images (and host data) in one
- * file, written atomically (temporary file, fsync, rename, fsync of the
- * directory), so a crash at any moment leaves either the old file or the
- * new one, never a mixture.
+ * file, written atomically (sim/base/safefile.h: temporary file, fsync,
+ * rename, fsync of the directory), so a crash at any moment leaves either
+ * the old file or the new one, never a mixture; one process at a time
+ * (sim/base/lockfile.h).
  *
  * Layout, little-endian: magic "KPM31CSF", u16 version, u16 0, u32 number
  * of sections; each section u16 type, u16 0, u32 length, payload; then a
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/base/lockfile.h"
 #include "sim/engine/engine.h"
 
 #define STATE_SECTION_UPLINK 3
@@ -60,6 +62,13 @@ int state_load(const char *path, struct engine *e, int64_t now,
  * there is no file, 0, or -1 with a message. */
 int state_peek_clock(const char *path, int64_t *clock_ms, char *err,
                      size_t errlen);
+
+/* Make path this process's state file: lock it (the lock is on its
+ * target when it is a symlink) and remove the temporary files a killed
+ * process left beside it. 0, or -1 with a message naming the path and,
+ * when another process holds it, that process's pid. */
+int state_claim(const char *path, struct lockfile *lock, char *err,
+                size_t errlen);
 
 /* Write the engine's meters atomically. Returns 0 or -1 with a message. */
 int state_save(const char *path, const struct engine *e, char *err,

@@ -40,7 +40,7 @@ BAD = [
      "--until is before the clock's start"),
     (["--speed", "0", "--until", "1h"], "a frozen clock never gets there"),
     (["--dump", "/nonexistent-dir/d.json"],
-     "--dump /nonexistent-dir/d.json: cannot write there"),
+     "--dump /nonexistent-dir/d.json: directory /nonexistent-dir does not exist"),
 ]
 
 
