@@ -59,6 +59,26 @@ too_long:
     return -1;
 }
 
+/* A fresh temporary file beside sf->target: never an existing name, never
+ * through a symlink. fd, or -1 with errno. */
+static int create_tmp(struct safefile *sf)
+{
+    long pid = (long)getpid();
+
+    for (int n = 0; n < 100; n++) {
+        if (n == 0)
+            snprintf(sf->tmp, sizeof sf->tmp, "%s.tmp.%ld", sf->target, pid);
+        else
+            snprintf(sf->tmp, sizeof sf->tmp, "%s.tmp.%ld.%d", sf->target,
+                     pid, n);
+        int fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                      O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 int safefile_check(const char *path, const char *what, char *err,
                    size_t errlen)
 {
@@ -85,11 +105,18 @@ int safefile_check(const char *path, const char *what, char *err,
                  path, dir);
         return -1;
     }
-    if (access(dir, W_OK | X_OK)) {
+    /* a real file is created (under a fresh name, never an existing one)
+     * and removed: permissions, a read-only mount, a full inode table */
+    struct safefile probe = { .what = what };
+    snprintf(probe.target, sizeof probe.target, "%s", target);
+    int fd = create_tmp(&probe);
+    if (fd < 0) {
         snprintf(err, errlen, "%s %s: cannot write in directory %s: %s",
                  what, path, dir, strerror(errno));
         return -1;
     }
+    close(fd);
+    unlink(probe.tmp);
     return 0;
 }
 
@@ -112,26 +139,6 @@ int safefile_identity(const char *path, char *out, size_t outlen)
     snprintf(out, outlen, "%s/%s", strcmp(real, "/") ? real : "", name);
     free(real);
     return 0;
-}
-
-/* A fresh temporary file beside sf->target: never an existing name, never
- * through a symlink. fd, or -1 with errno. */
-static int create_tmp(struct safefile *sf)
-{
-    long pid = (long)getpid();
-
-    for (int n = 0; n < 100; n++) {
-        if (n == 0)
-            snprintf(sf->tmp, sizeof sf->tmp, "%s.tmp.%ld", sf->target, pid);
-        else
-            snprintf(sf->tmp, sizeof sf->tmp, "%s.tmp.%ld.%d", sf->target,
-                     pid, n);
-        int fd = open(sf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                      O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    return -1;
 }
 
 int safefile_open(struct safefile *sf, const char *path, const char *what,

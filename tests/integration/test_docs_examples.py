@@ -9,7 +9,8 @@ docs"):
   must have (default 0). Fixed ports and paths move to private ones:
   - `kpm31c-sim` and `build/sim/kpm31c-sim` are the binary under test,
     run headless in a private directory, with `--tcp` on a free port,
-    `--rtu` at a private link, `--state` a private file, `--mqtt` at the
+    `--rtu` at a private link, `--state` a private file (each meter that
+    runs for ever its own), `--mqtt` at the
     doc's broker. Repository paths (`scenarios/...`) are the repository's;
     a scenario file the repository does not have (`my_test.lua`) is the
     doc's first ```lua block. A meter that would run for ever (no
@@ -248,7 +249,12 @@ class Doc:
         return path
 
     def serve(self, argv, name, env=None):
-        """Start a meter that runs for ever; wait until it answers."""
+        """Start a meter that runs for ever; wait until it answers. Each
+        has its own state file (one process per state file: a second
+        one on the default file would be refused)."""
+        default = self.h.path("kpm31c.state")
+        argv = [self.h.path("kpm31c-%d.state" % len(self.meters))
+                if a == default else a for a in argv]
         proc = self.h.start(argv, name=name, stdin=False, env=env)
         port = link = None
         for k, a in enumerate(argv[:-1]):
