@@ -5,6 +5,8 @@ docs/performance.md. Usage: bench_sim.py BUILD/sim/kpm31c-sim
 - start-up to the first Modbus TCP answer (median of 20 starts)
 - one simulated year of one meter at --speed max (wall time)
 - memory per meter: resident set with --meters 1000 against --meters 1
+- an acknowledged setting write (FC16, saved before its reply) with and
+  without a state file, and with a fleet of 100 meters' state
 """
 import os
 import socket
@@ -87,6 +89,36 @@ def memory(sim, n):
         p.wait()
 
 
+def write_latency(sim, state, meters=1, n=300):
+    """Median and p99 of n FC16 writes of the LCD password (a setting:
+    with a state file each is saved, fsync'd, before its reply)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        args = (["--state", os.path.join(d, "s.state")] if state
+                else ["--no-state"])
+        p = subprocess.Popen([sim, "--headless", "-q", "--tcp",
+                              f"127.0.0.1:{port}", "--speed", "0",
+                              "--meters", str(meters), "--load",
+                              "U=230,I=5,PF=0.95"] + args, cwd=d)
+        try:
+            read_u(port, time.monotonic() + 30)
+            times = []
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                for k in range(n):
+                    req = struct.pack(">HHHBBHHBH", k, 0, 9, 1, 16, 0x1105,
+                                      1, 2, 1000 + k % 2)
+                    t0 = time.monotonic()
+                    s.sendall(req)
+                    if len(s.recv(64)) < 12:
+                        raise RuntimeError("no reply")
+                    times.append(time.monotonic() - t0)
+            times.sort()
+            return times[n // 2], times[n * 99 // 100]
+        finally:
+            p.terminate()
+            p.wait()
+
+
 def main():
     sim = sys.argv[1]
     med, worst = startup(sim)
@@ -99,6 +131,11 @@ def main():
     many = memory(sim, 1000)
     print(f"resident memory: {one} KiB with 1 meter, {many} KiB with 1000: "
           f"{(many - one) / 999:.1f} KiB per meter")
+    for state, meters in ((False, 1), (True, 1), (True, 100)):
+        p50, p99 = write_latency(sim, state, meters)
+        print(f"setting write (FC16) to its reply, "
+              f"{'state file' if state else '--no-state'}, {meters} "
+              f"meter(s): p50 {p50 * 1e6:.0f} us, p99 {p99 * 1e6:.0f} us")
 
 
 if __name__ == "__main__":
