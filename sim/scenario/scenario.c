@@ -189,14 +189,23 @@ static void protected_call(struct scenario *sc, int nargs)
 {
     lua_State *L = sc->L;
     int base = lua_gettop(L) - nargs;
+    lua_Debug ar;
+    char defined[400];
 
+    /* where the hook is defined: a memory error unwinds without calling
+     * msgh, so that is the line it names */
+    lua_pushvalue(L, base);
+    lua_getinfo(L, ">S", &ar);
+    snprintf(defined, sizeof defined, "stack traceback:\n\t%s:%d: in the "
+             "hook defined there", ar.short_src, ar.linedefined);
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);
     int st = lua_pcall(L, nargs, 0, base);
     if (st != LUA_OK) {
-        if (!sc->stop)
-            script_failed(sc, st == LUA_ERRMEM ? "" :
-                          error_text(L, -1, L, 0), pending_trace, st);
+        if (!sc->stop && st == LUA_ERRMEM)
+            script_failed(sc, "", defined, st);
+        else if (!sc->stop)
+            script_failed(sc, error_text(L, -1, L, 0), pending_trace, st);
         lua_pop(L, 1);
     }
     free(pending_trace);

@@ -1,15 +1,20 @@
 /*
  * libFuzzer target: the state file's load path (sim/store/statefile.c,
  * through core/meter_nv.c) as the binary runs it at start: each input is
- * a whole state file. Most inputs fail the container's CRC; the seed
- * corpus holds real files, and the mutator's CRC-valid variants reach the
- * sections. A refused file must be refused with a message, never crash.
+ * a whole state file, whose last 4 bytes the harness replaces with the
+ * right CRC-32 so that mutations reach the sections and the meter images
+ * (a wrong CRC is one compare, tested by tests/integration). A refused
+ * file must be refused with a message, never crash.
  */
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/meter_host.h"
+#include "sim/base/le.h"
 #include "sim/store/statefile.h"
 #include "tests/fuzz/fuzz_fleet.h"
 
@@ -37,7 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         atexit(remove_file);
     }
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size) {
+    uint8_t *file = malloc(size + 1);
+    if (!file)
+        abort();
+    memcpy(file, data, size);
+    if (size >= 4)
+        le_put32(file + size - 4, crc32_update(0, file, size - 4));
+    bool ok = ftruncate(fd, 0) == 0 &&
+              pwrite(fd, file, size, 0) == (ssize_t)size;
+    free(file);
+    if (!ok) {
         perror("fuzz: the state file");
         abort();
     }

@@ -356,6 +356,9 @@ LIMITS = [
      "no position"),
     ("hook.lua", "every('1h', function()\n  error({})\nend)\n"
      "advance('2h')\n", "hook.lua:2:", "error object is a table value"),
+    ("hookmem.lua", "every('1h', function()\n  local t = {}\n"
+     "  for i = 1, 1e9 do t[i] = ('x'):rep(1 << 20) .. i end\nend)\n"
+     "advance('2h')\n", "hookmem.lua:1:", "more than 32 MiB"),
     ("csv.lua", "\nlocal rows = csv('missing.csv')\n", "csv.lua:2:",
      "cannot read missing.csv"),
     ("require.lua", "\n\nrequire('missing')\n", "require.lua:3:",
