@@ -26,10 +26,10 @@
 #include "core/meter_host.h"
 #include "sim/scenario/scenario_int.h"
 #include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_bounded.h"
 #include "sim/scenario/scenario_call.h"
 #include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_prelude.h"
-#include "sim/scenario/scenario_strlib.h"
 #include "sim/base/timeparse.h"
 
 #define SC_DEFAULT_START "2026-01-01T00:00:00"
@@ -200,7 +200,9 @@ static void protected_call(struct scenario *sc, int nargs)
              "hook defined there", ar.short_src, ar.linedefined);
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);
+    sc_backstop_enter(sc->backstop);
     int st = lua_pcall(L, nargs, 0, base);
+    sc_backstop_leave(sc->backstop);
     if (st != LUA_OK) {
         if (!sc->stop && st == LUA_ERRMEM)
             script_failed(sc, "", defined, st);
@@ -222,7 +224,9 @@ static void resume_script(struct scenario *sc)
     int nres = 0;
 
     sc->state = SC_RUNNABLE;
+    sc_backstop_enter(sc->backstop);
     int st = lua_resume(sc->co, sc->L, 0, &nres);
+    sc_backstop_leave(sc->backstop);
     if (st == LUA_YIELD) {
         lua_pop(sc->co, nres);
         if (sc->state == SC_RUNNABLE) {
@@ -546,7 +550,7 @@ static void open_sandbox(struct scenario *sc, lua_State *L, bool unsafe)
     }
     lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
-    sc_strlib_open(L);
+    sc_bounded_open(L);
     if (!unsafe) {
         lua_getglobal(L, "setmetatable");
         lua_pushcclosure(L, l_setmetatable, 1);
@@ -695,6 +699,8 @@ struct scenario *scenario_load(struct sim_options *o)
     sc->speed_locked = o->speed_set;
     sc->co_ref = sc->hooks_ref = LUA_NOREF;
     set_names(sc, o->scenario);
+    sc->backstop = sc_backstop_start(sc->path);
+    sc_backstop_limit(sc->backstop, sc->watchdog);
     sc_results_init(&sc->res, o->tap, o->verbosity > 0, &sc->mem);
 
     sc->L = lua_newstate(sc_alloc, sc);
@@ -770,6 +776,7 @@ void scenario_free(struct scenario *sc)
 {
     if (!sc)
         return;
+    sc_backstop_stop(sc->backstop);
     if (sc->e && sc->e->hooks.ctx == sc)
         sc->e->hooks = sc->chained;
     if (sc->L)

@@ -114,6 +114,7 @@ static void setup_watchdog(lua_State *L, struct scenario *sc)
                  "switch the watchdog off: --lua-watchdog 0 does)");
     if (sc->watchdog_max <= 0 || v < sc->watchdog_max)
         sc->watchdog = v;
+    sc_backstop_limit(sc->backstop, sc->watchdog);
 }
 
 /* The keys, in the order they are applied. */

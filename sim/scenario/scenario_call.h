@@ -41,7 +41,7 @@ int sc_error_mem(lua_State *L);
 void sc_watchdog_arm(lua_State *L, bool fired);
 /* Raise the watchdog's error when the running dispatch has taken longer
  * than the watchdog allows (or it fired already). For C code that loops
- * where no hook runs (the pattern matcher). */
+ * where no hook runs (table.move). */
 void sc_watchdog(lua_State *L);
 
 /* "file:line" of the Lua function level frames up (1 = the caller of

@@ -30,6 +30,7 @@
 #include "sim/engine/load.h"
 #include "sim/cli/options.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_backstop.h"
 #include "sim/scenario/scenario_mem.h"
 #include "sim/scenario/scenario_results.h"
 #include "sim/scenario/scenario_timers.h"
@@ -162,6 +163,8 @@ struct scenario {
     double watchdog;            /* real s a dispatch may take; 0 none */
     double watchdog_max;        /* --lua-watchdog: setup{} may only lower */
     bool killed;                /* the watchdog fired: the script ends */
+    struct sc_backstop *backstop;   /* ends the process when a C function
+                                       outlasts the watchdog */
     bool stop;                  /* stop() or a failed must(): end */
     bool error;                 /* a scenario error ended it */
     bool fail_fast;             /* every expect is a must */
