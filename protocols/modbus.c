@@ -198,9 +198,19 @@ int mb_engine_reply(struct mb_engine *e, const uint8_t *adu, size_t len,
 {
     int rc;
 
-    if (ex)
-        rc = modbus_reply_exception(e->mb, adu, (unsigned)ex);
-    else
+    if (ex) {
+        /* An exception's code is the request's with bit 7 set; libmodbus
+         * adds 0x80, which wraps a code that has it already (0x83 would
+         * answer 0x03, a normal reply): give it the code without bit 7.
+         * Only the header and the code are read. */
+        uint8_t head[8];            /* MBAP (7 bytes) and the code */
+        int h = modbus_get_header_length(e->mb);
+        if (h < 0 || len < (size_t)h + 1 || (size_t)h + 1 > sizeof head)
+            return -1;
+        memcpy(head, adu, (size_t)h + 1);
+        head[h] &= 0x7F;
+        rc = modbus_reply_exception(e->mb, head, (unsigned)ex);
+    } else
         rc = modbus_reply(e->mb, adu, (int)len, &e->map);
     if (rc <= 0)
         return rc;

@@ -388,6 +388,8 @@ OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
 OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
 OPT_FN(opt_tap, o->tap = true; return OPT_OK)
 OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
+OPT_FN(opt_lua_watchdog, return ranged_double(d, a, &o->lua_watchdog))
+OPT_FN(opt_lua_memory, return ranged_unsigned(d, a, &o->lua_memory))
 OPT_FN(opt_headless, o->headless = true; return OPT_OK)
 OPT_FN(opt_quiet, o->verbosity = -1; return OPT_OK)
 OPT_FN(opt_verbose, o->verbosity = 1; return OPT_OK)
@@ -498,6 +500,15 @@ static const struct opt_def opts[] = {
     { "unsafe-lua", 0, NULL, .parse = opt_unsafe_lua,
       .help = "a scenario gets every Lua library (io, os, ...)\n"
               "and no memory cap: only for scripts you trust" },
+    { "lua-watchdog", 0, "S", "30", 0, 86400, "is not a number of seconds",
+      .parse = opt_lua_watchdog,
+      .help = "stop a scenario that runs S real seconds without\n"
+              "letting virtual time pass (default {def}, 0: never);\n"
+              "a script may lower it, never lift it" },
+    { "lua-memory", 0, "MIB", "256", 1, 1048576, "is not a number of MiB",
+      .parse = opt_lua_memory,
+      .help = "a scenario's memory cap, the Lua heap and what\n"
+              "the simulator keeps for it (default {def})" },
     { "headless", 0, NULL, .parse = opt_headless,
       .help = "no terminal UI (default when stdout is no terminal)" },
     { "quiet", 'q', NULL, .parse = opt_quiet,

@@ -55,6 +55,9 @@ struct sim_options {
     char **scenario_args;       /* the words after it: the script's arg */
     int scenario_nargs;
     bool unsafe_lua;            /* --unsafe-lua: every Lua library, no cap */
+    double lua_watchdog;        /* --lua-watchdog: real s a scenario may run
+                                   without letting time pass; 0 never */
+    unsigned lua_memory;        /* --lua-memory: MiB a scenario may use */
     /* given on the command line (a scenario's defaults yield to them) */
     bool speed_set, seed_set, meters_set, state_set, tcp_set;
     bool fidelity_set;

@@ -26,14 +26,12 @@
 #include "core/meter_host.h"
 #include "sim/scenario/scenario_int.h"
 #include "sim/scenario/scenario_api.h"
+#include "sim/scenario/scenario_bounded.h"
 #include "sim/scenario/scenario_call.h"
 #include "sim/scenario/scenario_meter.h"
 #include "sim/scenario/scenario_prelude.h"
 #include "sim/base/timeparse.h"
 
-#define SC_MEM_LIMIT (256u << 20)   /* bytes of Lua heap, sandboxed */
-#define SC_WATCHDOG 30.0            /* real s a dispatch may take */
-#define SC_HOOK_COUNT 1000000       /* instructions between watchdog looks */
 #define SC_DEFAULT_START "2026-01-01T00:00:00"
 
 /* ---- memory and the watchdog ---- */
@@ -44,34 +42,10 @@ static void *sc_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     size_t old = ptr ? osize : 0;
 
     if (nsize == 0) {
-        free(ptr);
-        sc->mem -= old;
+        sc_mem_free(&sc->mem, ptr, old);
         return NULL;
     }
-    if (sc->mem_limit && nsize > old && sc->mem - old + nsize > sc->mem_limit)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p)
-        sc->mem = sc->mem - old + nsize;
-    return p;
-}
-
-static void watchdog_hook(lua_State *L, lua_Debug *ar)
-{
-    struct scenario *sc = sc_of(L);
-    char where[300];
-
-    if (sc->watchdog <= 0 || sc->busy_since <= 0 ||
-        monotonic_s() - sc->busy_since <= sc->watchdog)
-        return;
-    sc_where(L, 0, where, sizeof where);
-    sc->busy_since = monotonic_s();    /* one error, then another period */
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s the script ran for %g s of real time "
-             "without letting virtual time pass (an endless loop?)", where,
-             sc->watchdog);
-    lua_pushstring(L, msg);
-    lua_error(L);
+    return sc_mem_realloc(&sc->mem, ptr, old, nsize);
 }
 
 /* An error outside any protected call (the runner's own pushes between
@@ -86,16 +60,55 @@ static int on_panic(lua_State *L)
     exit(2);
 }
 
-/* The error object at idx as text, in place (no metamethod runs: this
- * is called outside any protection). */
-static const char *error_text(lua_State *L, int idx)
+/* Does msg start with a position, "file:line:"? */
+static bool has_position(const char *msg)
 {
+    const char *colon = strchr(msg, ':');
+    const char *p = colon;
+
+    if (!colon || colon == msg || memchr(msg, '\n', (size_t)(colon - msg)))
+        return false;
+    while (*++p >= '0' && *p <= '9')
+        ;
+    return p > colon + 1 && *p == ':';
+}
+
+/* The error object at idx as text with the script's position, in place:
+ * where the error was raised on thread at, level frames up (the first
+ * of the script's frames from there), when the message has none or
+ * names the prelude (error({}), error(nil), error("x", 0)). text is the
+ * object as text; no metamethod runs (this is also called outside any
+ * protection). */
+static const char *positioned(lua_State *L, int idx, lua_State *at,
+                              int level, const char *text)
+{
+    char where[300];
+
     idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER)
-        return lua_tostring(L, idx);
-    lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+    if (!strncmp(text, "prelude:", 8) && has_position(text)) {
+        text = strchr(text + 8, ':') + 1;   /* ours: the script's instead */
+        if (*text == ' ')
+            text++;
+    } else if (has_position(text)) {
+        return text;
+    }
+    sc_where(at, level, where, sizeof where);
+    lua_pushfstring(L, "%s%s%s", where, where[0] ? " " : "", text);
     lua_replace(L, idx);
     return lua_tostring(L, idx);
+}
+
+/* The error object at idx as text (see positioned()). */
+static const char *error_text(lua_State *L, int idx, lua_State *at,
+                              int level)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER) {
+        lua_pushfstring(L, "error object is a %s value",
+                        luaL_typename(L, idx));
+        lua_replace(L, idx);
+    }
+    return positioned(L, idx, at, level, lua_tostring(L, idx));
 }
 
 /* "file:line:" of the script's innermost frame in a traceback (lines
@@ -126,13 +139,10 @@ static void script_failed(struct scenario *sc, const char *msg,
     if (status == LUA_ERRMEM) {
         /* the allocator failed: the message has no position, the
          * traceback has it */
+        char what[160];
         where_from_trace(trace, where, sizeof where);
-        if (sc->mem_limit)
-            snprintf(mem, sizeof mem, "%sout of memory: the scenario uses "
-                     "more than %zu MiB of Lua memory (the sandbox's cap)",
-                     where, sc->mem_limit >> 20);
-        else
-            snprintf(mem, sizeof mem, "%sout of memory", where);
+        sc_mem_message(sc, what, sizeof what);
+        snprintf(mem, sizeof mem, "%s%s", where, what);
         msg = mem;
     }
     log_error("%s", msg);
@@ -156,11 +166,17 @@ static char *pending_trace;
 
 static int msgh(lua_State *L)
 {
-    if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER &&
-        luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL)
+    if (sc_of(L)->stop)
         return 1;                   /* a stop() marker: leave it */
     lua_settop(L, 1);
     const char *msg = luaL_tolstring(L, 1, NULL);
+    if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER &&
+        !luaL_getmetafield(L, 1, "__tostring")) {
+        lua_pushfstring(L, "error object is a %s value",
+                        luaL_typename(L, 1));
+        msg = lua_tostring(L, -1);
+    }
+    msg = positioned(L, -1, L, 1, msg);
     luaL_traceback(L, L, NULL, 1);
     free(pending_trace);
     pending_trace = strdup(lua_tostring(L, -1));
@@ -173,13 +189,25 @@ static void protected_call(struct scenario *sc, int nargs)
 {
     lua_State *L = sc->L;
     int base = lua_gettop(L) - nargs;
+    lua_Debug ar;
+    char defined[400];
 
+    /* where the hook is defined: a memory error unwinds without calling
+     * msgh, so that is the line it names */
+    lua_pushvalue(L, base);
+    lua_getinfo(L, ">S", &ar);
+    snprintf(defined, sizeof defined, "stack traceback:\n\t%s:%d: in the "
+             "hook defined there", ar.short_src, ar.linedefined);
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);
+    sc_backstop_enter(sc->backstop);
     int st = lua_pcall(L, nargs, 0, base);
+    sc_backstop_leave(sc->backstop);
     if (st != LUA_OK) {
-        if (!sc->stop)
-            script_failed(sc, error_text(L, -1), pending_trace, st);
+        if (!sc->stop && st == LUA_ERRMEM)
+            script_failed(sc, "", defined, st);
+        else if (!sc->stop)
+            script_failed(sc, error_text(L, -1, L, 0), pending_trace, st);
         lua_pop(L, 1);
     }
     free(pending_trace);
@@ -196,7 +224,9 @@ static void resume_script(struct scenario *sc)
     int nres = 0;
 
     sc->state = SC_RUNNABLE;
+    sc_backstop_enter(sc->backstop);
     int st = lua_resume(sc->co, sc->L, 0, &nres);
+    sc_backstop_leave(sc->backstop);
     if (st == LUA_YIELD) {
         lua_pop(sc->co, nres);
         if (sc->state == SC_RUNNABLE) {
@@ -208,7 +238,8 @@ static void resume_script(struct scenario *sc)
         lua_pop(sc->co, nres);
         sc->state = SC_DONE;
     } else if (!sc->stop) {
-        const char *msg = error_text(sc->co, -1);
+        const char *msg = st == LUA_ERRMEM ? "" : error_text(sc->co, -1,
+                                                              sc->co, 0);
         luaL_traceback(sc->L, sc->co, NULL, 0);
         script_failed(sc, msg, lua_tostring(sc->L, -1), st);
         lua_pop(sc->L, 1);
@@ -468,6 +499,25 @@ static int l_load(lua_State *L)
     return lua_gettop(L) - 4;
 }
 
+/* setmetatable(t, mt) without finalizers: a __gc runs where no hook
+ * does (Lua stops them inside finalizers), so one that loops would hang
+ * the process, at the latest at exit. */
+static int l_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return sc_error(L, "setmetatable(): a metatable with __gc: "
+                            "finalizers do not run in scenarios");
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
 static void open_sandbox(struct scenario *sc, lua_State *L, bool unsafe)
 {
     static const luaL_Reg libs[] = {
@@ -500,6 +550,12 @@ static void open_sandbox(struct scenario *sc, lua_State *L, bool unsafe)
     }
     lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
+    sc_bounded_open(L);
+    if (!unsafe) {
+        lua_getglobal(L, "setmetatable");
+        lua_pushcclosure(L, l_setmetatable, 1);
+        lua_setglobal(L, "setmetatable");
+    }
 }
 
 /* The script's arguments: arg[0] the script, arg[1..] the words after
@@ -571,7 +627,7 @@ static void open_state(struct scenario *sc, lua_State *L,
 {
     *(struct scenario **)lua_getextraspace(L) = sc;
     lua_atpanic(L, on_panic);
-    lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, SC_HOOK_COUNT);
+    sc_watchdog_arm(L, false);       /* threads inherit it */
     open_sandbox(sc, L, o->unsafe_lua);
     lua_newtable(L);
     sc->hooks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -637,12 +693,15 @@ struct scenario *scenario_load(struct sim_options *o)
     sc->opt = o;
     apply_defaults(sc, o);
     sc->real_start = monotonic_s();
-    sc->mem_limit = o->unsafe_lua ? 0 : SC_MEM_LIMIT;
-    sc->watchdog = SC_WATCHDOG;
+    sc->mem.limit = o->unsafe_lua ? 0 : (size_t)o->lua_memory << 20;
+    sc->watchdog = sc->watchdog_max = o->lua_watchdog;
+    sc->timers.mem = &sc->mem;
     sc->speed_locked = o->speed_set;
     sc->co_ref = sc->hooks_ref = LUA_NOREF;
     set_names(sc, o->scenario);
-    sc_results_init(&sc->res, o->tap, o->verbosity > 0);
+    sc->backstop = sc_backstop_start(sc->path);
+    sc_backstop_limit(sc->backstop, sc->watchdog);
+    sc_results_init(&sc->res, o->tap, o->verbosity > 0, &sc->mem);
 
     sc->L = lua_newstate(sc_alloc, sc);
     if (!sc->L) {
@@ -717,6 +776,7 @@ void scenario_free(struct scenario *sc)
 {
     if (!sc)
         return;
+    sc_backstop_stop(sc->backstop);
     if (sc->e && sc->e->hooks.ctx == sc)
         sc->e->hooks = sc->chained;
     if (sc->L)

@@ -104,12 +104,17 @@ static void setup_fail_fast(lua_State *L, struct scenario *sc)
     sc->fail_fast = lua_toboolean(L, -1);
 }
 
+/* A script may lower the watchdog, never switch it off or lift it past
+ * --lua-watchdog (above it: the command line's limit holds). */
 static void setup_watchdog(lua_State *L, struct scenario *sc)
 {
     lua_Number v = lua_tonumber(L, -1);
-    if (!(lua_type(L, -1) == LUA_TNUMBER && v >= 0))
-        sc_error(L, "setup{watchdog}: real seconds >= 0 (0 = none)");
-    sc->watchdog = v;
+    if (!(lua_type(L, -1) == LUA_TNUMBER && v > 0))
+        sc_error(L, "setup{watchdog}: real seconds > 0 (a script cannot "
+                 "switch the watchdog off: --lua-watchdog 0 does)");
+    if (sc->watchdog_max <= 0 || v < sc->watchdog_max)
+        sc->watchdog = v;
+    sc_backstop_limit(sc->backstop, sc->watchdog);
 }
 
 /* The keys, in the order they are applied. */
@@ -277,7 +282,7 @@ static void push_hook(lua_State *L, int fn, int64_t t_ms, int64_t period_ms)
     int id = sc_timers_add(&sc->timers, &t);
     if (id < 0) {
         luaL_unref(L, LUA_REGISTRYINDEX, ref);
-        sc_error(L, "out of memory for timers");
+        sc_error_mem(L);
         return;
     }
     h = lua_newuserdatauv(L, sizeof *h, 0);
@@ -865,9 +870,10 @@ static int api_read_file(lua_State *L)
 /* ---- the private table for the prelude ---- */
 
 /* An assertion: into the open check(), else a case of its own. */
-static void record(struct scenario *sc, bool ok, const char *name,
+static void record(lua_State *L, bool ok, const char *name,
                    const char *where, const char *detail)
 {
+    struct scenario *sc = sc_of(L);
     struct sc_check *c = &sc->check;
 
     if (c->active) {
@@ -883,12 +889,12 @@ static void record(struct scenario *sc, bool ok, const char *name,
         return;
     }
     sc->res.log = sc_ui(sc);
-    sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc));
+    if (!sc_results_add(&sc->res, ok, name, where, detail, sc_now_ms(sc)))
+        sc_error_mem(L);
 }
 
 static int api_record(lua_State *L)
 {
-    struct scenario *sc = sc_of(L);
     bool ok = lua_toboolean(L, 1);
     const char *name = luaL_optstring(L, 2, NULL);
     const char *detail = luaL_optstring(L, 3, NULL);
@@ -898,7 +904,7 @@ static int api_record(lua_State *L)
     size_t n = strlen(where);
     if (n && where[n - 1] == ':')
         where[n - 1] = '\0';
-    record(sc, ok, name, where, detail);
+    record(L, ok, name, where, detail);
     lua_pushboolean(L, ok);
     return 1;
 }
@@ -968,11 +974,14 @@ static int api_check_end(lua_State *L)
                      c.detail ? c.detail : "?");
     }
     sc->res.log = sc_ui(sc);
-    sc_results_add(&sc->res, ok, c.name, c.where, detail, sc_now_ms(sc));
+    bool kept = sc_results_add(&sc->res, ok, c.name, c.where, detail,
+                               sc_now_ms(sc));
     free(detail);
     free(c.name);
     free(c.where);
     free(c.detail);
+    if (!kept)
+        return sc_error_mem(L);
     lua_pushboolean(L, ok);
     return 1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/meter.h"
+#include "sim/base/monotonic.h"
 #include "sim/scenario/scenario_call.h"
 #include "sim/base/timeparse.h"
 
@@ -23,10 +24,72 @@ int sc_error(lua_State *L, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    luaL_where(L, 1);
-    lua_pushstring(L, msg);
-    lua_concat(L, 2);
+    return sc_raise(L, 1, msg);
+}
+
+int sc_raise(lua_State *L, int level, const char *msg)
+{
+    char where[300];
+
+    /* the script's line, past the prelude's frames (csv(), require()) */
+    sc_where(L, level, where, sizeof where);
+    lua_pushfstring(L, "%s%s%s", where, where[0] ? " " : "", msg);
     return lua_error(L);
+}
+
+void sc_mem_message(const struct scenario *sc, char *buf, size_t len)
+{
+    if (sc->mem.limit)
+        snprintf(buf, len, "out of memory: the scenario uses more than "
+                 "%zu MiB (the sandbox's cap, --lua-memory)",
+                 sc->mem.limit >> 20);
+    else
+        snprintf(buf, len, "out of memory");
+}
+
+int sc_error_mem(lua_State *L)
+{
+    char msg[160];
+    sc_mem_message(sc_of(L), msg, sizeof msg);
+    return sc_raise(L, 1, msg);
+}
+
+/* ---- the watchdog ---- */
+
+static void watchdog_hook(lua_State *L, lua_Debug *ar)
+{
+    sc_watchdog(L);
+}
+
+void sc_watchdog_arm(lua_State *L, bool fired)
+{
+    lua_sethook(L, watchdog_hook, LUA_MASKCOUNT,
+                fired ? 1 : SC_WATCHDOG_COUNT);
+}
+
+void sc_watchdog(lua_State *L)
+{
+    struct scenario *sc = sc_of(L);
+    char where[300], msg[512];
+
+    if (!sc->killed && (sc->watchdog <= 0 || sc->busy_since <= 0 ||
+                        monotonic_s() - sc->busy_since <= sc->watchdog))
+        return;
+    if (!sc->killed) {
+        /* from now on every instruction raises it again: a pcall() that
+         * caught it cannot go on */
+        sc->killed = true;
+        sc_watchdog_arm(sc->L, true);
+        if (sc->co)
+            sc_watchdog_arm(sc->co, true);
+    }
+    sc_where(L, 0, where, sizeof where);
+    snprintf(msg, sizeof msg, "%s%sthe script ran for %g s of real time "
+             "without letting virtual time pass (an endless loop? "
+             "--lua-watchdog sets the limit)", where, where[0] ? " " : "",
+             sc->watchdog);
+    lua_pushstring(L, msg);
+    lua_error(L);
 }
 
 void sc_where(lua_State *L, int level, char *buf, size_t len)
@@ -61,7 +124,7 @@ int sc_schedule(lua_State *L, const struct sc_timer *t)
 {
     int id = sc_timers_add(&sc_of(L)->timers, t);
     if (id < 0)
-        return sc_error(L, "out of memory for timers");
+        return sc_error_mem(L);
     return id;
 }
 
@@ -173,6 +236,13 @@ void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, tostring);
     lua_setfield(L, -2, "__tostring");
+    sc_lock_metatable(L);
+}
+
+void sc_lock_metatable(lua_State *L)
+{
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
 }
 
 /* ---- the host ---- */

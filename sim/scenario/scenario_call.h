@@ -26,6 +26,24 @@ int sc_yield_for_meters(lua_State *L, lua_CFunction again);
 int sc_error(lua_State *L, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Raise msg at the script line level frames up (1: the caller of the
+ * running C function), skipping the prelude's frames. */
+int sc_raise(lua_State *L, int level, const char *msg);
+/* "out of memory: ... N MiB (the sandbox's cap ...)", and that error
+ * raised at the script's line. */
+void sc_mem_message(const struct scenario *sc, char *buf, size_t len);
+int sc_error_mem(lua_State *L);
+
+/* Instructions between the watchdog's looks at the clock. */
+#define SC_WATCHDOG_COUNT 1000000
+/* Set the watchdog's count hook on a thread; fired: on every instruction
+ * (once it has fired, the script cannot go on). */
+void sc_watchdog_arm(lua_State *L, bool fired);
+/* Raise the watchdog's error when the running dispatch has taken longer
+ * than the watchdog allows (or it fired already). For C code that loops
+ * where no hook runs (table.move). */
+void sc_watchdog(lua_State *L);
+
 /* "file:line" of the Lua function level frames up (1 = the caller of
  * the running C function). */
 void sc_where(lua_State *L, int level, char *buf, size_t len);
@@ -54,6 +72,9 @@ int sc_schedule(lua_State *L, const struct sc_timer *t);
  * __tostring. Leaves it on the stack. */
 void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,
               lua_CFunction tostring);
+/* Hide the metatable on top of the stack from getmetatable() (so that no
+ * script adds a __gc to a class's objects). */
+void sc_lock_metatable(lua_State *L);
 
 /* true while a full-screen UI owns stdout (print and results to the log) */
 bool sc_ui(const struct scenario *sc);

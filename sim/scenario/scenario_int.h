@@ -30,6 +30,8 @@
 #include "sim/engine/load.h"
 #include "sim/cli/options.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_backstop.h"
+#include "sim/scenario/scenario_mem.h"
 #include "sim/scenario/scenario_results.h"
 #include "sim/scenario/scenario_timers.h"
 
@@ -155,9 +157,14 @@ struct scenario {
     struct sc_results res;
     struct sc_check check;
     struct sc_mqtt *mqtt;       /* NULL until a message comes */
-    size_t mem, mem_limit;      /* Lua heap bytes, and the cap (0: none) */
+    struct sc_mem mem;          /* the Lua heap and what is kept for the
+                                   script (results, timers); the cap */
     double busy_since;          /* real s the running dispatch began */
     double watchdog;            /* real s a dispatch may take; 0 none */
+    double watchdog_max;        /* --lua-watchdog: setup{} may only lower */
+    bool killed;                /* the watchdog fired: the script ends */
+    struct sc_backstop *backstop;   /* ends the process when a C function
+                                       outlasts the watchdog */
     bool stop;                  /* stop() or a failed must(): end */
     bool error;                 /* a scenario error ended it */
     bool fail_fast;             /* every expect is a must */

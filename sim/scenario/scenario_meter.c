@@ -1433,6 +1433,7 @@ void sc_meter_register(lua_State *L)
     luaL_newmetatable(L, SHAPE_MT);
     lua_pushcfunction(L, shape_gc);
     lua_setfield(L, -2, "__gc");
+    sc_lock_metatable(L);
     lua_pop(L, 1);
     lua_pushcfunction(L, l_meter);
     lua_setglobal(L, "meter");

@@ -185,10 +185,8 @@ group_mt.__index = function(g, key)
         local out = {}
         for i, m in ipairs(self) do
             local ok, r = pcall(m[key], m, ...)
-            if not ok then
-                r = tostring(r):gsub("^prelude:%d+: ", "")
-                fail_at(r)
-            end
+            -- the methods' errors name the script's line already
+            if not ok then error(r, 0) end
             out[i] = r
         end
         return out

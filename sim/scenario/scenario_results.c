@@ -13,18 +13,14 @@
 #include "sim/scenario/scenario_results.h"
 #include "sim/base/timeparse.h"
 
-void sc_results_init(struct sc_results *r, bool tap, bool verbose)
+void sc_results_init(struct sc_results *r, bool tap, bool verbose,
+                     struct sc_mem *mem)
 {
-    *r = (struct sc_results){ .tap = tap, .verbose = verbose };
+    *r = (struct sc_results){ .tap = tap, .verbose = verbose, .mem = mem };
     if (tap) {
         printf("TAP version 13\n");
         fflush(stdout);
     }
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
 }
 
 /* Each line of text as a TAP comment ("# ..."). */
@@ -39,31 +35,61 @@ static void tap_comment(const char *text)
     }
 }
 
-static void add(struct sc_results *r, const struct sc_case *c)
+static void free_case(struct sc_mem *m, struct sc_case *c)
+{
+    sc_mem_free_str(m, c->name);
+    sc_mem_free_str(m, c->where);
+    sc_mem_free_str(m, c->detail);
+}
+
+/* Keep c (its strings counted already); false over the cap. */
+static bool add(struct sc_results *r, struct sc_case *c)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 64;
-        struct sc_case *v = realloc(r->v, cap * sizeof *v);
-        if (!v)
-            return;         /* counted, not listed */
+        struct sc_case *v = sc_mem_realloc(r->mem, r->v, r->cap * sizeof *v,
+                                           cap * sizeof *v);
+        if (!v) {
+            free_case(r->mem, c);
+            return false;
+        }
         r->v = v;
         r->cap = cap;
     }
     r->v[r->n++] = *c;
+    return true;
 }
 
-void sc_results_add(struct sc_results *r, bool ok, const char *name,
+/* A counted copy of s, or of fallback when s is NULL; *ok false when the
+ * cap refused it. */
+static char *copy(struct sc_mem *m, const char *s, bool *ok)
+{
+    if (!s)
+        return NULL;
+    char *d = sc_mem_strdup(m, s);
+    *ok &= d != NULL;
+    return d;
+}
+
+bool sc_results_add(struct sc_results *r, bool ok, const char *name,
                     const char *where, const char *detail, int64_t t_ms)
 {
+    bool kept = true;
     struct sc_case c = {
-        .name = strdup(name && *name ? name : "expectation"),
-        .where = dup_or_null(where),
-        .detail = ok ? NULL : dup_or_null(detail ? detail : "failed"),
+        .name = copy(r->mem, name && *name ? name : "expectation", &kept),
+        .where = copy(r->mem, where, &kept),
+        .detail = ok ? NULL : copy(r->mem, detail ? detail : "failed", &kept),
         .ok = ok,
         .t_ms = t_ms,
     };
     char when[32];
 
+    if (!kept || !add(r, &c)) {
+        if (kept)
+            return false;       /* add() gave the strings back */
+        free_case(r->mem, &c);
+        return false;
+    }
     time_format_iso(t_ms / 1000, when, sizeof when);
     if (ok)
         r->passed++;
@@ -89,23 +115,27 @@ void sc_results_add(struct sc_results *r, bool ok, const char *name,
                ok ? "" : c.detail);
     }
     fflush(stdout);
-    add(r, &c);
+    return true;
 }
 
 void sc_results_error(struct sc_results *r, const char *message,
                       const char *trace, int64_t t_ms)
 {
+    /* the error that ends the scenario is kept past the cap (it may be
+     * the cap's own) */
+    size_t limit = r->mem->limit;
+    bool kept = true;
+
+    r->mem->limit = 0;
     struct sc_case c = {
-        .name = strdup("scenario error"),
-        .where = NULL,
-        .detail = NULL,
+        .name = copy(r->mem, "scenario error", &kept),
         .ok = false,
         .error = true,
         .t_ms = t_ms,
     };
     size_t len = strlen(message) + (trace ? strlen(trace) + 1 : 0) + 1;
 
-    c.detail = malloc(len);
+    c.detail = sc_mem_realloc(r->mem, NULL, 0, len);
     if (c.detail)
         snprintf(c.detail, len, "%s%s%s", message, trace ? "\n" : "",
                  trace ? trace : "");
@@ -117,6 +147,7 @@ void sc_results_error(struct sc_results *r, const char *message,
         fflush(stdout);
     }
     add(r, &c);
+    r->mem->limit = limit;
 }
 
 void sc_results_close(struct sc_results *r, const char *note)
@@ -216,12 +247,9 @@ int sc_results_junit(const struct sc_results *r, const char *path,
 
 void sc_results_free(struct sc_results *r)
 {
-    for (size_t k = 0; k < r->n; k++) {
-        free(r->v[k].name);
-        free(r->v[k].where);
-        free(r->v[k].detail);
-    }
-    free(r->v);
+    for (size_t k = 0; k < r->n; k++)
+        free_case(r->mem, &r->v[k]);
+    sc_mem_free(r->mem, r->v, r->cap * sizeof *r->v);
     r->v = NULL;
     r->n = r->cap = 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/scenario/scenario_mem.h"
+
 struct sc_case {
     char *name;             /* the assertion's message or check's name */
     char *where;            /* "file:line" */
@@ -25,11 +27,14 @@ struct sc_results {
     bool tap;               /* stream TAP on stdout */
     bool verbose;           /* also list passing cases */
     bool log;               /* a UI owns stdout: results to the log */
+    struct sc_mem *mem;     /* what the cases take is counted here */
 };
 
-void sc_results_init(struct sc_results *r, bool tap, bool verbose);
-/* Record one case (and stream it). */
-void sc_results_add(struct sc_results *r, bool ok, const char *name,
+void sc_results_init(struct sc_results *r, bool tap, bool verbose,
+                     struct sc_mem *mem);
+/* Record one case (and stream it); false, nothing recorded, when it
+ * would pass the memory cap. */
+bool sc_results_add(struct sc_results *r, bool ok, const char *name,
                     const char *where, const char *detail, int64_t t_ms);
 /* Record the scenario error that ended the run. */
 void sc_results_error(struct sc_results *r, const char *message,

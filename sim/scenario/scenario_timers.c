@@ -57,7 +57,9 @@ int sc_timers_add(struct sc_timers *q, const struct sc_timer *t)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? 2 * q->cap : 16;
-        struct sc_timer *v = realloc(q->v, cap * sizeof *v);
+        struct sc_timer *v = sc_mem_realloc(q->mem, q->v,
+                                            q->cap * sizeof *v,
+                                            cap * sizeof *v);
         if (!v)
             return -1;
         q->v = v;
@@ -114,6 +116,6 @@ void sc_timers_cancel_meter(struct sc_timers *q, enum sc_timer_kind kind,
 
 void sc_timers_free(struct sc_timers *q)
 {
-    free(q->v);
-    *q = (struct sc_timers){ 0 };
+    sc_mem_free(q->mem, q->v, q->cap * sizeof *q->v);
+    *q = (struct sc_timers){ .mem = q->mem };
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/scenario/scenario_mem.h"
+
 enum sc_timer_kind {
     SC_T_HOOK = 0,          /* a Lua function: at, after, every */
     SC_T_OUTAGE_END = 1,    /* the voltage comes back on a meter */
@@ -36,6 +38,7 @@ struct sc_timers {
     size_t n, cap;
     uint64_t seq;           /* next sequence number */
     int next_id;            /* next handle */
+    struct sc_mem *mem;     /* the queue's memory is counted here */
 };
 
 /* Schedule a copy of *t (its t, kind, meter, period, ref; id 0 gets a

@@ -40,6 +40,12 @@ BAD = [
      b"\0\1", 1),
     ("fc2b device id", b"\x2b\x0e\x01\x00", 1),
     ("fc7f unknown", b"\x7f", 1),
+    # codes with bit 7 set are exception codes, never requests: exception
+    # 01 with the code as it came (0x83 | 0x80 is 0x83, not 0x03)
+    ("fc80", b"\x80", 1),
+    ("fc83 looks like a read", b"\x83\x00\x00\x00\x01", 1),
+    ("fc90 looks like a write", b"\x90" + H.pdu_write(0x0100, [1])[1:], 1),
+    ("fcff", b"\xff\x00", 1),
 ]
 
 

@@ -291,9 +291,9 @@ def test_memory_is_capped():
     r = scenario(h, "hog.lua", """
 local t = {}
 for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end
-""")
+""", "--lua-memory", "32")
     assert r.returncode == 2, r.stderr
-    assert "out of memory" in r.stderr and "256 MiB" in r.stderr, r.stderr
+    assert "out of memory" in r.stderr and "32 MiB" in r.stderr, r.stderr
     # its first line says where, like every other scenario error
     first = r.stderr.splitlines()[0]
     assert "hog.lua:3: out of memory" in first, first
@@ -308,6 +308,108 @@ while true do x = x + 1 end
 """)
     assert r.returncode == 2, r.stderr
     assert "loop.lua:4:" in r.stderr and "endless loop" in r.stderr, r.stderr
+
+
+def stopped(r, where, what):
+    """The run ended as a scenario error whose first line is where: what."""
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr)
+    first = r.stderr.splitlines()[0] if r.stderr else ""
+    assert where in first and what in first, first[:500]
+
+
+# Each case: (name, script, what its first error line says). A small
+# watchdog and cap from the command line keep them short; a script cannot
+# lift either.
+LIMITS = [
+    ("watchdog0.lua", "setup{ watchdog = 0 }\nwhile true do end\n",
+     "watchdog0.lua:1:", "cannot switch the watchdog off"),
+    ("lift.lua", "setup{ watchdog = 1e6 }\nwhile true do end\n",
+     "lift.lua:2:", "ran for 0.5 s"),
+    ("caught.lua", "while true do pcall(function() while true do end end)"
+     " end\n", "caught.lua:1:", "ran for 0.5 s"),
+    ("rep.lua", "local s = (''):rep(math.maxinteger)\n"
+     "table.move({}, 1, math.maxinteger - 1, 2)\n",
+     "rep.lua:2:", "ran for 0.5 s"),
+    ("gc.lua", "local t = setmetatable({}, { __gc = function()\n"
+     "  while true do end end })\n", "gc.lua:1:", "__gc"),
+    ("gclate.lua", "local mt = getmetatable(meter(1))\n"
+     "expect.eq(mt, 'locked')\nmt.__gc = 1\n", "gclate.lua:3:",
+     "attempt to index"),
+    ("names.lua", "local big = ('x'):rep(4 << 20)\n"
+     "for i = 1, 1e6 do expect(false, big .. i) end\n",
+     "names.lua:2:", "more than 32 MiB"),
+    ("timers.lua", "for i = 1, 1e9 do after('1h', function() end) end\n",
+     "timers.lua:1:", "more than 32 MiB"),
+    ("table.lua", "error({})\n", "table.lua:1:",
+     "error object is a table value"),
+    ("nil.lua", "local x = 1\nerror(nil)\n", "nil.lua:2:",
+     "error object is a nil value"),
+    ("bare.lua", "error('no position', 0)\n", "bare.lua:1:",
+     "no position"),
+    ("hook.lua", "every('1h', function()\n  error({})\nend)\n"
+     "advance('2h')\n", "hook.lua:2:", "error object is a table value"),
+    ("hookmem.lua", "every('1h', function()\n  local t = {}\n"
+     "  for i = 1, 1e9 do t[i] = ('x'):rep(1 << 20) .. i end\nend)\n"
+     "advance('2h')\n", "hookmem.lua:1:", "more than 32 MiB"),
+    ("csv.lua", "\nlocal rows = csv('missing.csv')\n", "csv.lua:2:",
+     "cannot read missing.csv"),
+    ("require.lua", "\n\nrequire('missing')\n", "require.lua:3:",
+     "cannot read missing.lua"),
+]
+
+
+def test_no_script_outlives_the_limits():
+    h = H.harness()
+    for name, text, where, what in LIMITS:
+        # a case about memory must meet the cap, never the watchdog, however
+        # slow the machine is
+        watchdog = "600" if "MiB" in what else "0.5"
+        r = scenario(h, name, text, "--lua-watchdog", watchdog,
+                     "--lua-memory", "32", timeout=120)
+        stopped(r, where, what)
+        assert "prelude:" not in r.stderr.splitlines()[0], r.stderr[:500]
+
+
+# Scripts stuck inside one C function (Lua's own pattern matching, which no
+# hook interrupts): the watchdog's backstop ends the process.
+STUCK_IN_C = [
+    ("pattern.lua", "local s = ('a'):rep(40)\n"
+     "return s:match(('a?'):rep(40) .. ('a'):rep(40))\n"),
+    ("gsub.lua", "local s = ('a'):rep(1 << 20)\ns:gsub('a*b', 'c')\n"),
+    ("plainfind.lua", "local s = ('a'):rep(4 << 20)\n"
+     "s:find(('a'):rep(2 << 20) .. 'b', 1, true)\n"),
+]
+
+
+def test_a_script_stuck_in_c_ends_the_process():
+    h = H.harness()
+    for name, text in STUCK_IN_C:
+        # the run's timeout bounds it: a hang fails the test
+        r = scenario(h, name, text, "--lua-watchdog", "0.5", timeout=120)
+        assert r.returncode == 2, (name, r.returncode, r.stderr[-2000:])
+        assert (f"error: scenario {name}: the watchdog (0.5 s) could not "
+                "stop the script: it is inside a C function (a string "
+                "pattern?); stopping the process") in r.stderr, r.stderr
+
+
+def test_a_script_may_lower_the_watchdog():
+    h = H.harness()
+    r = scenario(h, "lower.lua", "setup{ watchdog = 0.2 }\n"
+                 "while true do end\n", "--lua-watchdog", "1000")
+    stopped(r, "lower.lua:2:", "ran for 0.2 s")
+    # the bounded string.rep and table.move work as Lua's
+    r = scenario(h, "match.lua", """
+expect.eq(("k = v"):match("^(%w+)%s*=%s*(%w+)$"), "k")
+expect.eq(select(2, ("a,b,c"):gsub(",", ";")), 2)
+expect.eq(("x.y"):find(".", 1, true), 2)
+local words = {}
+for w in ("one two"):gmatch("%a+") do words[#words + 1] = w end
+expect.eq(table.concat(words, "+"), "one+two")
+expect.eq(table.concat(table.move({1, 2, 3}, 1, 3, 2), ","), "1,1,2,3")
+expect.eq(("ab"):rep(2, "-"), "ab-ab")
+""")
+    assert r.returncode == 0 and closing(r.stdout) == (6, 0), (r.stdout,
+                                                               r.stderr)
 
 
 # --------------------------------------------------------------------------
