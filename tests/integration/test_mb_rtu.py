@@ -117,6 +117,48 @@ def test_clients_come_and_go():
             os.close(fd)
 
 
+def test_reply_comes_byte_by_byte():
+    """Paced, a reply is on the line one character at a time: at 1200 baud
+    a 125-register reply takes 2.1 s from its first byte to its last, so
+    the first read gets the first bytes, not the whole reply (unless this
+    process slept through two seconds of the reply)."""
+    h = H.harness()
+    srv, fd = serve(h, "--baud", "1200")
+    os.write(fd, H.rtu_frame(1, H.pdu_read(0, 125)))
+    first = H.serial_read(fd, want=1, timeout=5.0)
+    assert len(first) >= 1 and first[0] == 1, first.hex()
+    assert len(first) < 255, "the whole reply arrived at once"
+    rest = H.serial_read(fd, want=255 - len(first), timeout=5.0)
+    rsp = first + rest
+    assert len(rsp) == 255 and H.crc_ok(rsp), rsp.hex()
+    assert H.regs_of(rsp[1:-2]) == [H.bank_value(1, k) for k in range(125)]
+
+
+def test_next_client_never_reads_a_reply_cut_short():
+    """Two clients in turn: the first asks for 125 registers at 1200 baud
+    and closes the port after the first bytes of the reply; the second,
+    opening without flushing, reads exactly its own reply."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, tcp=False, rtu=True, args=["--baud", "1200"])
+    for k in range(3):
+        fd = H.open_serial(srv.link, 1200, "E")
+        os.write(fd, H.rtu_frame(1, H.pdu_read(0, 125)))
+        assert len(H.serial_read(fd, want=1, timeout=5.0)) >= 1
+        os.close(fd)
+        fd = H.open_serial(srv.link, 1200, "E", flush=False)
+        try:
+            # nothing of the old reply, even for a client that reads first
+            assert H.silence(fd, 0.3), "the old reply reached a new client"
+            rsp = H.rtu_request(fd, 1, H.pdu_read(0x30 + k, 2), timeout=5.0)
+            assert rsp == H.rtu_frame(1, bytes([3, 4]) + struct.pack(
+                ">HH", H.bank_value(1, 0x30 + k), H.bank_value(1, 0x31 + k))), \
+                rsp.hex()
+            assert H.silence(fd), "bytes after the reply"
+        finally:
+            os.close(fd)
+    assert srv.stats()["rtu"]["dropped"] == 3
+
+
 def test_line_settings_at_run_time():
     h = H.harness()
     srv, fd = serve(h)
