@@ -101,6 +101,31 @@ static void on_settings(void *ctx, unsigned meter)
         ev_timer_start(p->loop, &p->line_due);
 }
 
+/* A TCP listener: Modbus TCP, or RTU over TCP; the same limits. */
+static int open_tcp(struct ports *p, struct ev_loop *loop,
+                    const struct sim_options *o, enum mb_tcp_framing framing,
+                    char *err, size_t errlen)
+{
+    bool rtu = framing == MB_TCP_FRAMING_RTU;
+    struct mb_tcp_config cfg;
+
+    mb_tcp_config_default(&cfg);
+    cfg.host = rtu ? o->rtu_tcp_host : o->tcp_host;
+    cfg.port = rtu ? o->rtu_tcp_port : o->tcp_port;
+    cfg.max_clients = (int)o->tcp_max_clients;
+    cfg.idle_timeout = o->tcp_idle_timeout;
+    cfg.frame_timeout = o->tcp_frame_timeout;
+    cfg.framing = framing;
+    if (mb_tcp_open(rtu ? &p->rtu_tcp : &p->tcp, loop, &cfg, &p->ops,
+                    &p->faults)) {
+        snprintf(err, errlen, "cannot serve %s on %s:%d (see above)",
+                 rtu ? "RTU over TCP" : "Modbus TCP", cfg.host, cfg.port);
+        ports_close(p);
+        return -1;
+    }
+    return 0;
+}
+
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
@@ -114,20 +139,12 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
             return -1;
         }
     }
-    if (!o->tcp_off) {
-        struct mb_tcp_config cfg;
-        mb_tcp_config_default(&cfg);
-        cfg.host = o->tcp_host;
-        cfg.port = o->tcp_port;
-        cfg.max_clients = (int)o->tcp_max_clients;
-        cfg.idle_timeout = o->tcp_idle_timeout;
-        if (mb_tcp_open(&p->tcp, loop, &cfg, &p->ops, &p->faults)) {
-            snprintf(err, errlen, "cannot serve Modbus TCP on %s:%d (see "
-                     "above)", o->tcp_host, o->tcp_port);
-            ports_close(p);
-            return -1;
-        }
-    }
+    if (!o->tcp_off && open_tcp(p, loop, o, MB_TCP_FRAMING_MBAP, err,
+                                errlen))
+        return -1;
+    if (o->rtu_tcp_host[0] && open_tcp(p, loop, o, MB_TCP_FRAMING_RTU, err,
+                                       errlen))
+        return -1;
     if (o->rtu_path) {
         const struct meter_comm *c = meter_comm(&e->meters[0].core);
         struct mb_rtu_config cfg;
@@ -175,6 +192,9 @@ void ports_close(struct ports *p)
         mb_rtu_close(p->rtu);
     if (p->tcp)
         mb_tcp_close(p->tcp);
+    if (p->rtu_tcp)
+        mb_tcp_close(p->rtu_tcp);
     p->rtu = NULL;
     p->tcp = NULL;
+    p->rtu_tcp = NULL;
 }
