@@ -50,6 +50,10 @@ struct mb_rtu {
     int baud;
     char parity;
     bool pace;
+    bool (*hears)(void *ctx, int slave, int baud);  /* NULL: all hear */
+    void *hears_ctx;
+    int line_baud;              /* the line's speed for this frame (the
+                                   client's on a pty; 0: none we know) */
     double tchar;               /* seconds per character on the line */
     double gap;                 /* silence that ends a frame */
     ev_io rx;                   /* bytes from the client */
@@ -221,21 +225,25 @@ static void tx_cb(struct ev_loop *loop, ev_io *w, int revents)
         tx_step(r);
 }
 
-/* A broadcast write reaches every meter on the bus; nobody answers. */
+/* A broadcast write reaches every meter on the bus that hears it; nobody
+ * answers. */
 static void broadcast(struct mb_engine *eng, const struct mb_bus_ops *ops,
-                      struct mb_stats *stats, const struct mb_request *rq)
+                      struct mb_stats *stats,
+                      bool (*hears)(void *ctx, int slave), void *hears_ctx,
+                      const struct mb_request *rq)
 {
     if (rq->invalid || (rq->fc != MB_FC_WRITE_SINGLE &&
                         rq->fc != MB_FC_WRITE_MULTIPLE))
         return;
     for (int s = MB_SLAVE_MIN; s <= MB_SLAVE_MAX; s++)
-        if (ops->present(ops->ctx, s))
+        if (ops->present(ops->ctx, s) && (!hears || hears(hears_ctx, s)))
             (void)mb_engine_execute(eng, ops, s, rq);
     stats->broadcasts++;
 }
 
 int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
                   struct mb_faults *faults, struct mb_stats *stats,
+                  bool (*hears)(void *ctx, int slave), void *hears_ctx,
                   const uint8_t *f, size_t len, uint8_t *rsp, size_t cap,
                   struct mb_fault_action *act)
 {
@@ -255,10 +263,11 @@ int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
     int slave = f[0];
     mb_request_parse(f + 1, len - 3, &rq);
     if (slave == MB_BROADCAST) {
-        broadcast(eng, ops, stats, &rq);
+        broadcast(eng, ops, stats, hears, hears_ctx, &rq);
         return 0;
     }
-    if (slave > MB_SLAVE_MAX || !ops->present(ops->ctx, slave)) {
+    if (slave > MB_SLAVE_MAX || !ops->present(ops->ctx, slave) ||
+        (hears && !hears(hears_ctx, slave))) {
         stats->ignored++;
         return 0;
     }
@@ -277,6 +286,13 @@ int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
     return n;
 }
 
+/* Does the meter at slave hear the line at its present speed? */
+static bool line_hears(void *ctx, int slave)
+{
+    struct mb_rtu *r = ctx;
+    return r->hears(r->hears_ctx, slave, r->line_baud);
+}
+
 static void frame_end(struct mb_rtu *r)
 {
     struct mb_fault_action act;
@@ -286,8 +302,9 @@ static void frame_end(struct mb_rtu *r)
     r->flen = 0;
     r->overflow = false;
     r->orphan = false;
-    int n = mb_rtu_answer(&r->eng, &r->ops, r->faults, &r->stats, r->frame,
-                          len, r->rsp, sizeof(r->rsp), &act);
+    int n = mb_rtu_answer(&r->eng, &r->ops, r->faults, &r->stats,
+                          r->hears ? line_hears : NULL, r, r->frame, len,
+                          r->rsp, sizeof(r->rsp), &act);
     if (n <= 0) {
         if (n == 0)
             traffic(r, r->frame, len > RTU_FRAME_MAX ? RTU_FRAME_MAX : len,
@@ -326,6 +343,8 @@ static void silence_cb(struct ev_loop *loop, ev_timer *w, int revents)
     frame_end(r);
 }
 
+static void line_speed(struct mb_rtu *r);
+
 /* Take the bytes waiting on our side into the frame. false when the port
  * has failed (logged, stopped). */
 static bool rx_take(struct mb_rtu *r)
@@ -352,6 +371,7 @@ static bool rx_take(struct mb_rtu *r)
         r->orphan = false;
         if (!r->device)
             tcflush(r->slave, TCIFLUSH);
+        line_speed(r);
     }
     size_t room = sizeof(r->frame) - r->flen;
     if ((size_t)n > room) {
@@ -429,12 +449,39 @@ static void notify_cb(struct ev_loop *loop, ev_io *w, int revents)
         last_client_gone(r, reopened);
 }
 
-static void set_timing(struct mb_rtu *r, int baud, char parity)
+/* Character time and frame gap at baud. */
+static void line_timing(struct mb_rtu *r, int baud)
 {
-    r->baud = baud;
-    r->parity = parity;
     r->tchar = (double)MB_RTU_BITS_PER_CHAR / baud;
     r->gap = baud > 19200 ? RTU_GAP_MIN : 3.5 * r->tchar;
+}
+
+static void set_timing(struct mb_rtu *r, int baud, char parity)
+{
+    r->baud = r->line_baud = baud;
+    r->parity = parity;
+    line_timing(r, baud);
+}
+
+/* A frame begins: the line's speed is the client's, as its termios say
+ * (a pty's termios are shared by both sides; a pty cannot keep parity,
+ * so only the speed is known). Without a line check, and on a device,
+ * it is the port's own. */
+static void line_speed(struct mb_rtu *r)
+{
+    struct termios t;
+
+    r->line_baud = r->baud;
+    if (!r->hears || r->device || tcgetattr(r->slave, &t) < 0)
+        return;
+    speed_t sp = cfgetispeed(&t);
+    if (sp == B0)
+        sp = cfgetospeed(&t);
+    r->line_baud = 0;           /* a speed no meter has */
+    for (size_t k = 0; k < NRATES; k++)
+        if (rates[k].speed == sp)
+            r->line_baud = rates[k].baud;
+    line_timing(r, r->line_baud ? r->line_baud : r->baud);
 }
 
 static int setup_tty(int fd, int baud, char parity);
@@ -713,6 +760,8 @@ int mb_rtu_open(struct mb_rtu **out, struct ev_loop *loop,
     r->master = r->slave = r->notify_fd = -1;
     r->eng.cap_tx = r->eng.cap_rx = -1;     /* nothing to release yet */
     r->pace = cfg->pace;
+    r->hears = cfg->hears;
+    r->hears_ctx = cfg->hears_ctx;
     set_timing(r, cfg->baud, cfg->parity);
     r->tx_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (r->tx_fd < 0) {

@@ -30,6 +30,14 @@ struct mb_rtu_config {
                                    19200, 38400, 57600, 115200 for tests */
     char parity;                /* 'E', 'O' or 'N' (none: 2 stop bits) */
     bool pace;                  /* replies leave at line speed */
+    /* The line has a speed, and a meter set to another one hears garbage
+     * and stays silent. hears(hears_ctx, slave, baud): does the meter at
+     * slave listen at baud now? On a pty the speed is the client's own
+     * (its termios, read at each frame); on a device, the port's. NULL
+     * (the default): every meter answers at any speed, timed at the
+     * port's. */
+    bool (*hears)(void *hears_ctx, int slave, int baud);
+    void *hears_ctx;
 };
 
 /* link NULL, 9600 baud, even parity, paced: the meter's factory setting. */
@@ -77,9 +85,11 @@ struct mb_engine;
  * or an overlong frame, a broadcast (applied) and an absent slave get
  * silence (0, counted in stats); otherwise the reply is built into rsp and
  * its length returned, with the faults' verdict in *act (a bad-CRC fault
- * is already applied). -1: libmodbus built no reply (logged). */
+ * is already applied). -1: libmodbus built no reply (logged). hears
+ * (may be NULL: all do): which present meters heard the frame at all. */
 int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
                   struct mb_faults *faults, struct mb_stats *stats,
+                  bool (*hears)(void *ctx, int slave), void *hears_ctx,
                   const uint8_t *f, size_t len, uint8_t *rsp, size_t cap,
                   struct mb_fault_action *act);
 

@@ -260,8 +260,8 @@ static void handle_rtu_frame(struct client *c, const uint8_t *f, size_t len)
     struct mb_fault_action act;
     uint8_t rsp[MB_ADU_MAX];
 
-    int n = mb_rtu_answer(&s->eng, &s->ops, s->faults, &s->stats, f, len,
-                          rsp, sizeof(rsp), &act);
+    int n = mb_rtu_answer(&s->eng, &s->ops, s->faults, &s->stats, NULL,
+                          NULL, f, len, rsp, sizeof(rsp), &act);
     if (n <= 0) {
         if (n == 0)
             traffic(s, f, len, NULL, 0);

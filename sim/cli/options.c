@@ -304,6 +304,7 @@ OPT_FN(opt_mqtt_queue, return ranged_unsigned(d, a, &o->mqtt_queue))
 OPT_FN(opt_mqtt_reconnect_max,
        return ranged_double(d, a, &o->mqtt_reconnect_max))
 OPT_FN(opt_no_pacing, o->rtu_pacing = false; return OPT_OK)
+OPT_FN(opt_rtu_any_baud, o->rtu_any_baud = true; return OPT_OK)
 OPT_FN(opt_tcp_max_clients, return ranged_unsigned(d, a, &o->tcp_max_clients))
 OPT_FN(opt_tcp_idle_timeout, return ranged_double(d, a, &o->tcp_idle_timeout))
 OPT_FN(opt_tcp_frame_timeout,
@@ -470,6 +471,9 @@ static const struct opt_def opts[] = {
               "(default {def})" },
     { "no-pacing", 0, NULL, .parse = opt_no_pacing,
       .help = "RTU replies as fast as possible, not at line speed" },
+    { "rtu-any-baud", 0, NULL, .parse = opt_rtu_any_baud,
+      .help = "RTU: every meter answers a client at any speed\n"
+              "(default: only meters set to the client's baud)" },
     { "tcp-max-clients", 0, "N", XSTR(MB_TCP_MAX_CLIENTS_DEFAULT), 1, 10000,
       "is not a count", .parse = opt_tcp_max_clients,
       .help = "concurrent Modbus TCP clients (default {def})" },

@@ -61,6 +61,7 @@ struct sim_options {
     enum engine_fidelity fidelity;
     double checkpoint;          /* real s between state saves */
     bool rtu_pacing;            /* replies paced like the real line */
+    bool rtu_any_baud;          /* every meter answers at any line speed */
     unsigned tcp_max_clients;
     double tcp_idle_timeout;    /* s, 0 = none */
     double tcp_frame_timeout;   /* s a begun frame may take, 0 = no limit */

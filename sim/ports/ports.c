@@ -126,6 +126,13 @@ static int open_tcp(struct ports *p, struct ev_loop *loop,
     return 0;
 }
 
+/* The line check: a meter hears the line only at its own speed. */
+static bool meter_hears(void *ctx, int slave, int baud)
+{
+    struct sim_meter *sm = bus_find(ctx, slave);
+    return sm && meter_comm(&sm->core)->baud == baud;
+}
+
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
@@ -153,6 +160,10 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
         cfg.baud = c->baud;
         cfg.parity = parity_char(c->parity);
         cfg.pace = o->rtu_pacing;
+        if (!o->rtu_any_baud) {
+            cfg.hears = meter_hears;
+            cfg.hears_ctx = &p->bus;
+        }
         if (mb_rtu_open(&p->rtu, loop, &cfg, &p->ops, &p->faults)) {
             snprintf(err, errlen, "cannot serve Modbus RTU at %s (see above)",
                      o->rtu_path);

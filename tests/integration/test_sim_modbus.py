@@ -167,6 +167,44 @@ def test_rtu_on_a_serial_device_through_socat():
     assert os.path.realpath(a) == dev, "the device was removed at exit"
 
 
+def test_line_speed_per_meter_and_pyserial_at_the_meters_baud():
+    """A fleet on one line: a meter set (over Modbus) to 4800 does not
+    answer a client at 9600 and does answer one at 4800; pymodbus's serial
+    client (pyserial) at the meter's 9600 reads the others. Parity cannot
+    be kept by a pty, so pyserial opens it at 8N1 (docs/modbus.md)."""
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--meters", "3", rtu=True)
+    with H.tcp_connect(m.port) as s:
+        rsp = H.tcp_request(s, H.pdu_write1(0x1101, 4800), unit=2)
+        assert H.exception_of(rsp) is None, rsp.hex()
+    fd = H.open_serial(m.link, 9600, "E")
+    try:
+        for slave in (1, 3):
+            rsp = H.rtu_request(fd, slave, H.pdu_read(0x30, 2))
+            assert H.crc_ok(rsp) and rsp[:3] == bytes([slave, 3, 4]), rsp
+        os.write(fd, H.rtu_frame(2, H.pdu_read(0x30, 2)))
+        assert H.silence(fd), "a meter at 4800 answered at 9600"
+    finally:
+        os.close(fd)
+    fd = H.open_serial(m.link, 4800, "E")
+    try:
+        rsp = H.rtu_request(fd, 2, H.pdu_read(0x30, 2))
+        assert H.crc_ok(rsp) and rsp[:3] == bytes([2, 3, 4]), rsp
+        os.write(fd, H.rtu_frame(1, H.pdu_read(0x30, 2)))
+        assert H.silence(fd), "a meter at 9600 answered at 4800"
+    finally:
+        os.close(fd)
+    from pymodbus.client import ModbusSerialClient
+    c = ModbusSerialClient(m.link, baudrate=9600, parity="N", stopbits=1,
+                           timeout=2, retries=0)
+    h.on_close(c.close)
+    assert c.connect()
+    for slave in (1, 3):
+        rr = c.read_holding_registers(0x80, 124, slave=slave)
+        assert not rr.isError() and len(rr.registers) == 124, rr
+    c.close()
+
+
 def test_stalled_half_frame_client_does_not_delay_others():
     h = H.harness()
     m = S.Sim(h, "--load", LOAD)
