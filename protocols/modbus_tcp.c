@@ -504,17 +504,20 @@ static void peer_name(const struct sockaddr_storage *ss, char *buf,
 
 static void frame_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-/* Every slot is taken: the client to close for a new one. The one that
- * has never sent a whole request goes first (the longest connected of
- * those), then the one whose last request is oldest: a client that polls
- * is the last to go, whatever the others do. */
+/* Every slot is taken: the client to close for a new one. First one that
+ * has never sent a whole request and is stalled mid-frame (a slowloris),
+ * then one that has sent nothing at all (a client that just connected
+ * sends its first request at once), the longest connected of either;
+ * then the one whose last request is oldest. A client that polls is the
+ * last to go, whatever the others do. */
 static struct client *idlest(struct mb_tcp *s)
 {
     struct client *pick = NULL;
     double best = 0;
 
     for (struct client *c = s->clients; c; c = c->next) {
-        double t = c->served ? c->last_active : c->since - 1e12;
+        double t = c->served ? c->last_active :
+                   c->since - (c->in_len ? 2e12 : 1e12);
         if (!pick || t < best) {
             pick = c;
             best = t;

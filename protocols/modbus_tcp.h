@@ -52,7 +52,8 @@ void mb_tcp_config_default(struct mb_tcp_config *cfg);
 
 /* Bind, listen and start serving on loop. With every slot taken, a new
  * connection closes the idlest client (one that never sent a whole
- * request first, then the one whose last request is oldest). ops is copied; faults (may be
+ * request first, stalled mid-frame before silent; then the one whose last
+ * request is oldest). ops is copied; faults (may be
  * NULL) is shared and must outlive the server. Returns 0 and *out, or
  * -errno (-EADDRINUSE, -EACCES, ...) after logging the reason with the
  * address (through ops->log). */
