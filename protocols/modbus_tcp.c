@@ -1,12 +1,16 @@
 /*
- * Modbus TCP: the listener, per-client buffers and MBAP framing, limits.
+ * Modbus TCP: the listener, per-client buffers and framing (MBAP, or RTU
+ * frames for "RTU over TCP"), limits.
  *
  * Each client has an input buffer (whole frames are taken from it in
  * order, a partial one waits), an output buffer (replies wait there for a
- * slow reader) and an idle timer. Nothing blocks: a client that stalls,
- * floods or sends garbage costs the others nothing. A client that does
- * not read its replies stops being read once its output buffer is full,
- * so TCP flow control pushes back on it alone.
+ * slow reader), an idle timer and a frame deadline. Nothing blocks: a
+ * client that stalls, floods or sends garbage costs the others nothing. A
+ * client that does not read its replies stops being read once its output
+ * buffer is full, so TCP flow control pushes back on it alone. A client
+ * whose frame stays incomplete past the deadline is closed, and when every
+ * slot is taken a new connection evicts the idlest client, so no set of
+ * slow or idle clients can lock out one that polls.
  */
 #define _GNU_SOURCE    /* accept4 */
 #include "modbus_tcp.h"
@@ -25,12 +29,14 @@
 #include <ev.h>
 
 #include "modbus_engine.h"
+#include "modbus_rtu.h"
 
 #define MBAP_LEN 7              /* transaction, protocol, length, unit */
 #define MBAP_LEN_MAX 254        /* length field: unit id + 253-byte PDU */
 #define IN_CAP 4096             /* bytes read ahead per client */
 #define OUT_CAP 16384           /* replies queued per client */
 #define ACCEPT_BURST 16         /* connections taken per wake-up */
+#define RTU_MAX 256             /* longest RTU frame */
 
 struct client {
     struct mb_tcp *srv;
@@ -39,6 +45,10 @@ struct client {
     char name[64];              /* peer address, for logs */
     ev_io rio, wio;
     ev_timer idle;              /* no whole request for idle_timeout */
+    ev_timer frame;             /* a frame incomplete for frame_timeout */
+    double since;               /* connected (ev_now) */
+    double last_active;         /* its last whole request (ev_now) */
+    bool served;                /* it has sent a whole request */
     ev_timer hold;              /* a delayed reply is due */
     bool eof;                   /* the client shut down its sending side */
     bool holding;               /* a delayed reply blocks the ones after it */
@@ -52,6 +62,11 @@ struct client {
     uint8_t out[OUT_CAP];
 };
 
+struct quiet {
+    double logged;              /* when the last message went out */
+    unsigned held;              /* messages held back since */
+};
+
 struct mb_tcp {
     struct ev_loop *loop;
     struct mb_bus_ops ops;
@@ -59,14 +74,16 @@ struct mb_tcp {
     struct mb_engine eng;
     struct mb_tcp_config cfg;
     char where[128];            /* "host:port", for logs */
+    const char *label;          /* "modbus tcp" or "modbus rtu-over-tcp" */
+    bool rtu;                   /* RTU framing */
     int fd;
     int port;
     ev_io accept_io;
     ev_timer accept_retry;      /* out of descriptors: pause accepting */
     struct client *clients;
     int nclients;
-    double refused_logged;      /* when the last refusal was logged */
-    unsigned refused_quiet;     /* refusals not logged since */
+    struct quiet evicted;       /* evictions, logged at most once a second */
+    struct quiet stalled;       /* frame deadlines, likewise */
     struct mb_stats stats;
 };
 
@@ -76,6 +93,27 @@ void mb_tcp_config_default(struct mb_tcp_config *cfg)
     cfg->port = 1502;
     cfg->max_clients = MB_TCP_MAX_CLIENTS_DEFAULT;
     cfg->idle_timeout = 60.0;
+    cfg->frame_timeout = MB_TCP_FRAME_TIMEOUT_DEFAULT;
+    cfg->framing = MB_TCP_FRAMING_MBAP;
+}
+
+/* Log a warning at most once a second, with the count of the ones held
+ * back since. */
+static void log_quietly(struct mb_tcp *s, struct quiet *q, const char *what)
+{
+    double now = ev_now(s->loop);
+
+    if (now - q->logged < 1.0) {
+        q->held++;
+        return;
+    }
+    if (q->held)
+        mb_log(&s->ops, MB_LOG_WARN, "%s: %s (%u more like it since the "
+               "last message)", s->label, what, q->held);
+    else
+        mb_log(&s->ops, MB_LOG_WARN, "%s: %s", s->label, what);
+    q->logged = now;
+    q->held = 0;
 }
 
 static void client_close(struct client *c, int level, const char *why)
@@ -83,11 +121,12 @@ static void client_close(struct client *c, int level, const char *why)
     struct mb_tcp *s = c->srv;
 
     if (why)
-        mb_log(&s->ops, level, "modbus tcp: closing client %s: %s",
+        mb_log(&s->ops, level, "%s: closing client %s: %s", s->label,
                c->name, why);
     ev_io_stop(s->loop, &c->rio);
     ev_io_stop(s->loop, &c->wio);
     ev_timer_stop(s->loop, &c->idle);
+    ev_timer_stop(s->loop, &c->frame);
     ev_timer_stop(s->loop, &c->hold);
     close(c->fd);
     if (c->prev)
@@ -102,8 +141,10 @@ static void client_close(struct client *c, int level, const char *why)
 
 static void count_reply(struct mb_tcp *s, const uint8_t *rsp, size_t len)
 {
+    size_t fc = s->rtu ? 1 : MBAP_LEN;     /* where the function code is */
+
     s->stats.replies++;
-    if (len > MBAP_LEN && (rsp[MBAP_LEN] & 0x80))
+    if (len > fc && (rsp[fc] & 0x80))
         s->stats.exceptions++;
 }
 
@@ -111,7 +152,8 @@ static void traffic(struct mb_tcp *s, const uint8_t *req, size_t reqlen,
                     const uint8_t *rsp, size_t rsplen)
 {
     if (s->ops.traffic)
-        s->ops.traffic(s->ops.ctx, "tcp", req[6], req, reqlen, rsp, rsplen);
+        s->ops.traffic(s->ops.ctx, s->rtu ? "rtu" : "tcp",
+                       s->rtu ? req[0] : req[6], req, reqlen, rsp, rsplen);
 }
 
 /* Send what the output buffer holds; false when the client was closed. */
@@ -157,6 +199,28 @@ static int resolve_unit(struct mb_tcp *s, int unit)
     return unit;
 }
 
+/* A reply leaves: now, or after a fault's delay (the replies after it
+ * wait). */
+static void deliver(struct client *c, const uint8_t *adu, size_t len,
+                    const uint8_t *rsp, size_t n, uint32_t delay_ms)
+{
+    struct mb_tcp *s = c->srv;
+
+    if (delay_ms) {
+        memcpy(c->held, rsp, n);
+        c->held_len = n;
+        memcpy(c->held_req, adu, len);
+        c->held_reqlen = len;
+        c->holding = true;
+        ev_timer_set(&c->hold, delay_ms / 1000.0, 0.);
+        ev_timer_start(s->loop, &c->hold);
+        return;
+    }
+    queue_reply(c, rsp, n);
+    count_reply(s, rsp, n);
+    traffic(s, adu, len, rsp, n);
+}
+
 /* One whole frame (MBAP header and PDU). */
 static void handle_frame(struct client *c, const uint8_t *adu, size_t len)
 {
@@ -181,29 +245,112 @@ static void handle_frame(struct client *c, const uint8_t *adu, size_t len)
     }
     int n = mb_engine_reply(&s->eng, adu, len, ex, rsp, sizeof(rsp));
     if (n <= 0) {
-        mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: libmodbus built no reply "
-               "(%s)", modbus_strerror(errno));
+        mb_log(&s->ops, MB_LOG_ERR, "%s: libmodbus built no reply (%s)",
+               s->label, modbus_strerror(errno));
         return;
     }
-    if (act.delay_ms) {
-        memcpy(c->held, rsp, (size_t)n);
-        c->held_len = (size_t)n;
-        memcpy(c->held_req, adu, len);
-        c->held_reqlen = len;
-        c->holding = true;
-        ev_timer_set(&c->hold, act.delay_ms / 1000.0, 0.);
-        ev_timer_start(s->loop, &c->hold);
-        return;
-    }
-    queue_reply(c, rsp, (size_t)n);
-    count_reply(s, rsp, (size_t)n);
-    traffic(s, adu, len, rsp, (size_t)n);
+    deliver(c, adu, len, rsp, (size_t)n, act.delay_ms);
 }
 
-static bool whole_frame(const struct client *c)
+/* One RTU frame, served as the serial line serves it (silence for a bad
+ * CRC, a broadcast or an absent slave). */
+static void handle_rtu_frame(struct client *c, const uint8_t *f, size_t len)
 {
-    return c->in_len >= MBAP_LEN &&
-           c->in_len >= 6u + (unsigned)(c->in[4] << 8 | c->in[5]);
+    struct mb_tcp *s = c->srv;
+    struct mb_fault_action act;
+    uint8_t rsp[MB_ADU_MAX];
+
+    int n = mb_rtu_answer(&s->eng, &s->ops, s->faults, &s->stats, NULL,
+                          NULL, f, len, rsp, sizeof(rsp), &act);
+    if (n <= 0) {
+        if (n == 0)
+            traffic(s, f, len, NULL, 0);
+        return;
+    }
+    deliver(c, f, len, rsp, (size_t)n, act.delay_ms);
+}
+
+/* The length of an RTU request from its first bytes (the function
+ * codes' fixed layouts, Modbus application protocol 1.1b3): 0 when more
+ * bytes are needed to tell, -1 for a function without a known layout. */
+static long rtu_request_len(const uint8_t *f, size_t avail)
+{
+    if (avail < 2)
+        return 0;
+    switch (f[1]) {
+    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06:
+    case 0x08:
+        return 8;
+    case 0x07: case 0x0B: case 0x0C: case 0x11:
+        return 4;
+    case 0x0F: case 0x10:
+        return avail < 7 ? 0 : 9 + f[6];
+    case 0x14: case 0x15:
+        return avail < 3 ? 0 : 5 + f[2];
+    case 0x16:
+        return 10;
+    case 0x17:
+        return avail < 11 ? 0 : 13 + f[10];
+    case 0x18:
+        return 6;
+    case 0x2B:
+        return 7;
+    default:
+        return -1;
+    }
+}
+
+/* The frame at the head of the buffered bytes f[0..avail-1]: its length
+ * when it is whole, 0 when it is not yet, -1 when the client is not
+ * speaking this framing at all (why says how; the client is closed). RTU
+ * has no length field: a known function's layout gives it; for another
+ * function the frame ends where the CRC first matches. RTU_MAX bytes
+ * without a frame are taken as one bad frame (ignored, like line noise). */
+static long frame_len(const struct mb_tcp *s, const uint8_t *f, size_t avail,
+                      char *why, size_t whylen)
+{
+    if (s->rtu) {
+        long n = rtu_request_len(f, avail);
+        if (n > 0)
+            return avail >= (size_t)n ? n : 0;
+        if (n == 0)
+            return 0;
+        for (size_t k = 4; k <= avail && k <= RTU_MAX; k++)
+            if (mb_crc16(f, k - 2) == (f[k - 2] | f[k - 1] << 8))
+                return (long)k;
+        return avail >= RTU_MAX ? RTU_MAX : 0;
+    }
+    if (avail < MBAP_LEN)
+        return 0;
+    unsigned proto = (unsigned)(f[2] << 8 | f[3]);
+    unsigned len = (unsigned)(f[4] << 8 | f[5]);
+    if (proto != 0 || len < 2 || len > MBAP_LEN_MAX) {
+        snprintf(why, whylen, "not Modbus TCP (protocol id %u, length %u)%s",
+                 proto, len, proto ? "; an RTU-over-TCP client belongs on "
+                 "the RTU-over-TCP port" : "");
+        return -1;
+    }
+    return avail >= 6u + len ? (long)(6u + len) : 0;
+}
+
+/* Start the frame deadline when a frame has begun and is not whole, stop
+ * it when none is pending. restart: a new frame began. */
+static void frame_deadline(struct client *c, bool restart)
+{
+    struct mb_tcp *s = c->srv;
+    char why[8];
+    bool partial = c->in_len > 0 &&
+                   frame_len(s, c->in, c->in_len, why, sizeof why) == 0;
+
+    if (!partial || s->cfg.frame_timeout <= 0) {
+        ev_timer_stop(s->loop, &c->frame);
+        return;
+    }
+    if (restart || !ev_is_active(&c->frame)) {
+        ev_timer_stop(s->loop, &c->frame);
+        ev_timer_set(&c->frame, s->cfg.frame_timeout, 0.);
+        ev_timer_start(s->loop, &c->frame);
+    }
 }
 
 /* Serve the whole frames buffered, in order, as far as the output buffer
@@ -212,26 +359,27 @@ static bool whole_frame(const struct client *c)
 static void pump(struct client *c)
 {
     struct mb_tcp *s = c->srv;
+    char why[160];
+    bool served = false;
 
 again:;
     size_t off = 0;
-    while (!c->holding && c->in_len - off >= MBAP_LEN) {
+    while (!c->holding && c->in_len > off) {
         const uint8_t *f = c->in + off;
-        unsigned proto = (unsigned)(f[2] << 8 | f[3]);
-        unsigned len = (unsigned)(f[4] << 8 | f[5]);
-        if (proto != 0 || len < 2 || len > MBAP_LEN_MAX) {
-            char why[96];
-            snprintf(why, sizeof(why), "not Modbus TCP (protocol id %u, "
-                     "length %u)", proto, len);
+        long len = frame_len(s, f, c->in_len - off, why, sizeof why);
+        if (len < 0) {
             client_close(c, MB_LOG_INFO, why);
             return;
         }
-        if (c->in_len - off < 6u + len)
+        if (len == 0 || c->out_len + MB_ADU_MAX > OUT_CAP)
             break;
-        if (c->out_len + MB_ADU_MAX > OUT_CAP)
-            break;
-        handle_frame(c, f, 6u + len);
-        off += 6u + len;
+        if (s->rtu)
+            handle_rtu_frame(c, f, (size_t)len);
+        else
+            handle_frame(c, f, (size_t)len);
+        off += (size_t)len;
+        c->served = served = true;
+        c->last_active = ev_now(s->loop);
         if (s->cfg.idle_timeout > 0)
             ev_timer_again(s->loop, &c->idle);
     }
@@ -241,8 +389,10 @@ again:;
     }
     if (c->out_len && !flush_out(c))
         return;
-    if (!c->holding && c->out_len == 0 && whole_frame(c))
+    if (!c->holding && c->out_len == 0 && c->in_len &&
+        frame_len(s, c->in, c->in_len, why, sizeof why) != 0)
         goto again;     /* the output buffer had filled: it drained */
+    frame_deadline(c, served);
     if (c->eof) {
         /* served all it sent; a partial frame at the end is dropped */
         if (!c->holding && c->out_len == 0)
@@ -317,6 +467,20 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
     client_close(c, MB_LOG_INFO, why);
 }
 
+static void frame_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct client *c = w->data;
+    struct mb_tcp *s = c->srv;
+    char what[192];
+    (void)loop;
+    (void)revents;
+
+    snprintf(what, sizeof what, "closed client %s: a frame incomplete for "
+             "%g s (%zu bytes)", c->name, s->cfg.frame_timeout, c->in_len);
+    log_quietly(s, &s->stalled, what);
+    client_close(c, MB_LOG_DEBUG, "frame deadline");
+}
+
 static void peer_name(const struct sockaddr_storage *ss, char *buf,
                       size_t len)
 {
@@ -338,25 +502,42 @@ static void peer_name(const struct sockaddr_storage *ss, char *buf,
     }
 }
 
-static void refuse(struct mb_tcp *s, int fd, const char *name)
-{
-    double now = ev_now(s->loop);
+static void frame_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-    close(fd);
-    if (now - s->refused_logged >= 1.0) {
-        if (s->refused_quiet)
-            mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: refused client %s: "
-                   "%d clients already (the maximum); %u more refused "
-                   "since the last message", name, s->nclients,
-                   s->refused_quiet);
-        else
-            mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: refused client %s: "
-                   "%d clients already (the maximum)", name, s->nclients);
-        s->refused_logged = now;
-        s->refused_quiet = 0;
-    } else {
-        s->refused_quiet++;
+/* Every slot is taken: the client to close for a new one. First one that
+ * has never sent a whole request and is stalled mid-frame (a slowloris),
+ * then one that has sent nothing at all (a client that just connected
+ * sends its first request at once), the longest connected of either;
+ * then the one whose last request is oldest. A client that polls is the
+ * last to go, whatever the others do. */
+static struct client *idlest(struct mb_tcp *s)
+{
+    struct client *pick = NULL;
+    double best = 0;
+
+    for (struct client *c = s->clients; c; c = c->next) {
+        double t = c->served ? c->last_active :
+                   c->since - (c->in_len ? 2e12 : 1e12);
+        if (!pick || t < best) {
+            pick = c;
+            best = t;
+        }
     }
+    return pick;
+}
+
+static void evict(struct mb_tcp *s, const char *newcomer)
+{
+    struct client *c = idlest(s);
+    char what[256];
+
+    snprintf(what, sizeof what, "all %d client slots taken: closed %s "
+             "(%s %.1f s) for %s", s->cfg.max_clients, c->name,
+             c->served ? "idle for" : "no whole request in",
+             ev_now(s->loop) - (c->served ? c->last_active : c->since),
+             newcomer);
+    log_quietly(s, &s->evicted, what);
+    client_close(c, MB_LOG_DEBUG, "evicted");
 }
 
 static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -380,8 +561,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                mb_log(&s->ops, MB_LOG_WARN, "modbus tcp: cannot accept a "
-                       "client: %s; pausing for 1 s", strerror(errno));
+                mb_log(&s->ops, MB_LOG_WARN, "%s: cannot accept a "
+                       "client: %s; pausing for 1 s", s->label,
+                       strerror(errno));
                 ev_io_stop(loop, w);
                 ev_timer_set(&s->accept_retry, 1.0, 0.);
                 ev_timer_start(loop, &s->accept_retry);
@@ -389,10 +571,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         peer_name(&ss, name, sizeof(name));
-        if (s->nclients >= s->cfg.max_clients) {
-            refuse(s, fd, name);
-            continue;
-        }
+        if (s->nclients >= s->cfg.max_clients)
+            evict(s, name);
         struct client *c = malloc(sizeof(*c));
         if (!c) {
             close(fd);
@@ -408,7 +588,10 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
         ev_init(&c->hold, hold_cb);
         ev_init(&c->idle, idle_cb);
+        ev_init(&c->frame, frame_cb);
         c->rio.data = c->wio.data = c->hold.data = c->idle.data = c;
+        c->frame.data = c;
+        c->since = c->last_active = ev_now(loop);
         c->next = s->clients;
         if (s->clients)
             s->clients->prev = c;
@@ -419,8 +602,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             c->idle.repeat = s->cfg.idle_timeout;
             ev_timer_again(loop, &c->idle);
         }
-        mb_log(&s->ops, MB_LOG_DEBUG, "modbus tcp: client %s connected "
-               "(%d now)", c->name, s->nclients);
+        mb_log(&s->ops, MB_LOG_DEBUG, "%s: client %s connected (%d now)",
+               s->label, c->name, s->nclients);
     }
 }
 
@@ -436,8 +619,8 @@ static int listen_on(struct mb_tcp *s, const char *host, int portnum)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int g = getaddrinfo(host, port, &hints, &res);
     if (g) {
-        mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: cannot listen on %s: %s",
-               s->where, gai_strerror(g));
+        mb_log(&s->ops, MB_LOG_ERR, "%s: cannot listen on %s: %s",
+               s->label, s->where, gai_strerror(g));
         return -EADDRNOTAVAIL;
     }
     for (ai = res; ai; ai = ai->ai_next) {
@@ -466,11 +649,11 @@ static int listen_on(struct mb_tcp *s, const char *host, int portnum)
     }
     freeaddrinfo(res);
     const char *hint = e == EADDRINUSE ? " (another kpm31c-sim or Modbus "
-        "server on that port? choose one with --tcp HOST:PORT)" :
+        "server on that port? choose another port)" :
         e == EACCES ? " (ports below 1024 need privileges; the default is "
         "1502)" : e == EADDRNOTAVAIL ? " (no interface has that address)" :
         "";
-    mb_log(&s->ops, MB_LOG_ERR, "modbus tcp: cannot listen on %s: %s%s",
+    mb_log(&s->ops, MB_LOG_ERR, "%s: cannot listen on %s: %s%s", s->label,
            s->where, strerror(e), hint);
     return -e;
 }
@@ -492,10 +675,12 @@ int mb_tcp_open(struct mb_tcp **out, struct ev_loop *loop,
     s->faults = faults;
     s->cfg = *cfg;
     s->fd = -1;
+    s->rtu = cfg->framing == MB_TCP_FRAMING_RTU;
+    s->label = s->rtu ? "modbus rtu-over-tcp" : "modbus tcp";
     if (!s->cfg.host)
         s->cfg.host = "127.0.0.1";
     if (cfg->port < 0 || cfg->port > 65535) {
-        mb_log(ops, MB_LOG_ERR, "modbus tcp: port %d is not 0..65535",
+        mb_log(ops, MB_LOG_ERR, "%s: port %d is not 0..65535", s->label,
                cfg->port);
         free(s);
         return -EINVAL;
@@ -507,9 +692,9 @@ int mb_tcp_open(struct mb_tcp **out, struct ev_loop *loop,
     /* the string need not outlive the call */
     s->cfg.host = NULL;
 
-    e = mb_engine_init(&s->eng, false, err, sizeof(err));
+    e = mb_engine_init(&s->eng, s->rtu, err, sizeof(err));
     if (e) {
-        mb_log(ops, MB_LOG_ERR, "modbus tcp: %s", err);
+        mb_log(ops, MB_LOG_ERR, "%s: %s", s->label, err);
         free(s);
         return e;
     }
@@ -524,7 +709,7 @@ int mb_tcp_open(struct mb_tcp **out, struct ev_loop *loop,
     ev_init(&s->accept_retry, accept_retry_cb);
     s->accept_retry.data = s;
     ev_io_start(loop, &s->accept_io);
-    s->refused_logged = -1e9;
+    s->evicted.logged = s->stalled.logged = -1e9;
     *out = s;
     return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * Modbus TCP server on a libev loop: many clients, each framed by its
- * MBAP header without blocking, the unit id selecting the meter.
+ * MBAP header without blocking, the unit id selecting the meter. The same
+ * server speaks "RTU over TCP" (serial-to-Ethernet gateways): RTU frames,
+ * address and CRC, no MBAP header, answered as the serial line answers.
  *
  * Unit ids (docs/modbus.md): 1..247 address that meter; 0 and 255 address
  * the meter with the lowest address (a TCP server is one device to its
@@ -22,6 +24,16 @@ struct mb_tcp;
  * the library and of kpm31c-sim --tcp-max-clients. */
 #define MB_TCP_MAX_CLIENTS_DEFAULT 64
 
+/* Seconds a client may take to complete a frame it has begun, unless told
+ * otherwise: the one default of the library and of kpm31c-sim
+ * --tcp-frame-timeout. */
+#define MB_TCP_FRAME_TIMEOUT_DEFAULT 1.0
+
+enum mb_tcp_framing {
+    MB_TCP_FRAMING_MBAP = 0,    /* Modbus TCP */
+    MB_TCP_FRAMING_RTU = 1,     /* RTU over TCP: the RTU frame, CRC included */
+};
+
 /* The listener's settings. mb_tcp_config_default() fills the defaults. */
 struct mb_tcp_config {
     const char *host;           /* address to bind (default "127.0.0.1") */
@@ -30,11 +42,18 @@ struct mb_tcp_config {
                                    MB_TCP_MAX_CLIENTS_DEFAULT) */
     double idle_timeout;        /* s without a whole request before a client
                                    is closed (default 60; 0: never) */
+    double frame_timeout;       /* s a begun frame may stay incomplete before
+                                   the client is closed (default
+                                   MB_TCP_FRAME_TIMEOUT_DEFAULT; 0: never) */
+    enum mb_tcp_framing framing; /* default MB_TCP_FRAMING_MBAP */
 };
 
 void mb_tcp_config_default(struct mb_tcp_config *cfg);
 
-/* Bind, listen and start serving on loop. ops is copied; faults (may be
+/* Bind, listen and start serving on loop. With every slot taken, a new
+ * connection closes the idlest client (one that never sent a whole
+ * request first, stalled mid-frame before silent; then the one whose last
+ * request is oldest). ops is copied; faults (may be
  * NULL) is shared and must outlive the server. Returns 0 and *out, or
  * -errno (-EADDRINUSE, -EACCES, ...) after logging the reason with the
  * address (through ops->log). */

@@ -140,7 +140,8 @@ static enum opt_result ranged_unsigned(const struct opt_def *d,
     return OPT_OK;
 }
 
-static int parse_hostport(const char *s, struct sim_options *o)
+static int parse_hostport(const char *s, char *host, size_t hostlen,
+                          int *portp)
 {
     const char *colon = strrchr(s, ':');
     long port;
@@ -153,12 +154,12 @@ static int parse_hostport(const char *s, struct sim_options *o)
         s++;                /* [::1]:1502 */
         hlen -= 2;
     }
-    if (hlen == 0 || hlen >= sizeof o->tcp_host ||
+    if (hlen == 0 || hlen >= hostlen ||
         parse_long(colon + 1, 0, 65535, &port))
         return -1;
-    memcpy(o->tcp_host, s, hlen);
-    o->tcp_host[hlen] = '\0';
-    o->tcp_port = (int)port;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    *portp = (int)port;
     return 0;
 }
 
@@ -209,8 +210,18 @@ static enum opt_result opt_tcp(const struct opt_def *d, const char *a,
     o->tcp_set = true;
     if (!strcmp(a, "off"))
         o->tcp_off = true;
-    else if (parse_hostport(a, o))
+    else if (parse_hostport(a, o->tcp_host, sizeof o->tcp_host,
+                            &o->tcp_port))
         return bad(d, a, "is not HOST:PORT or 'off'");
+    return OPT_OK;
+}
+
+static enum opt_result opt_rtu_tcp(const struct opt_def *d, const char *a,
+                                   struct sim_options *o)
+{
+    if (parse_hostport(a, o->rtu_tcp_host, sizeof o->rtu_tcp_host,
+                       &o->rtu_tcp_port))
+        return bad(d, a, "is not HOST:PORT");
     return OPT_OK;
 }
 
@@ -293,8 +304,11 @@ OPT_FN(opt_mqtt_queue, return ranged_unsigned(d, a, &o->mqtt_queue))
 OPT_FN(opt_mqtt_reconnect_max,
        return ranged_double(d, a, &o->mqtt_reconnect_max))
 OPT_FN(opt_no_pacing, o->rtu_pacing = false; return OPT_OK)
+OPT_FN(opt_rtu_any_baud, o->rtu_any_baud = true; return OPT_OK)
 OPT_FN(opt_tcp_max_clients, return ranged_unsigned(d, a, &o->tcp_max_clients))
 OPT_FN(opt_tcp_idle_timeout, return ranged_double(d, a, &o->tcp_idle_timeout))
+OPT_FN(opt_tcp_frame_timeout,
+       return ranged_double(d, a, &o->tcp_frame_timeout))
 
 static enum opt_result opt_fault(const struct opt_def *d, const char *a,
                                  struct sim_options *o)
@@ -410,7 +424,10 @@ static const struct opt_def opts[] = {
       .help = "Modbus TCP listener (default {def};\n"
               "'--tcp off' disables it)" },
     { "rtu", 0, "PATH", .parse = opt_rtu,
-      .help = "Modbus RTU on a pseudo-terminal, symlinked at PATH" },
+      .help = "Modbus RTU on a pseudo-terminal, symlinked at PATH,\n"
+              "or on the serial device PATH (e.g. /dev/ttyUSB0)" },
+    { "rtu-tcp", 0, "HOST:PORT", .parse = opt_rtu_tcp,
+      .help = "RTU over TCP (RTU frames, no MBAP), e.g. 127.0.0.1:1503" },
     { "baud", 0, "N", .parse = opt_baud,
       .help = "serial speed: {bauds}" },
     { "parity", 0, "E|O|N", .parse = opt_parity,
@@ -456,12 +473,19 @@ static const struct opt_def opts[] = {
               "(default {def})" },
     { "no-pacing", 0, NULL, .parse = opt_no_pacing,
       .help = "RTU replies as fast as possible, not at line speed" },
+    { "rtu-any-baud", 0, NULL, .parse = opt_rtu_any_baud,
+      .help = "RTU: every meter answers a client at any speed\n"
+              "(default: only meters set to the client's baud)" },
     { "tcp-max-clients", 0, "N", XSTR(MB_TCP_MAX_CLIENTS_DEFAULT), 1, 10000,
       "is not a count", .parse = opt_tcp_max_clients,
       .help = "concurrent Modbus TCP clients (default {def})" },
     { "tcp-idle-timeout", 0, "S", "60", 0, 86400, "is not seconds",
       .parse = opt_tcp_idle_timeout,
       .help = "close idle TCP clients after S s (default {def}, 0 never)" },
+    { "tcp-frame-timeout", 0, "S", XSTR(MB_TCP_FRAME_TIMEOUT_DEFAULT), 0, 3600,
+      "is not seconds", .parse = opt_tcp_frame_timeout,
+      .help = "close a TCP client whose frame stays incomplete\n"
+              "for S s (default {def}, 0 never)" },
     { "fault", 0, "SPEC", .parse = opt_fault,
       .help = "inject a Modbus fault (see docs/modbus.md), repeatable" },
 

@@ -64,8 +64,12 @@ struct sim_options {
     enum engine_fidelity fidelity;
     double checkpoint;          /* real s between state saves */
     bool rtu_pacing;            /* replies paced like the real line */
+    bool rtu_any_baud;          /* every meter answers at any line speed */
     unsigned tcp_max_clients;
     double tcp_idle_timeout;    /* s, 0 = none */
+    double tcp_frame_timeout;   /* s a begun frame may take, 0 = no limit */
+    char rtu_tcp_host[64];      /* RTU over TCP listener, "" = none */
+    int rtu_tcp_port;
     const char *faults[OPT_MAX_FAULTS];
     unsigned nfaults;
     int verbosity;              /* -1 quiet, 0 normal, 1 verbose */

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/ports/bus.h"
 #include "sim/base/log.h"
@@ -101,13 +102,54 @@ static void on_settings(void *ctx, unsigned meter)
         ev_timer_start(p->loop, &p->line_due);
 }
 
+/* A TCP listener: Modbus TCP, or RTU over TCP; the same limits. */
+static int open_tcp(struct ports *p, struct ev_loop *loop,
+                    const struct sim_options *o, enum mb_tcp_framing framing,
+                    char *err, size_t errlen)
+{
+    bool rtu = framing == MB_TCP_FRAMING_RTU;
+    struct mb_tcp_config cfg;
+
+    mb_tcp_config_default(&cfg);
+    cfg.host = rtu ? o->rtu_tcp_host : o->tcp_host;
+    cfg.port = rtu ? o->rtu_tcp_port : o->tcp_port;
+    cfg.max_clients = (int)o->tcp_max_clients;
+    cfg.idle_timeout = o->tcp_idle_timeout;
+    cfg.frame_timeout = o->tcp_frame_timeout;
+    cfg.framing = framing;
+    if (mb_tcp_open(rtu ? &p->rtu_tcp : &p->tcp, loop, &cfg, &p->ops,
+                    &p->faults)) {
+        snprintf(err, errlen, "cannot serve %s on %s:%d (see above)",
+                 rtu ? "RTU over TCP" : "Modbus TCP", cfg.host, cfg.port);
+        ports_close(p);
+        return -1;
+    }
+    return 0;
+}
+
+/* The line check: a meter hears the line only at its own speed. */
+static bool meter_hears(void *ctx, int slave, int baud)
+{
+    struct sim_meter *sm = bus_find(ctx, slave);
+    return sm && meter_comm(&sm->core)->baud == baud;
+}
+
+/* An existing character device (an adapter, or a pty end named by its
+ * /dev/pts path) rather than a link the meter creates. */
+static bool is_serial_device(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     /* one process per link: a second one would take the first's pty
-     * over and remove it at exit */
-    if (o->rtu_path &&
+     * over and remove it at exit (a serial device is locked by the
+     * transport itself, on the device: no lock file can live in /dev) */
+    if (o->rtu_path && !is_serial_device(o->rtu_path) &&
         lockfile_take(&p->rtu_lock, o->rtu_path, "--rtu", err, errlen))
         return -1;
     bus_ops_init(&p->ops, &p->bus, e);
@@ -120,20 +162,12 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
             return -1;
         }
     }
-    if (!o->tcp_off) {
-        struct mb_tcp_config cfg;
-        mb_tcp_config_default(&cfg);
-        cfg.host = o->tcp_host;
-        cfg.port = o->tcp_port;
-        cfg.max_clients = (int)o->tcp_max_clients;
-        cfg.idle_timeout = o->tcp_idle_timeout;
-        if (mb_tcp_open(&p->tcp, loop, &cfg, &p->ops, &p->faults)) {
-            snprintf(err, errlen, "cannot serve Modbus TCP on %s:%d (see "
-                     "above)", o->tcp_host, o->tcp_port);
-            ports_close(p);
-            return -1;
-        }
-    }
+    if (!o->tcp_off && open_tcp(p, loop, o, MB_TCP_FRAMING_MBAP, err,
+                                errlen))
+        return -1;
+    if (o->rtu_tcp_host[0] && open_tcp(p, loop, o, MB_TCP_FRAMING_RTU, err,
+                                       errlen))
+        return -1;
     if (o->rtu_path) {
         const struct meter_comm *c = meter_comm(&e->meters[0].core);
         struct mb_rtu_config cfg;
@@ -142,6 +176,10 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
         cfg.baud = c->baud;
         cfg.parity = parity_char(c->parity);
         cfg.pace = o->rtu_pacing;
+        if (!o->rtu_any_baud) {
+            cfg.hears = meter_hears;
+            cfg.hears_ctx = &p->bus;
+        }
         if (mb_rtu_open(&p->rtu, loop, &cfg, &p->ops, &p->faults)) {
             snprintf(err, errlen, "cannot serve Modbus RTU at %s (see above)",
                      o->rtu_path);
@@ -181,7 +219,10 @@ void ports_close(struct ports *p)
         mb_rtu_close(p->rtu);
     if (p->tcp)
         mb_tcp_close(p->tcp);
+    if (p->rtu_tcp)
+        mb_tcp_close(p->rtu_tcp);
     p->rtu = NULL;
     p->tcp = NULL;
     lockfile_drop(&p->rtu_lock);
+    p->rtu_tcp = NULL;
 }

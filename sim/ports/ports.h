@@ -1,6 +1,7 @@
 /*
  * The meter's ports as the command line asks for them: Modbus TCP, Modbus
- * RTU on a pty, and the faults injected into both. The RTU line follows
+ * RTU on a pty or a serial device, RTU over TCP, and the faults injected
+ * into all of them. The RTU line follows
  * the meter's own baud and parity settings, whoever changes them.
  */
 #ifndef SIM_PORTS_H
@@ -25,6 +26,7 @@ struct ports {
     struct mb_bus_ops ops;      /* the fleet, as the transports see it */
     struct mb_faults faults;    /* shared by both transports */
     struct mb_tcp *tcp;         /* NULL with --tcp off */
+    struct mb_tcp *rtu_tcp;     /* RTU over TCP, NULL without --rtu-tcp */
     struct mb_rtu *rtu;         /* NULL without --rtu */
     int rtu_baud;               /* line settings the RTU port has now */
     char rtu_parity;

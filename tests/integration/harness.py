@@ -236,6 +236,7 @@ class MbServer:
         argv += list(args)
         self.proc = h.start(argv, name="mb_test_server-%d" % (len(h.procs) + 1))
         self.port = None
+        self.rtu_tcp_port = None
         self.pty = None
         while True:
             line = self.proc.readline(10.0)
@@ -245,6 +246,8 @@ class MbServer:
                                                self.proc.stderr()))
             if line.startswith("tcp "):
                 self.port = int(line.split()[2])
+            elif line.startswith("rtutcp "):
+                self.rtu_tcp_port = int(line.split()[2])
             elif line.startswith("rtu "):
                 self.pty = line.split()[2]
             elif line == "ready":

@@ -8,11 +8,14 @@
  * (lower ones are "read-only": 02); a value of 0xffff is refused (03) and
  * nothing of that request is written.
  *
- * stdout, once serving: "tcp HOST PORT", "rtu LINK PTY", then "ready".
+ * stdout, once serving: "tcp HOST PORT", "rtutcp HOST PORT", "rtu LINK PTY",
+ * then "ready".
  * stdin takes commands, one per line, each answered "ok ..." or
  * "error: ...":
  *   fault SPEC | unfault ID | clear | seed N     fault injection
  *   line BAUD PARITY | pace on|off               RTU line settings
+ *   baud SLAVE N                                 the speed that slave
+ *                                                listens at (0: the line's)
  *   slave add N | slave del N                    addresses at run time
  *   get SLAVE ADDR                               a register, bypassing Modbus
  *   stats                                        transport counters
@@ -49,7 +52,17 @@ static struct bank bank;
 static struct mb_faults faults;
 static struct mb_rtu *rtu;
 static struct mb_tcp *tcp;
+static struct mb_tcp *rtutcp;          /* RTU over TCP */
 static bool verbose, show_traffic;
+static int line_baud;                   /* the RTU port's setting */
+static int slave_baud[MB_SLAVE_MAX + 1]; /* 0: the port's */
+
+/* The RTU line check: each slave listens at its own speed. */
+static bool bank_hears(void *ctx, int slave, int baud)
+{
+    (void)ctx;
+    return (slave_baud[slave] ? slave_baud[slave] : line_baud) == baud;
+}
 
 static bool bank_present(void *ctx, int slave)
 {
@@ -128,13 +141,17 @@ static int usage(const char *argv0, int code)
 "  --rtu PATH            Modbus RTU on a pty symlinked at PATH\n"
 "  --baud N --parity E|O|N   RTU line (default %d %c)\n"
 "  --no-pace             RTU replies as soon as the frame ends\n"
+"  --any-baud            RTU: every slave answers a client at any speed\n"
 "  --slaves LIST         present slaves, e.g. 1,2,5 (default 1,2,3)\n"
 "  --max-clients N --idle-timeout S   TCP limits (defaults %d, %g)\n"
+"  --frame-timeout S     close a client whose frame stays incomplete (%g)\n"
+"  --rtu-tcp HOST:PORT   RTU over TCP as well (port 0: a free one)\n"
 "  --fault SPEC          inject a fault (repeatable), see docs/modbus.md\n"
 "  --seed N              fault random stream (default 1)\n"
 "  --check-fault SPEC    parse SPEC, print it normalized, exit 0 or 2\n"
 "  --traffic --verbose   print every frame / debug log lines on stderr\n",
-        argv0, rc.baud, rc.parity, TEST_MAX_CLIENTS, tc.idle_timeout);
+        argv0, rc.baud, rc.parity, TEST_MAX_CLIENTS, tc.idle_timeout,
+        tc.frame_timeout);
     return code;
 }
 
@@ -198,8 +215,14 @@ static void command(struct ev_loop *loop, char *line)
             printf("error: no rtu\n");
         else if (mb_rtu_set_line(rtu, (int)a, arg[0]))
             printf("error: bad line settings\n");
-        else
+        else {
+            line_baud = (int)a;
             printf("ok\n");
+        }
+    } else if (sscanf(line, "baud %ld %li", &a, &b) == 2 &&
+               a >= MB_SLAVE_MIN && a <= MB_SLAVE_MAX && b >= 0) {
+        slave_baud[a] = (int)b;
+        printf("ok\n");
     } else if (sscanf(line, "pace %3s", arg) == 1 && rtu) {
         mb_rtu_set_pacing(rtu, !strcmp(arg, "on"));
         printf("ok\n");
@@ -222,6 +245,10 @@ static void command(struct ev_loop *loop, char *line)
         if (tcp) {
             print_stats("tcp", mb_tcp_stats(tcp));
             printf(" clients=%d", mb_tcp_clients(tcp));
+        }
+        if (rtutcp) {
+            print_stats("rtutcp", mb_tcp_stats(rtutcp));
+            printf(" rtutcp_clients=%d", mb_tcp_clients(rtutcp));
         }
         printf(" fault_hits=%llu\n", (unsigned long long)faults.hits);
     } else if (!strcmp(line, "quit")) {
@@ -268,16 +295,19 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 int main(int argc, char **argv)
 {
     enum { O_TCP = 256, O_RTU, O_BAUD, O_PARITY, O_NOPACE, O_SLAVES, O_MAX,
-           O_IDLE, O_FAULT, O_SEED, O_CHECK, O_TRAFFIC, O_VERBOSE, O_HELP };
+           O_IDLE, O_FRAME, O_RTUTCP, O_FAULT, O_SEED, O_CHECK, O_TRAFFIC, O_VERBOSE, O_ANYBAUD, O_HELP };
     static const struct option opts[] = {
         { "tcp", required_argument, NULL, O_TCP },
         { "rtu", required_argument, NULL, O_RTU },
         { "baud", required_argument, NULL, O_BAUD },
         { "parity", required_argument, NULL, O_PARITY },
         { "no-pace", no_argument, NULL, O_NOPACE },
+        { "any-baud", no_argument, NULL, O_ANYBAUD },
         { "slaves", required_argument, NULL, O_SLAVES },
         { "max-clients", required_argument, NULL, O_MAX },
         { "idle-timeout", required_argument, NULL, O_IDLE },
+        { "frame-timeout", required_argument, NULL, O_FRAME },
+        { "rtu-tcp", required_argument, NULL, O_RTUTCP },
         { "fault", required_argument, NULL, O_FAULT },
         { "seed", required_argument, NULL, O_SEED },
         { "check-fault", required_argument, NULL, O_CHECK },
@@ -288,7 +318,8 @@ int main(int argc, char **argv)
     };
     struct mb_rtu_config rc;
     struct mb_tcp_config tc;
-    char host[128] = "127.0.0.1", err[256];
+    char host[128] = "127.0.0.1", rthost[128] = "", err[256];
+    int rtport = 0;
     const char *fault_spec[MB_FAULTS_MAX];
     int nfault = 0, opt;
     bool tcp_on = true;
@@ -297,6 +328,7 @@ int main(int argc, char **argv)
 
     mb_rtu_config_default(&rc);
     mb_tcp_config_default(&tc);
+    rc.hears = bank_hears;
     tc.port = 0;
     tc.max_clients = TEST_MAX_CLIENTS;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -314,9 +346,18 @@ int main(int argc, char **argv)
         case O_BAUD: rc.baud = atoi(optarg); break;
         case O_PARITY: rc.parity = optarg[0]; break;
         case O_NOPACE: rc.pace = false; break;
+        case O_ANYBAUD: rc.hears = NULL; break;
         case O_SLAVES: slaves = optarg; break;
         case O_MAX: tc.max_clients = atoi(optarg); break;
         case O_IDLE: tc.idle_timeout = atof(optarg); break;
+        case O_FRAME: tc.frame_timeout = atof(optarg); break;
+        case O_RTUTCP:
+            if (parse_tcp(optarg, rthost, sizeof(rthost), &rtport)) {
+                fprintf(stderr, "mb_test_server: --rtu-tcp %s: expected "
+                        "HOST:PORT\n", optarg);
+                return 2;
+            }
+            break;
         case O_FAULT:
             if (nfault == MB_FAULTS_MAX) {
                 fprintf(stderr, "mb_test_server: too many --fault\n");
@@ -393,8 +434,21 @@ int main(int argc, char **argv)
             return 3;
         printf("tcp %s %d\n", host, mb_tcp_port(tcp));
     }
+    if (rthost[0]) {
+        struct mb_tcp_config rt = tc;
+        rt.host = rthost;
+        rt.port = rtport;
+        rt.framing = MB_TCP_FRAMING_RTU;
+        if (mb_tcp_open(&rtutcp, loop, &rt, &ops, &faults)) {
+            mb_tcp_close(tcp);
+            return 3;
+        }
+        printf("rtutcp %s %d\n", rthost, mb_tcp_port(rtutcp));
+    }
     if (rc.link) {
+        line_baud = rc.baud;
         if (mb_rtu_open(&rtu, loop, &rc, &ops, &faults)) {
+            mb_tcp_close(rtutcp);
             mb_tcp_close(tcp);
             return 3;
         }
@@ -411,5 +465,6 @@ int main(int argc, char **argv)
 
     mb_rtu_close(rtu);
     mb_tcp_close(tcp);
+    mb_tcp_close(rtutcp);
     return 0;
 }

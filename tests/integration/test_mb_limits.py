@@ -14,7 +14,7 @@ def served(s, tid=1):
     return H.regs_of(rsp) == [H.bank_value(1, 0)]
 
 
-def test_client_limit():
+def test_client_limit_evicts_the_idlest():
     h = H.harness()
     srv = H.MbServer(h, EXE, args=["--max-clients", "4", "--idle-timeout",
                                    "0"])
@@ -22,24 +22,33 @@ def test_client_limit():
     for s in socks:
         h.on_close(s.close)
         assert served(s)
+    # every slot taken: a 5th client takes the place of the one whose
+    # last request is oldest, the first
     extra = H.tcp_connect(srv.port)
     h.on_close(extra.close)
-    assert H.peer_closed(extra), "a 5th client was kept"
-    srv.proc.wait_stderr(r"refused client 127\.0\.0\.1:\d+: 4 clients "
-                         r"already \(the maximum\)")
-    for s in socks:                       # the four are untouched
+    assert served(extra)
+    assert H.peer_closed(socks[0]), "the idlest client was kept"
+    srv.proc.wait_stderr(r"all 4 client slots taken: closed "
+                         r"127\.0\.0\.1:\d+ \(idle for [0-9.]+ s\) for "
+                         r"127\.0\.0\.1:\d+")
+    for s in socks[1:]:                   # the others are untouched
         assert served(s, tid=2)
-    socks[0].close()
-    assert H.wait_until(lambda: srv.stats()["clients"] == 3)
-    again = H.tcp_connect(srv.port)       # a place is free again
-    h.on_close(again.close)
-    assert served(again)
-    # a burst of refusals is logged once a second, not once each
+    # a client that never sent a request goes before any that has
+    silent = H.tcp_connect(srv.port)
+    h.on_close(silent.close)
+    assert H.peer_closed(extra)           # now the idlest served one
+    assert H.wait_until(lambda: srv.stats()["clients"] == 4)
+    newest = H.tcp_connect(srv.port)
+    h.on_close(newest.close)
+    assert served(newest)
+    assert H.peer_closed(silent), "a client without a request was kept"
+    for s in socks[1:]:
+        assert served(s, tid=3)
+    # a burst of evictions is logged once a second, not once each
     for _ in range(30):
         s = H.tcp_connect(srv.port)
-        assert H.peer_closed(s)
         s.close()
-    assert srv.proc.stderr().count("refused client") < 30
+    assert srv.proc.stderr().count("client slots taken") < 30
 
 
 def test_idle_timeout():

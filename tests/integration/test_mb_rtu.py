@@ -15,8 +15,10 @@ EXE = sys.argv[1] if len(sys.argv) > 1 else "build-b/tests/integration/mb_test_s
 
 
 def serve(h, *args):
+    """The server on a pty, and a client at its speed (--baud, or 9600)."""
     srv = H.MbServer(h, EXE, tcp=False, rtu=True, args=list(args))
-    fd = H.open_serial(srv.link, 9600, "E")
+    baud = int(args[args.index("--baud") + 1]) if "--baud" in args else 9600
+    fd = H.open_serial(srv.link, baud, "E")
     h.on_close(lambda: os.close(fd))
     return srv, fd
 
@@ -115,6 +117,81 @@ def test_clients_come_and_go():
                                                H.bank_value(1, 0x81 + k)]
         finally:
             os.close(fd)
+
+
+def test_reply_comes_byte_by_byte():
+    """Paced, a reply is on the line one character at a time: at 1200 baud
+    a 125-register reply takes 2.1 s from its first byte to its last, so
+    the first read gets the first bytes, not the whole reply (unless this
+    process slept through two seconds of the reply)."""
+    h = H.harness()
+    srv, fd = serve(h, "--baud", "1200")
+    os.write(fd, H.rtu_frame(1, H.pdu_read(0, 125)))
+    first = H.serial_read(fd, want=1, timeout=5.0)
+    assert len(first) >= 1 and first[0] == 1, first.hex()
+    assert len(first) < 255, "the whole reply arrived at once"
+    rest = H.serial_read(fd, want=255 - len(first), timeout=5.0)
+    rsp = first + rest
+    assert len(rsp) == 255 and H.crc_ok(rsp), rsp.hex()
+    assert H.regs_of(rsp[1:-2]) == [H.bank_value(1, k) for k in range(125)]
+
+
+def test_next_client_never_reads_a_reply_cut_short():
+    """Two clients in turn: the first asks for 125 registers at 1200 baud
+    and closes the port after the first bytes of the reply; the second,
+    opening without flushing, reads exactly its own reply."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, tcp=False, rtu=True, args=["--baud", "1200"])
+    for k in range(3):
+        fd = H.open_serial(srv.link, 1200, "E")
+        os.write(fd, H.rtu_frame(1, H.pdu_read(0, 125)))
+        assert len(H.serial_read(fd, want=1, timeout=5.0)) >= 1
+        os.close(fd)
+        fd = H.open_serial(srv.link, 1200, "E", flush=False)
+        try:
+            # nothing of the old reply, even for a client that reads first
+            assert H.silence(fd, 0.3), "the old reply reached a new client"
+            rsp = H.rtu_request(fd, 1, H.pdu_read(0x30 + k, 2), timeout=5.0)
+            assert rsp == H.rtu_frame(1, bytes([3, 4]) + struct.pack(
+                ">HH", H.bank_value(1, 0x30 + k), H.bank_value(1, 0x31 + k))), \
+                rsp.hex()
+            assert H.silence(fd), "bytes after the reply"
+        finally:
+            os.close(fd)
+    assert srv.stats()["rtu"]["dropped"] == 3
+
+
+def test_each_slave_listens_at_its_own_speed():
+    """The line's speed is the client's (its termios on the pty): a slave
+    set to another speed hears garbage and stays silent, broadcasts
+    included; a slave whose speed changes follows at once."""
+    h = H.harness()
+    srv, fd = serve(h, "--slaves", "1,2", "--no-pace")
+    srv.command("baud 2 4800")
+    assert good(fd, slave=1)
+    os.write(fd, H.rtu_frame(2, H.pdu_read(0x10, 2)))
+    assert H.silence(fd), "a slave at 4800 answered a client at 9600"
+    os.write(fd, H.rtu_frame(0, H.pdu_write1(0x150, 99)))
+    assert H.silence(fd)
+    assert srv.command("get 1 0x150") == "ok 99"
+    assert srv.command("get 2 0x150") != "ok 99", "heard at the wrong speed"
+    os.close(fd)
+    fd = H.open_serial(srv.link, 4800, "E")
+    h.on_close(lambda: os.close(fd))
+    assert good(fd, slave=2)
+    os.write(fd, H.rtu_frame(1, H.pdu_read(0x10, 2)))
+    assert H.silence(fd), "a slave at 9600 answered a client at 4800"
+    srv.command("baud 1 4800")            # changed mid-run: at once
+    assert good(fd, slave=1)
+    st = srv.stats()["rtu"]
+    assert st["ignored"] == 2, st
+
+
+def test_any_baud_lets_every_slave_answer():
+    h = H.harness()
+    srv, fd = serve(h, "--slaves", "1,2", "--no-pace", "--any-baud")
+    srv.command("baud 2 4800")
+    assert good(fd, slave=1) and good(fd, slave=2)
 
 
 def test_line_settings_at_run_time():

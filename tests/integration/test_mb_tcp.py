@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 
 import harness as H
 
@@ -62,7 +63,8 @@ def test_pipelined_requests_in_one_write():
 
 def test_stalled_half_frame_does_not_delay_others():
     h = H.harness()
-    srv = H.MbServer(h, EXE)
+    # no frame deadline here: the stalled clients must survive the polls
+    srv = H.MbServer(h, EXE, args=["--frame-timeout", "0"])
     stalled = H.tcp_connect(srv.port)
     frame = H.mbap(7, 1, H.pdu_read(0, 3))
     stalled.sendall(frame[:5])              # inside the MBAP header
@@ -204,6 +206,179 @@ def test_port_in_use_is_reported():
     r = subprocess.run([EXE, "--tcp", "192.0.2.1:%d" % port],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 3 and "192.0.2.1" in r.stderr, r
+
+
+class Slowloris:
+    """n clients that each send half a frame, then a byte a second, and
+    connect again whenever they are closed; on a thread until stop()."""
+
+    def __init__(self, port, n, frame):
+        self.port, self.n, self.frame = port, n, frame
+        self.closed = 0                 # times the server closed one
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _open(self):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.port))
+        return [s, len(self.frame) // 2, False]
+
+    def _run(self):
+        import select
+        socks = [self._open() for _ in range(self.n)]
+        last = 0.0
+        while not self._stop.is_set():
+            tick = time.monotonic() - last >= 1.0
+            if tick:
+                last = time.monotonic()
+            r, _, _ = select.select([c[0] for c in socks], [], [], 0.05)
+            for k, c in enumerate(socks):
+                s, sent, begun = c
+                dead = False
+                if s in r:
+                    try:
+                        dead = s.recv(64) == b""
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        dead = True
+                if not dead and (tick or not begun):
+                    try:
+                        # half a frame at first, then a byte at a time
+                        end = sent if not begun else sent + 1
+                        s.send(self.frame[:end] if not begun
+                               else self.frame[sent:end])
+                        c[1], c[2] = end, True
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError:
+                        dead = True
+                if dead:
+                    s.close()
+                    self.closed += 1
+                    socks[k] = self._open()
+        for c in socks:
+            c[0].close()
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(10)
+
+
+def test_slowloris_clients_cannot_lock_out_a_poller():
+    """100 clients trickling frames at a server with 64 slots: they are
+    closed at the frame deadline and evicted for newcomers, and a client
+    polling at full rate meanwhile gets every answer."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, args=["--max-clients", "64"])
+    # a frame that claims 200 bytes of PDU: it never completes at a byte
+    # a second within the test
+    frame = H.mbap(1, 1, H.pdu_write(0x100, list(range(98))))
+    attack = Slowloris(srv.port, 100, frame)
+    h.on_close(attack.stop)
+    assert H.wait_until(lambda: srv.stats()["clients"] == 64)
+    Client = H.pymodbus_tcp_client()
+    c = Client("127.0.0.1", port=srv.port, timeout=2, retries=0)
+    h.on_close(c.close)
+    polls = 0
+    t_end = time.monotonic() + 4.0
+    while time.monotonic() < t_end:
+        a = polls % 0x100
+        rr = c.read_holding_registers(a, 4, slave=1)
+        assert not rr.isError(), (polls, rr)
+        assert rr.registers == [H.bank_value(1, a + j) for j in range(4)]
+        polls += 1
+    attack.stop()
+    assert polls > 0
+    # the attack was real: newcomers took the slots of the idlest (with
+    # 100 attackers for 64 slots they evict one another before their
+    # frame deadline; test_frame_deadline covers that one)
+    assert "client slots taken" in srv.proc.stderr()
+    assert attack.closed >= 100, attack.closed
+
+
+def test_frame_deadline():
+    """A frame begun and not finished within --frame-timeout closes its
+    client; one that keeps completing frames is never closed."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, args=["--frame-timeout", "0.5"])
+    half = H.tcp_connect(srv.port)
+    h.on_close(half.close)
+    half.sendall(H.mbap(1, 1, H.pdu_read(0, 1))[:9])
+    assert H.peer_closed(half, timeout=10), "a stalled frame was kept"
+    srv.proc.wait_stderr(r"closed client 127\.0\.0\.1:\d+: a frame "
+                         r"incomplete for 0.5 s \(9 bytes\)")
+    busy = H.tcp_connect(srv.port)
+    h.on_close(busy.close)
+    assert poll_on(busy, 3000) == 3000
+    assert srv.stats()["clients"] == 1
+
+
+def test_rtu_over_tcp_with_pymodbus():
+    """RTU frames (address, PDU, CRC; no MBAP) on their own TCP port,
+    answered as the serial line answers them, read and written by
+    pymodbus's RTU framer over TCP."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, args=["--rtu-tcp", "127.0.0.1:0",
+                                   "--slaves", "1,2"])
+    Client = H.pymodbus_tcp_client()
+    from pymodbus.framer.rtu_framer import ModbusRtuFramer
+    c = Client("127.0.0.1", port=srv.rtu_tcp_port, framer=ModbusRtuFramer,
+               timeout=1, retries=0)
+    h.on_close(c.close)
+    for slave in (1, 2):
+        rr = c.read_holding_registers(0x20, 125, slave=slave)
+        assert not rr.isError(), rr
+        assert rr.registers == [H.bank_value(slave, 0x20 + k)
+                                for k in range(125)]
+    assert not c.write_register(0x120, 4321, slave=2).isError()
+    assert srv.command("get 2 0x120") == "ok 4321"
+    assert not c.write_registers(0x130, [7, 8, 9], slave=1).isError()
+    assert c.read_holding_registers(0x130, 3, slave=1).registers == [7, 8, 9]
+    rr = c.read_holding_registers(0x1FF, 2, slave=1)     # past the bank
+    assert rr.isError() and rr.exception_code == 2, rr
+    c.close()
+
+    # on the wire: silence for a bad CRC, an absent slave and a
+    # broadcast (which is applied); a function without a fixed layout is
+    # framed by its CRC and answered with exception 01
+    s = H.tcp_connect(srv.rtu_tcp_port)
+    h.on_close(s.close)
+    s.settimeout(0.5)
+
+    def quiet():
+        try:
+            return s.recv(256) == b"never"
+        except socket.timeout:
+            return True
+
+    frame = H.rtu_frame(1, H.pdu_read(0, 1))
+    s.sendall(frame[:-1] + bytes([frame[-1] ^ 1]))
+    assert quiet(), "a bad CRC was answered"
+    s.sendall(H.rtu_frame(9, H.pdu_read(0, 1)))
+    assert quiet(), "an absent slave answered"
+    s.sendall(H.rtu_frame(0, H.pdu_write1(0x140, 55)))
+    assert quiet(), "a broadcast was answered"
+    assert srv.command("get 1 0x140") == "ok 55"
+    assert srv.command("get 2 0x140") == "ok 55"
+    s.sendall(H.rtu_frame(1, b"\x41\x01\x02"))
+    rsp = s.recv(256)
+    assert rsp == H.rtu_frame(1, b"\xc1\x01"), rsp.hex()
+    s.sendall(H.rtu_frame(2, H.pdu_read(5, 1)))
+    rsp = s.recv(256)
+    assert rsp == H.rtu_frame(2, b"\x03\x02" + struct.pack(
+        ">H", H.bank_value(2, 5))), rsp.hex()
+    st = srv.stats()["rtutcp"]
+    assert st["bad_frames"] == 1 and st["ignored"] == 1, st
+    assert st["broadcasts"] == 1, st
+
+    # the same stall protection as Modbus TCP: half a frame is closed
+    half = H.tcp_connect(srv.rtu_tcp_port)
+    h.on_close(half.close)
+    half.sendall(H.rtu_frame(1, H.pdu_write(0x100, [1, 2, 3]))[:6])
+    assert H.peer_closed(half, timeout=10), "a stalled frame was kept"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ a stalled client beside a busy one, 100 clients, a fleet, and settings
 written over Modbus. Usage: test_sim_modbus.py KPM31C_SIM"""
 
 import math
+import os
 import re
+import struct
 import socket
 import subprocess
 import sys
@@ -109,6 +111,105 @@ def test_exceptions_from_the_meter():
         assert exc(H.pdu_read(0x30, 2), unit=9) == 0x0B  # no meter 9
         # and the meter still answers afterwards
         assert exc(H.pdu_read(0x30, 2)) is None
+
+
+def test_rtu_over_tcp_with_pymodbus():
+    """--rtu-tcp: RTU frames on TCP (a serial-to-Ethernet gateway's way),
+    read with pymodbus's RTU framer; a Modbus TCP client there is not
+    answered, and the Modbus TCP port does not take RTU frames."""
+    h = H.harness()
+    port = H.free_port()
+    m = S.Sim(h, "--load", LOAD, "--rtu-tcp", "127.0.0.1:%d" % port)
+    Client = H.pymodbus_tcp_client()
+    from pymodbus.framer.rtu_framer import ModbusRtuFramer
+    c = Client("127.0.0.1", port=port, framer=ModbusRtuFramer, timeout=2,
+               retries=0)
+    h.on_close(c.close)
+    assert H.wait_until(c.connect)
+    rr = c.read_holding_registers(0x30, 6, slave=1)
+    assert not rr.isError(), rr
+    u, i, p = (struct.unpack(">f", struct.pack(">HH", *rr.registers[k:k + 2]))[0]
+               for k in (0, 2, 4))
+    check_uip({0: u, 2: i, 4: p}, 0)
+    # the Modbus TCP port closes an RTU-over-TCP client, saying where to go
+    with H.tcp_connect(m.port) as s:
+        s.sendall(H.rtu_frame(1, H.pdu_read(0x30, 2)))
+        assert H.peer_closed(s)
+
+
+def test_rtu_on_a_serial_device_through_socat():
+    """--rtu DEVICE serves an existing tty: here one end of a socat pty
+    pair, with pymodbus's serial client on the other end (8N1, two stop
+    bits: a pty cannot keep even parity, see docs/modbus.md)."""
+    h = H.harness()
+    a, b = h.path("ttyA"), h.path("ttyB")
+    h.start(["socat", "pty,raw,echo=0,link=" + a,
+             "pty,raw,echo=0,link=" + b], name="socat", stdin=False)
+    assert H.wait_until(lambda: os.path.exists(a) and os.path.exists(b))
+    dev = os.path.realpath(a)
+    m = S.Sim(h, "--load", LOAD, "--rtu", dev, "--parity", "N",
+              "--baud", "4800")
+    assert os.path.realpath(a) == dev, "the device was replaced"
+    # one server per line: a second meter process on the same device is
+    # refused (two would answer every request twice)
+    r = S.run(h, "--no-state", "--tcp", "off", "--rtu", dev,
+              "--until", "1h", "--speed", "max", timeout=60)
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    assert dev in r.stderr and "another process serves it" in r.stderr, \
+        r.stderr
+    from pymodbus.client import ModbusSerialClient
+    c = ModbusSerialClient(b, baudrate=4800, parity="N", stopbits=2,
+                           timeout=2, retries=0)
+    h.on_close(c.close)
+    assert c.connect()
+    rr = c.read_holding_registers(0x30, 6, slave=1)
+    assert not rr.isError(), rr
+    u, i, p = (struct.unpack(">f", struct.pack(">HH", *rr.registers[k:k + 2]))[0]
+               for k in (0, 2, 4))
+    check_uip({0: u, 2: i, 4: p}, 0)
+    rr = c.read_holding_registers(0x80, 124, slave=1)   # the largest block
+    assert not rr.isError() and len(rr.registers) == 124, rr
+    c.close()
+    assert m.stop() == 0
+    assert os.path.realpath(a) == dev, "the device was removed at exit"
+
+
+def test_line_speed_per_meter_and_pyserial_at_the_meters_baud():
+    """A fleet on one line: a meter set (over Modbus) to 4800 does not
+    answer a client at 9600 and does answer one at 4800; pymodbus's serial
+    client (pyserial) at the meter's 9600 reads the others. Parity cannot
+    be kept by a pty, so pyserial opens it at 8N1 (docs/modbus.md)."""
+    h = H.harness()
+    m = S.Sim(h, "--load", LOAD, "--meters", "3", rtu=True)
+    with H.tcp_connect(m.port) as s:
+        rsp = H.tcp_request(s, H.pdu_write1(0x1101, 4800), unit=2)
+        assert H.exception_of(rsp) is None, rsp.hex()
+    fd = H.open_serial(m.link, 9600, "E")
+    try:
+        for slave in (1, 3):
+            rsp = H.rtu_request(fd, slave, H.pdu_read(0x30, 2))
+            assert H.crc_ok(rsp) and rsp[:3] == bytes([slave, 3, 4]), rsp
+        os.write(fd, H.rtu_frame(2, H.pdu_read(0x30, 2)))
+        assert H.silence(fd), "a meter at 4800 answered at 9600"
+    finally:
+        os.close(fd)
+    fd = H.open_serial(m.link, 4800, "E")
+    try:
+        rsp = H.rtu_request(fd, 2, H.pdu_read(0x30, 2))
+        assert H.crc_ok(rsp) and rsp[:3] == bytes([2, 3, 4]), rsp
+        os.write(fd, H.rtu_frame(1, H.pdu_read(0x30, 2)))
+        assert H.silence(fd), "a meter at 9600 answered at 4800"
+    finally:
+        os.close(fd)
+    from pymodbus.client import ModbusSerialClient
+    c = ModbusSerialClient(m.link, baudrate=9600, parity="N", stopbits=1,
+                           timeout=2, retries=0)
+    h.on_close(c.close)
+    assert c.connect()
+    for slave in (1, 3):
+        rr = c.read_holding_registers(0x80, 124, slave=slave)
+        assert not rr.isError() and len(rr.registers) == 124, rr
+    c.close()
 
 
 def test_stalled_half_frame_client_does_not_delay_others():
