@@ -555,15 +555,34 @@ static int setup_tty(int fd, int baud, char parity)
  * adapter such as /dev/ttyUSB0, maybe through a /dev/serial/by-id link,
  * or one end of a socat pty pair named by its /dev/pts path), or
  * something to leave alone (-EEXIST, logged). */
-static int check_link(struct mb_rtu *r, const char *path)
+bool mb_rtu_path_is_device(const char *path)
 {
     struct stat st;
     char target[PATH_MAX];
 
     if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
+        return false;
     if (S_ISCHR(st.st_mode))
+        return true;
+    if (!S_ISLNK(st.st_mode))
+        return false;
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return false;
+    target[n] = '\0';
+    return strncmp(target, "/dev/pts/", 9) != 0 && stat(path, &st) == 0 &&
+           S_ISCHR(st.st_mode);
+}
+
+static int check_link(struct mb_rtu *r, const char *path)
+{
+    struct stat st;
+    char target[PATH_MAX];
+
+    if (mb_rtu_path_is_device(path))
         return 1;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
     if (!S_ISLNK(st.st_mode)) {
         mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: %s exists and is not a "
                "symlink; refusing to replace it (choose another --rtu path)",
@@ -574,10 +593,7 @@ static int check_link(struct mb_rtu *r, const char *path)
     if (n < 0)
         return -errno;
     target[n] = '\0';
-    bool pts = strncmp(target, "/dev/pts/", 9) == 0;
-    if (!pts && stat(path, &st) == 0 && S_ISCHR(st.st_mode))
-        return 1;
-    if (stat(path, &st) == 0 && !pts) {
+    if (strncmp(target, "/dev/pts/", 9) != 0 && stat(path, &st) == 0) {
         mb_log(&r->ops, MB_LOG_ERR, "modbus rtu: %s is a symlink to %s, "
                "which is not a pseudo-terminal; refusing to replace it",
                path, target);

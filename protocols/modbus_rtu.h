@@ -93,4 +93,9 @@ int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
                   const uint8_t *f, size_t len, uint8_t *rsp, size_t cap,
                   struct mb_fault_action *act);
 
+/* Whether path names an existing serial device that mb_rtu_open serves
+ * as it is (a character device, or a symlink to one outside /dev/pts),
+ * rather than a link it creates to its own pty. */
+bool mb_rtu_path_is_device(const char *path);
+
 #endif

@@ -134,14 +134,6 @@ static bool meter_hears(void *ctx, int slave, int baud)
     return sm && meter_comm(&sm->core)->baud == baud;
 }
 
-/* An existing character device (an adapter, or a pty end named by its
- * /dev/pts path) rather than a link the meter creates. */
-static bool is_serial_device(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
-}
-
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
@@ -149,7 +141,7 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
     /* one process per link: a second one would take the first's pty
      * over and remove it at exit (a serial device is locked by the
      * transport itself, on the device: no lock file can live in /dev) */
-    if (o->rtu_path && !is_serial_device(o->rtu_path) &&
+    if (o->rtu_path && !mb_rtu_path_is_device(o->rtu_path) &&
         lockfile_take(&p->rtu_lock, o->rtu_path, "--rtu", err, errlen))
         return -1;
     bus_ops_init(&p->ops, &p->bus, e);
