@@ -6,7 +6,10 @@
  */
 #include "sim/cli/options.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -369,10 +372,12 @@ static enum opt_result opt_seed(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
     char *end;
-    unsigned long long v = strtoull(a, &end, 0);
+    unsigned long long v;
 
-    if (end == a || *end || a[0] == '-')
-        return bad(d, a, "is not a non-negative integer");
+    errno = 0;
+    v = strtoull(a, &end, 0);
+    if (end == a || *end || !isdigit((unsigned char)a[0]) || errno == ERANGE)
+        return bad(d, a, "is not an integer 0..%" PRIu64, UINT64_MAX);
     o->seed = v;
     o->seed_set = true;
     return OPT_OK;
@@ -475,7 +480,8 @@ static const struct opt_def opts[] = {
               "(durations: 90, 15m, 2h, 30d, 1w, 1h30m)" },
     { "load", 0, "U=230,I=5,PF=0.95[,F=50]", .parse = opt_load,
       .help = "steady load when no scenario drives one\n"
-              "(PF=0.8C capacitive, I<0 or DIR=export exports)" },
+              "(PF=0.8C capacitive; I<0, PF<0 or DIR=export\n"
+              "exports)" },
     { "fidelity", 0, "full|fast", .parse = opt_fidelity,
       .help = "every sample through the core, or one real window\n"
               "when the load changes (default: full at speed <= 1)" },

@@ -203,9 +203,9 @@ static bool num_field(lua_State *L, int t, const char *key, double lo,
     return true;
 }
 
-/* A power factor: 0.95, -0.95 (export), "0.9C" (leading), "0.9L". */
-static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
-                     bool *export)
+/* A power factor: 0.95, -0.95 (export), "0.9C" (leading), "0.9L". True
+ * when it is negative: the load exports, as dir = 'export' says. */
+static bool pf_field(lua_State *L, int t, const char *fn, struct sc_load *w)
 {
     int type = lua_getfield(L, t, "PF");
     double v;
@@ -213,7 +213,7 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
 
     if (type == LUA_TNIL) {
         lua_pop(L, 1);
-        return;
+        return false;
     }
     if (type == LUA_TNUMBER) {
         v = lua_tonumber(L, -1);
@@ -234,8 +234,7 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
     lua_pop(L, 1);
     w->pf = fabs(v);
     w->angle_set = false;
-    if (v < 0)
-        *export = true;
+    return v < 0;
 }
 
 /* One entry of a harmonics table (key at -2, value at -1): a number (%
@@ -367,7 +366,14 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
         w->angle_set = true;
         w->angle = angle;
     }
-    pf_field(L, t, fn, w, &export);
+    /* a negative PF is a direction, like dir = 'export': it outranks
+     * the sign of I or P (I = 5, PF = -0.8 exports 5 A) */
+    if (pf_field(L, t, fn, w)) {
+        if (dir_set && !export)
+            sc_error(L, "%s: dir = 'import' and a negative PF contradict "
+                       "each other", fn);
+        export = dir_set = true;
+    }
     has_i = num_field(L, t, "I", -LOAD_I_MAX, LOAD_I_MAX, fn, "a current",
                       &i);
     has_p = num_field(L, t, "P", -50000, 50000, fn, "an active power", &p);

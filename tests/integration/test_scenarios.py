@@ -122,6 +122,32 @@ deep({})
     assert "main flow" in r.stderr, r.stderr
 
 
+def test_a_negative_pf_exports():
+    h = H.harness()
+    r = scenario(h, "pf.lua", """local m = meter(1)
+m:load{U = 230, I = 5, PF = -0.8}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "I = 5, PF = -0.8 exports")
+m:load{U = 230, I = -5, PF = -0.8}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "both negative: export")
+m:load{I = 5, PF = 0.8}
+advance("2s")
+expect.near(m:read("P"), 920, 1, "a positive I and PF import again")
+m:load{PF = "-0.8C"}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "a negative leading PF exports")
+expect.below(m:read("Q"), 0, "export, leading: quadrant III")
+m:load{P = 500, PF = -1}
+advance("2s")
+expect.near(m:read("P"), -500, 1, "P = 500, PF = -1: 500 W exported")
+expect.error(function() m:load{I = 5, PF = -0.8, dir = "import"} end,
+             "negative PF contradict", "contradiction")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (7, 0), r.stdout
+
+
 def test_a_bad_profile_leaves_nothing_behind():
     # each argument error raised after the shape is read (the load's keys,
     # the current limit): the run goes on, or ends with exit 2, and a
