@@ -148,6 +148,35 @@ expect.error(function() m:load{I = 5, PF = -0.8, dir = "import"} end,
     assert closing(r.stdout) == (7, 0), r.stdout
 
 
+def test_csv_comments_separators_decimal_commas_and_errors():
+    h = H.harness()
+    write(h, "semi.csv", "# exported 2026-01-01\r\n# by a spreadsheet\r\n"
+          "time;kw\r\n0;0,75\r\n1;-1,5\r\n2;2\r\n")
+    write(h, "tab.csv", "# a comment first\nhour\tkw\n0\t1,25\n")
+    write(h, "comma.csv", "# commas separate\nhour,kw\n0,\"1,5\"\n1,2\n")
+    write(h, "bad.csv", "hour;kw\n0;1\n\n# gap\n1;n/a\n")
+    r = scenario(h, "files.lua", """local m = meter(1)
+local semi = csv("semi.csv")
+expect.eq(table.concat(semi.header, "|"), "time|kw", "header after comments")
+expect.eq(semi:column("kw")[1], 0.75, "a decimal comma")
+expect.eq(semi:column("kw")[2], -1.5, "a negative decimal comma")
+expect.eq(semi.lines[1], 4, "row 1 is line 4")
+local tab = csv("tab.csv")
+expect.eq(tab:column("kw")[1], 1.25, "tab separated, decimal comma")
+local comma = csv("comma.csv")
+expect.eq(comma[1][2], "1,5", "with commas separating, 1,5 stays text")
+expect.error(function() csv("missing.csv") end,
+             "^files.lua:11: cannot read missing.csv", "a missing file: the script's line")
+expect.error(function() semi:column("kW") end,
+             '^files.lua:13: csv column "kW": no such column in semi.csv '
+             .. "%(the header is time, kw%)", "a column the header lacks")
+expect.error(function() csv("bad.csv"):column("kw") end,
+             'row 2 %(bad.csv:5%): "n/a" is not a number', "the file's line")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (9, 0), r.stdout
+
+
 def test_a_bad_profile_leaves_nothing_behind():
     # each argument error raised after the shape is read (the load's keys,
     # the current limit): the run goes on, or ends with exit 2, and a
