@@ -476,7 +476,8 @@ static const struct opt_def opts[] = {
       .help = "virtual seconds per real second; 0 = frozen,\n"
               "max = as fast as possible (default {def})" },
     { "until", 0, "ISO8601|DURATION", .parse = opt_until,
-      .help = "stop there, save the state, exit 0\n"
+      .help = "stop there, save the state, exit 0 (1 when a\n"
+              "scenario did not reach its end)\n"
               "(durations: 90, 15m, 2h, 30d, 1w, 1h30m)" },
     { "load", 0, "U=230,I=5,PF=0.95[,F=50]", .parse = opt_load,
       .help = "steady load when no scenario drives one\n"

@@ -233,12 +233,29 @@ end)
         suite.attrib
     assert suite.get("failures") == "2" and suite.get("errors") == "0"
     cases = suite.findall("testcase")
+    # names without lines: a line added above a check renames nothing
     assert [c.get("name") for c in cases] == [
-        "power (fails.lua:4)", "wrong on purpose (fails.lua:5)",
-        "voltage (fails.lua:6)", "a named check (fails.lua:8)"], cases
+        "power", "wrong on purpose", "voltage", "a named check"], cases
     fail = cases[3].find("failure")
-    assert "fails.lua:10 inside: got 5, expected 1 .. 3" in fail.text, \
-        fail.text
+    assert "fails.lua:8 1 expectation failed; first: fails.lua:10 inside: " \
+        "got 5, expected 1 .. 3" in \
+        fail.text, fail.text
+    assert cases[1].find("failure").get("message") == \
+        "fails.lua:5 got 1150, expected 999 ± 1 (off by 151)", \
+        cases[1].find("failure").attrib
+    r = scenario(h, "fails.lua", "\n\n" + FAILING, "--junit", junit)
+    cases2 = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases2] == \
+        ["power", "wrong on purpose", "voltage"], cases2
+    assert cases2[1].find("failure").get("message").startswith(
+        "fails.lua:7 got"), cases2[1].find("failure").attrib
+    # a repeated name gets its rank, in order
+    r = scenario(h, "loop.lua", "for i = 1, 3 do expect(i < 3, 'small') end\n"
+                 "expect(true, 'other')\n", "--junit", junit)
+    cases = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases] == [
+        "small", "small #2", "small #3", "other"], cases
+    assert cases[2].find("failure") is not None
     # a scenario error is a JUnit <error>
     r = scenario(h, "err.lua", "expect(true)\nerror('boom')\n", "--junit",
                  junit)
@@ -306,7 +323,10 @@ def test_same_scenario_and_seed_same_dump_at_every_speed():
         out = h.path("full.json")
         r = S.run(h, "det.lua", "-q", "--fidelity", "full", "--seed", "7",
                   "--until", "2026-03-31T22:32", "--dump", out, *args)
-        assert r.returncode == 0, r.stderr
+        # cut short on purpose: exit 1, the cut recorded as a failure
+        assert r.returncode == 1, r.stderr
+        assert "scenario ran to its end: scenario stopped at " \
+            "2026-03-31T22:32:00 by --until" in r.stdout, r.stdout
         full.add(open(out, "rb").read())
     assert len(full) == 1, "full-fidelity dumps differ between speeds"
 
@@ -434,9 +454,40 @@ expect(true, "an hour in")
 advance("1d")
 expect(true, "never reached")
 """, "--until", "2026-01-01T02:00")
+    # the checks after the cut never ran: a failure CI sees, exit 1
+    assert r.returncode == 1, r.stderr
+    assert "FAIL [2026-01-01T02:00:00] scenario ran to its end: scenario " \
+        "stopped at 2026-01-01T02:00:00 by --until, before its end" \
+        in r.stdout, r.stdout
+    assert closing(r.stdout) == (1, 1)
+    junit = h.path("cut.xml")
+    r = S.run(h, "long.lua", "-q", "--tap", "--junit", junit, "--until", "2h")
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert "not ok 2 - scenario ran to its end" in lines, lines
+    assert "1..2" in lines, lines
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("failures") == "1", suite.attrib
+    assert "by --until" in suite.findall("testcase")[-1].find(
+        "failure").get("message")
+
+
+def test_a_scenario_without_checks_is_one_pass():
+    h = H.harness()
+    junit = h.path("none.xml")
+    write(h, "none.lua", "local m = meter(1)\nadvance('1m')\nprint('ran')\n")
+    r = S.run(h, "none.lua", "-q", "--tap", "--junit", junit)
     assert r.returncode == 0, r.stderr
-    assert "scenario stopped at 2026-01-01T02:00:00 by --until" in r.stdout
-    assert closing(r.stdout) == (1, 0)
+    lines = r.stdout.splitlines()
+    assert lines == ["TAP version 13", "# ran", "ok 1 - scenario ran (no checks)",
+                     "1..1", "# 0 passed, 0 failed"], lines
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "1" and suite.get("failures") == "0"
+    assert [c.get("name") for c in suite.findall("testcase")] == \
+        ["scenario ran (no checks)"]
+    # the plain closing line keeps its count
+    r = S.run(h, "none.lua", "-q")
+    assert closing(r.stdout) == (0, 0), r.stdout
 
 
 def test_keys_and_the_lcd():
@@ -631,9 +682,10 @@ def doc_examples():
 
 def test_the_examples_of_docs_scenarios_md_run():
     h = H.harness()
-    # the profile example reads the library's PV shape
-    with open(os.path.join(LIBRARY, "data", "pv_june.csv")) as f:
-        write(h, "data/pv_june.csv", f.read())
+    # the file examples read the library's data
+    for path in glob.glob(os.path.join(LIBRARY, "data", "*")):
+        with open(path) as f:
+            write(h, "data/" + os.path.basename(path), f.read())
     examples = doc_examples()
     assert len(examples) >= 8, len(examples)
     for line, body, expect in examples:
