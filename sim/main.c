@@ -144,29 +144,43 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-/* Where the virtual clock starts: --start, else now, or the state file's
- * clock if that is later (a clock never runs backwards by itself). */
+/* Where the virtual clock starts: where the state file's clock stopped
+ * (a run in pieces is one run), else --start, else now. A --start before
+ * the saved clock is refused: a meter's clock never runs backwards by
+ * itself (its owner sets it back over Modbus). */
 static int choose_start(struct sim *s, int64_t *start)
 {
-    char err[512];
+    char err[512], saved[32], want[32];
     int64_t saved_ms = 0;
+    int rc = 1;
 
-    if (s->opt.start_set) {
-        *start = s->opt.start;
-        return 0;
-    }
-    *start = time_wall_now();
     if (s->opt.state_path) {
-        int rc = state_peek_clock(s->opt.state_path, &saved_ms, err,
-                                  sizeof err);
+        rc = state_peek_clock(s->opt.state_path, &saved_ms, err, sizeof err);
         if (rc < 0) {
             log_error("%s; the file is left as it is", err);
-            return -1;
+            return EXIT_RUNTIME;
         }
-        if (rc == 0 && saved_ms / 1000 > *start)
-            *start = saved_ms / 1000;
     }
-    return 0;
+    *start = s->opt.start_set ? s->opt.start : time_wall_now();
+    if (rc != 0)
+        return EXIT_OK;                 /* no saved clock */
+    time_format_iso(saved_ms / 1000, saved, sizeof saved);
+    if (s->opt.start_set && s->opt.start < saved_ms / 1000) {
+        time_format_iso(s->opt.start, want, sizeof want);
+        log_error("the start %s (--start%s) is before %s, where the clock of "
+                  "%s stopped: a meter's clock never runs backwards by "
+                  "itself (set it over Modbus, or use another state file)",
+                  want, s->opt.scenario ? " or the scenario's" : "", saved,
+                  s->opt.state_path);
+        return EXIT_USAGE;
+    }
+    if (!s->opt.start_set) {
+        *start = saved_ms / 1000;
+        log_info("%s: the clock resumes at %s, where it stopped (--start "
+                 "now: at the wall clock, settling the months between)",
+                 s->opt.state_path, saved);
+    }
+    return EXIT_OK;
 }
 
 static int build_fleet(struct sim *s)
@@ -174,9 +188,10 @@ static int build_fleet(struct sim *s)
     char err[512];
     int64_t start;
     struct state_info info;
+    int rc = choose_start(s, &start);
 
-    if (choose_start(s, &start))
-        return EXIT_RUNTIME;
+    if (rc)
+        return rc;
     if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
                     &s->opt.load, s->opt.seed, uplink_engine_hooks(s->uplink),
                     err, sizeof err)) {
@@ -184,8 +199,8 @@ static int build_fleet(struct sim *s)
         return EXIT_RUNTIME;
     }
     if (s->opt.state_path) {
-        int rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
-                            sizeof err);
+        rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
+                        sizeof err);
         if (rc < 0) {
             log_error("%s; the file is left as it is", err);
             return EXIT_RUNTIME;

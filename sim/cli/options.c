@@ -311,9 +311,11 @@ static enum opt_result opt_fault(const struct opt_def *d, const char *a,
 static enum opt_result opt_start(const struct opt_def *d, const char *a,
                                  struct sim_options *o)
 {
-    if (time_parse_iso(a, &o->start))
+    if (!strcmp(a, "now"))
+        o->start = time_wall_now();
+    else if (time_parse_iso(a, &o->start))
         return bad(d, a, "is not a date-time such as 2026-01-01T00:00:00 "
-                   "(%d..%d)", RTC_YEAR_MIN, RTC_YEAR_MAX);
+                   "or 'now' (%d..%d)", RTC_YEAR_MIN, RTC_YEAR_MAX);
     o->start_set = true;
     return OPT_OK;
 }
@@ -469,9 +471,9 @@ static const struct opt_def opts[] = {
       .help = "inject a Modbus fault (see docs/modbus.md), repeatable" },
 
     SECTION("Time and load"),
-    { "start", 0, "ISO8601", .parse = opt_start,
-      .help = "virtual clock start (default: now, or where the\n"
-              "state file's clock stopped if that is later)" },
+    { "start", 0, "ISO8601|now", .parse = opt_start,
+      .help = "virtual clock start (default: where the state\n"
+              "file's clock stopped, else now; not before it)" },
     { "speed", 0, "X", "1", .parse = opt_speed,
       .help = "virtual seconds per real second; 0 = frozen,\n"
               "max = as fast as possible (default {def})" },
