@@ -72,6 +72,31 @@ static unsigned step_budget(const struct sim *s)
     return b ? b : 1;
 }
 
+/* What the progress line measures: to --until, or the scenario's wait
+ * (to <= from: an end not known). */
+static void progress_span(struct sim *s, int64_t *from, int64_t *to)
+{
+    *from = s->start_ms;
+    *to = s->until_ms;
+    if (*to == INT64_MAX && s->scenario)
+        scenario_span(s->scenario, from, to);
+    if (*to == INT64_MAX)
+        *to = *from;
+}
+
+/* The run is over: the progress line's last state stays. */
+static void progress_end(struct sim *s)
+{
+    int64_t from, to;
+    progress_span(s, &from, &to);
+    progress_finish(&s->progress, s->engine.now_ms, from, to, monotonic_s());
+}
+
+static void on_progress_interrupt(void *ctx)
+{
+    progress_clear(ctx);
+}
+
 static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
@@ -93,15 +118,15 @@ static void advance(struct sim *s, int64_t target)
         if (s->engine.now_ms == before || monotonic_s() > deadline)
             break;
     }
-    if (s->progress.on) {
-        int64_t from = s->start_ms, to = s->until_ms;
-        if (to == INT64_MAX && s->scenario)
-            scenario_span(s->scenario, &from, &to);
-        progress_update(&s->progress, s->engine.now_ms, from,
-                        to == INT64_MAX ? from : to, monotonic_s());
+    if (s->progress.on || s->progress.plain) {
+        int64_t from, to;
+        progress_span(s, &from, &to);
+        progress_update(&s->progress, s->engine.now_ms, from, to,
+                        monotonic_s());
     }
     if (s->engine.now_ms >= s->until_ms) {
         char when[32];
+        progress_end(s);
         time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
         log_info("reached --until %s", when);
         ev_break(s->loop, EVBREAK_ALL);
@@ -245,8 +270,11 @@ static void set_pacing(struct sim *s, double speed, bool max)
         ev_timer_start(s->loop, &s->pace);
     if (!max && speed <= 1)
         progress_clear(&s->progress);
-    s->progress.on = s->opt.headless && s->opt.verbosity >= 0 &&
-                     isatty(STDERR_FILENO) && (max || speed > 1);
+    bool shown = s->opt.headless && s->opt.verbosity >= 0 &&
+                 (max || speed > 1);
+    s->progress.on = shown && isatty(STDERR_FILENO);
+    s->progress.plain = shown && !isatty(STDERR_FILENO);
+    log_set_interrupt(on_progress_interrupt, &s->progress);
 }
 
 /* A scenario's broker cut: the uplink loses (cut) or regains its broker. */
@@ -430,7 +458,8 @@ static void stop(struct sim *s)
     engine_flush(&s->engine);   /* no sample's energy left in a window */
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
-    progress_clear(&s->progress);
+    progress_end(s);
+    log_set_interrupt(NULL, NULL);
     if (s->scenario)
         s->exit_code = finish_scenario(s, s->exit_code);
 

@@ -435,6 +435,7 @@ static int l_print(lua_State *L)
     }
     luaL_pushresult(&b);
     const char *text = lua_tostring(L, -1);
+    log_interrupt();
     if (sc_ui(sc)) {
         log_info("%s", text);
     } else if (sc->res.tap) {

@@ -66,6 +66,7 @@ void sc_results_add(struct sc_results *r, bool ok, const char *name,
     char when[32];
 
     time_format_iso(t_ms / 1000, when, sizeof when);
+    log_interrupt();
     if (ok)
         r->passed++;
     else
@@ -129,6 +130,7 @@ void sc_results_close(struct sc_results *r, const char *cut_short,
         sc_results_add(r, false, "scenario ran to its end", NULL, cut_short,
                        t_ms);
     r->empty = r->passed + r->failed + r->errors == 0;
+    log_interrupt();
     if (r->tap) {
         /* "1..0" reads as skipped: a run without checks is one pass */
         if (r->empty)

@@ -623,20 +623,24 @@ expect.eq(gaps, last.dropped, "every gap in seq is a counted drop")
 # the progress line
 
 
-def test_progress_line_on_a_terminal_only():
+def test_progress_line_on_a_terminal():
     h = H.harness()
     write(h, "months.lua", """
 setup{ start = "2026-01-01" }
 meter(1):load{ U = 230, I = 5 }
+run_until("2026-03-01")
+print("march")
 run_until("2026-05-01")
 """)
-    # stderr a pipe (CI): not a trace of it
+    # stderr a pipe, a short run: not a trace of it
     r = S.run(h, "months.lua")
     assert r.returncode == 0 and "\r" not in r.stderr, repr(r.stderr)
-    # stderr a terminal: the virtual date, a percentage, the speed
+    assert "progress" not in r.stderr, r.stderr
+    # stdout and stderr one terminal: the virtual date, a percentage, the
+    # speed, the time left; erased before other output; 100 % at the end
     master, slave = pty.openpty()
     p = subprocess.Popen([S.exe(), "--headless", "months.lua"], cwd=h.tmp,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, stdout=slave,
                          stderr=slave, start_new_session=True)
     os.close(slave)
     seen = b""
@@ -649,11 +653,34 @@ run_until("2026-05-01")
             break
         seen += chunk
     p.wait(timeout=60)
-    p.stdout.close()
     os.close(master)
     text = seen.decode(errors="replace")
-    assert re.search(r"\r2026-0\d-\d\dT\d\d:\d\d:\d\d +\d+% +x\d", text), \
+    line = r"2026-0\d-\d\dT\d\d:\d\d:\d\d +\d+% +x[\d.]+[kM]?"
+    assert re.search(r"\r" + line + r"  \d+(:\d\d)? s? ?left\x1b\[K", text), \
         repr(text[-400:])
+    # the line is erased before other output: nothing follows it directly
+    before = text[:text.index("march")]
+    if "\x1b[K" in before:
+        assert before.endswith("\r\x1b[K"), repr(before[-100:])
+    assert not re.search(r"left\x1b\[K[^\r]", text), repr(text)
+    assert re.search(r"\r2026-05-01T00:00:00  100%  x[\d.]+[kM]?  in "
+                     r"[\d:]+( s)?\x1b\[K\r\n0 passed, 0 failed", text), \
+        repr(text[-300:])
+
+
+def test_progress_lines_in_a_log():
+    # stderr no terminal, a run of more than 10 s: a plain progress line
+    # every 10 s, so a CI log shows the run is alive and how far it is
+    h = H.harness()
+    p = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                 "--speed", "max", "--fidelity", "full", "--meters", "4",
+                 "--start", "2026-01-01", "--until", "2027-01-01"],
+                stdin=False)
+    m = p.wait_stderr(r"progress: 2026-\d\d-\d\dT[\d:]+ +\d+% +x[\d.]+[kM]? "
+                      r"+[\dhm:]+( s)? left", timeout=60)
+    assert m, p.stderr()
+    assert "\r" not in p.stderr() and "\x1b" not in p.stderr()
+    p.stop()
 
 
 # --------------------------------------------------------------------------
