@@ -437,6 +437,7 @@ static void arm_loop(struct sim *s)
         struct tui_config tc = {
             .engine = &s->engine, .ports = &s->ports, .clock = &s->clock,
             .scenario = s->opt.scenario, .mqtt = s->uplink != NULL,
+            .state = s->opt.state_path != NULL,
             .ctx = s, .changed = on_panel_change,
         };
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))

@@ -929,14 +929,15 @@ static void periods_of(lua_State *L, int t, struct tariff_zone *z)
         struct tariff_period p = { .hour = (uint8_t)hh, .min = (uint8_t)mm,
                                    .rate = (uint8_t)rate_arg(L, -1,
                                                              "tariff{}") };
-        /* sorted by start, for the user */
-        unsigned at = (unsigned)j - 1;
-        while (at > 0 && z->period[at - 1].hour * 60 + z->period[at - 1].min >
-                             p.hour * 60 + p.min) {
-            z->period[at] = z->period[at - 1];
-            at--;
-        }
-        z->period[at] = p;
+        /* in order, as the meter stores them and Modbus writes them (a
+         * table out of order is refused there with exception 03) */
+        const struct tariff_period *q = &z->period[j > 1 ? j - 2 : 0];
+        if (j > 1 && q->hour * 60 + q->min >= p.hour * 60 + p.min)
+            sc_error(L, "tariff{}: period %d starts at %02u:%02u, not after "
+                       "period %d (%02u:%02u): periods go in the order of "
+                       "their start, as the meter stores them", (int)j, hh,
+                       mm, (int)j - 1, q->hour, q->min);
+        z->period[j - 1] = p;
         lua_settop(L, e - 1);
     }
 }
@@ -976,13 +977,14 @@ static int m_tariff(lua_State *L)
                 return sc_error(L, "tariff{}: zone %d: periods = {...}",
                                   (int)j);
             periods_of(L, lua_gettop(L), &z);
-            unsigned at = (unsigned)j - 1;
-            while (at > 0 && tt.zone[at - 1].month * 100 + tt.zone[at - 1].day
-                                 > z.month * 100 + z.day) {
-                tt.zone[at] = tt.zone[at - 1];
-                at--;
-            }
-            tt.zone[at] = z;
+            const struct tariff_zone *y = &tt.zone[j > 1 ? j - 2 : 0];
+            if (j > 1 && y->month * 100 + y->day >= z.month * 100 + z.day)
+                return sc_error(L, "tariff{}: zone %d starts on %02u-%02u, "
+                                  "not after zone %d (%02u-%02u): zones go "
+                                  "in the order of their start, as the "
+                                  "meter stores them", (int)j, mo, dd,
+                                  (int)j - 1, y->month, y->day);
+            tt.zone[j - 1] = z;
             lua_settop(L, e - 1);
         }
     } else {
@@ -993,8 +995,7 @@ static int m_tariff(lua_State *L)
     }
     s.tariff = tt;
     if (meter_configure(core, &s))
-        return sc_error(L, "tariff{}: the meter refused the schedule (two "
-                          "periods or zones starting at the same time, or a "
+        return sc_error(L, "tariff{}: the meter refused the schedule (a "
                           "date that does not exist)");
     lua_settop(L, 1);
     return 1;
@@ -1007,7 +1008,17 @@ static int m_key(lua_State *L)
     struct scenario *sc = sc_of(L);
     struct meter *core = core_of(L, k);
     static const char *const names[] = { "left", "down", "enter", NULL };
-    int key = luaL_checkoption(L, 2, NULL, names);
+    const char *name = lua_tostring(L, 2);
+    int key = -1;
+
+    for (int j = 0; name && names[j]; j++)
+        if (!strcmp(name, names[j]))
+            key = j;
+    if (key < 0)
+        return sc_error(L, "key(name): '%s' is not a key of the meter: "
+                          "'left', 'down' or 'enter' (then 'long' or a "
+                          "number of presses)",
+                          luaL_tolstring(L, 2, NULL));
     bool long_press = lua_type(L, 3) == LUA_TSTRING &&
                       !strcmp(lua_tostring(L, 3), "long");
     lua_Integer times = long_press ? 1 : luaL_optinteger(L, 3, 1);

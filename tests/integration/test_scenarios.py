@@ -177,6 +177,31 @@ expect.error(function() csv("bad.csv"):column("kw") end,
     assert closing(r.stdout) == (9, 0), r.stdout
 
 
+def test_errors_that_list_what_is_valid():
+    h = H.harness()
+    r = scenario(h, "keys.lua", """local m = meter(1)
+expect.error(function() m:key("up") end,
+             "key%(name%): 'up' is not a key of the meter: 'left', 'down' "
+             .. "or 'enter'", "the valid keys")
+m:tariff{ {"06:00", "sharp"}, {"10:00", "peak"}, {"23:00", "valley"} }
+expect.error(function()
+    m:tariff{ {"06:00", "sharp"}, {"10:00", "peak"}, {"09:00", "flat"} }
+end, "^keys.lua:7: tariff{}: period 3 starts at 09:00, not after period 2 "
+     .. "%(10:00%)", "a period out of order, named")
+expect.error(function()
+    m:tariff{ {"06:00", "sharp"}, {"06:00", "peak"} }
+end, "period 2 starts at 06:00, not after period 1 %(06:00%)", "twice")
+expect.error(function()
+    m:tariff{ zones = { { from = "04-01", periods = { {"06:00", 1} } },
+                        { from = "01-01", periods = { {"06:00", 2} } } } }
+end, "zone 2 starts on 01%-01, not after zone 1 %(04%-01%)", "zones too")
+advance("1s")
+expect.eq(m:read(0x1200, "u16"), 1, "the refused zones changed nothing")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (5, 0), r.stdout
+
+
 def test_a_bad_profile_leaves_nothing_behind():
     # each argument error raised after the shape is read (the load's keys,
     # the current limit): the run goes on, or ends with exit 2, and a

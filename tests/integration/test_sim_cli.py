@@ -40,6 +40,8 @@ BAD = [
     (["--speed"], "--speed needs a value"),
     (["a.lua", "b.lua"], "unexpected argument 'b.lua'"),
     (["--fault", "explode"], "--fault 'explode'"),
+    (["--fault", "dely=20"], "unknown key 'dely' (a fault kind: delay=MS, "
+     "noreply, busy or badcrc; then keys: slave=, addr=, p=, transport=)"),
     (["--fault", "delay=100,p=2"], "--fault 'delay=100,p=2'"),
     (["--start", "2026-02-01", "--until", "2026-01-01"],
      "--until is before the clock's start"),
