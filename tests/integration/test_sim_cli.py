@@ -145,6 +145,33 @@ def test_loads_beyond_the_front_end_are_warned_once():
     assert "warning" not in err, err
 
 
+def test_dump_names_units_serial_and_extension():
+    h = H.harness()
+    d, _ = dump_of(h, "--load", "U=230,I=5,PF=1", "--meters", "2",
+                   "--start", "2026-03-01T10:00")
+    # the keys scripts already read are all there
+    for key in ["registers", "measurements", "pulses", "relay", "slave",
+                "time", "meters"]:
+        assert key in d, key
+    info = d["register_info"]
+    assert info["0030"] == {"name": "voltage U", "unit": "V"}, info["0030"]
+    assert info["0080"]["unit"] == "kWh" and info["0086"]["unit"] == "kvarh"
+    assert info["00C4"]["name"] == \
+        "combined reactive energy, previous month 7", info["00C4"]
+    assert info["019E"] == {"name": "valley reactive energy, previous month "
+                            "12", "unit": "kvarh"}, info["019E"]
+    assert set(d["registers"]) <= set(info), set(d["registers"]) - set(info)
+    assert info["1002"] == {"name": "serial number"}, info["1002"]
+    assert d["serial"] == 31000001
+    assert [m["serial"] for m in d["meters"]] == [31000001, 31000002]
+    x = d["extension"]
+    assert x["1002"] == 31000001 and x["1101"] == 9600, x
+    assert x["1110"] == 2026 and x["1111"] == 3 and x["1113"] == 10, x
+    assert x["1004"] == d["pulses"], (x["1004"], d["pulses"])
+    assert x["1100"] == 1 and d["meters"][1]["extension"]["1100"] == 2
+    assert set(x) <= set(info), set(x) - set(info)
+
+
 def test_meters_past_address_247_are_warned():
     h = H.harness()
     _, err = dump_of(h, "--meters", "300")
