@@ -78,7 +78,8 @@ static void warn_clipping(struct engine *e, unsigned k,
     for (int c = WAVE_V; c <= WAVE_I; c++) {
         if (e->clip_warned[c])
             continue;
-        double peak = wave_peak(&wc->ch[c]), full = wave_full_scale(&wc->ch[c]);
+        double full = wave_full_scale(&wc->ch[c]);
+        double peak = wave_peak(&wc->ch[c], full);
         if (peak <= full)
             continue;
         e->clip_warned[c] = true;

@@ -151,14 +151,15 @@ static void channel_chunk(struct wave *w, const struct wave_channel *ch,
 
 /* Components are whole harmonics: one fundamental cycle holds the peak;
  * 4096 points find it within 0.03 % of the highest order's amplitude. */
-double wave_peak(const struct wave_channel *ch)
+double wave_peak(const struct wave_channel *ch, double enough)
 {
     double peak = 0, bound = fabs(ch->dc);
 
     for (unsigned k = 0; k < ch->ncomp; k++)
         bound += ch->comp[k].rms * 1.4142135623730951;
-    if (ch->ncomp <= 1)
-        return bound;           /* a sine (and DC) peaks at the sum */
+    /* a sine (and DC) peaks at the sum; below enough, no search */
+    if (ch->ncomp <= 1 || bound <= enough)
+        return bound;
     for (unsigned j = 0; j < 4096; j++) {
         double x = ch->dc, t = 2 * PI * j / 4096.0;
         for (unsigned k = 0; k < ch->ncomp; k++) {
