@@ -76,7 +76,7 @@ void progress_update(struct progress *p, int64_t now_ms, int64_t from_ms,
     if (!p->started) {
         p->started = true;
         p->first = p->last = p->last_plain = real_s;
-        p->last_ms = now_ms;
+        p->last_ms = p->first_ms = now_ms;
         return;
     }
     if (real_s - p->first < PROGRESS_DELAY ||
@@ -109,7 +109,10 @@ void progress_finish(struct progress *p, int64_t now_ms, int64_t from_ms,
         from_ms = p->span_from;
         to_ms = p->span_to;
     }
-    measure(p, now_ms, real_s);
+    /* the whole run's speed, not the last moment's */
+    if (real_s > p->first)
+        p->rate = (double)(now_ms - p->first_ms) / 1000.0 /
+                  (real_s - p->first);
     line_text(p, now_ms, from_ms, to_ms, real_s, true, line, sizeof line);
     if (p->drawn) {
         fprintf(stderr, "\r%s\033[K\n", line);

@@ -25,6 +25,7 @@ struct progress {
     double last;            /* real s the rate was last measured */
     double last_plain;      /* real s of the last plain line */
     int64_t last_ms;        /* virtual ms then */
+    int64_t first_ms;       /* virtual ms at the first update */
     double rate;            /* virtual s per real s, smoothed */
     int64_t span_from, span_to; /* the last span with a known end */
 };
