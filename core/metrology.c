@@ -164,6 +164,12 @@ static void close_window(struct metro *m, bool sync, double u1,
 
     r->p = vi * kv * ki + (p1c - p1);
     r->q = q1c;
+    /* below one code of voltage times one code of current a power is
+     * rounding, not a measurement: a true 0 (Q at PF 1) reads 0 */
+    if (fabs(r->p) < kv * ki)
+        r->p = 0.0;
+    if (fabs(r->q) < kv * ki)
+        r->q = 0.0;
     if (r->irms < c->i_start) {
         /* anti-creep: no current, no power, no energy */
         r->irms = 0.0;

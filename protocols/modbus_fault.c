@@ -232,7 +232,8 @@ static int parse_key(const char *tok, const char *val, struct mb_fault *r,
         return parse_p(val, r, err, errlen);
     if (!strcmp(tok, "transport"))
         return parse_transport(val, r, err, errlen);
-    return fail(err, errlen, "unknown key '%s' (slave=, addr=, p=, "
+    return fail(err, errlen, "unknown key '%s' (a fault kind: delay=MS, "
+                "noreply, busy or badcrc; then keys: slave=, addr=, p=, "
                 "transport=)", tok);
 }
 

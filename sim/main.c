@@ -95,6 +95,31 @@ static unsigned step_budget(const struct sim *s)
     return b ? b : 1;
 }
 
+/* What the progress line measures: to --until, or the scenario's wait
+ * (to <= from: an end not known). */
+static void progress_span(struct sim *s, int64_t *from, int64_t *to)
+{
+    *from = s->start_ms;
+    *to = s->until_ms;
+    if (*to == INT64_MAX && s->scenario)
+        scenario_span(s->scenario, from, to);
+    if (*to == INT64_MAX)
+        *to = *from;
+}
+
+/* The run is over: the progress line's last state stays. */
+static void progress_end(struct sim *s)
+{
+    int64_t from, to;
+    progress_span(s, &from, &to);
+    progress_finish(&s->progress, s->engine.now_ms, from, to, monotonic_s());
+}
+
+static void on_progress_interrupt(void *ctx)
+{
+    progress_clear(ctx);
+}
+
 static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
@@ -116,15 +141,15 @@ static void advance(struct sim *s, int64_t target)
         if (s->engine.now_ms == before || monotonic_s() > deadline)
             break;
     }
-    if (s->progress.on) {
-        int64_t from = s->start_ms, to = s->until_ms;
-        if (to == INT64_MAX && s->scenario)
-            scenario_span(s->scenario, &from, &to);
-        progress_update(&s->progress, s->engine.now_ms, from,
-                        to == INT64_MAX ? from : to, monotonic_s());
+    if (s->progress.on || s->progress.plain) {
+        int64_t from, to;
+        progress_span(s, &from, &to);
+        progress_update(&s->progress, s->engine.now_ms, from, to,
+                        monotonic_s());
     }
     if (s->engine.now_ms >= s->until_ms) {
         char when[32];
+        progress_end(s);
         time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
         log_info("reached --until %s", when);
         ev_break(s->loop, EVBREAK_ALL);
@@ -166,29 +191,43 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-/* Where the virtual clock starts: --start, else now, or the state file's
- * clock if that is later (a clock never runs backwards by itself). */
+/* Where the virtual clock starts: where the state file's clock stopped
+ * (a run in pieces is one run), else --start, else now. A --start before
+ * the saved clock is refused: a meter's clock never runs backwards by
+ * itself (its owner sets it back over Modbus). */
 static int choose_start(struct sim *s, int64_t *start)
 {
-    char err[512];
+    char err[512], saved[32], want[32];
     int64_t saved_ms = 0;
+    int rc = 1;
 
-    if (s->opt.start_set) {
-        *start = s->opt.start;
-        return 0;
-    }
-    *start = time_wall_now();
     if (s->opt.state_path) {
-        int rc = state_peek_clock(s->opt.state_path, &saved_ms, err,
-                                  sizeof err);
+        rc = state_peek_clock(s->opt.state_path, &saved_ms, err, sizeof err);
         if (rc < 0) {
             log_error("%s; the file is left as it is", err);
-            return -1;
+            return EXIT_RUNTIME;
         }
-        if (rc == 0 && saved_ms / 1000 > *start)
-            *start = saved_ms / 1000;
     }
-    return 0;
+    *start = s->opt.start_set ? s->opt.start : time_wall_now();
+    if (rc != 0)
+        return EXIT_OK;                 /* no saved clock */
+    time_format_iso(saved_ms / 1000, saved, sizeof saved);
+    if (s->opt.start_set && s->opt.start < saved_ms / 1000) {
+        time_format_iso(s->opt.start, want, sizeof want);
+        log_error("the start %s (--start%s) is before %s, where the clock of "
+                  "%s stopped: a meter's clock never runs backwards by "
+                  "itself (set it over Modbus, or use another state file)",
+                  want, s->opt.scenario ? " or the scenario's" : "", saved,
+                  s->opt.state_path);
+        return EXIT_USAGE;
+    }
+    if (!s->opt.start_set) {
+        *start = saved_ms / 1000;
+        log_info("%s: the clock resumes at %s, where it stopped (--start "
+                 "now: at the wall clock, settling the months between)",
+                 s->opt.state_path, saved);
+    }
+    return EXIT_OK;
 }
 
 static int build_fleet(struct sim *s)
@@ -196,14 +235,16 @@ static int build_fleet(struct sim *s)
     char err[512];
     int64_t start;
     struct state_info info;
+    int rc;
 
     if (s->opt.state_path &&
         state_claim(s->opt.state_path, &s->state_lock, err, sizeof err)) {
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
-    if (choose_start(s, &start))
-        return EXIT_RUNTIME;
+    rc = choose_start(s, &start);
+    if (rc)
+        return rc;
     if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
                     &s->opt.load, s->opt.seed, uplink_engine_hooks(s->uplink),
                     err, sizeof err)) {
@@ -211,8 +252,8 @@ static int build_fleet(struct sim *s)
         return EXIT_RUNTIME;
     }
     if (s->opt.state_path) {
-        int rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
-                            sizeof err);
+        rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
+                        sizeof err);
         if (rc < 0) {
             log_error("%s; the file is left as it is", err);
             return EXIT_RUNTIME;
@@ -257,8 +298,11 @@ static void set_pacing(struct sim *s, double speed, bool max)
         ev_timer_start(s->loop, &s->pace);
     if (!max && speed <= 1)
         progress_clear(&s->progress);
-    s->progress.on = s->opt.headless && s->opt.verbosity >= 0 &&
-                     isatty(STDERR_FILENO) && (max || speed > 1);
+    bool shown = s->opt.headless && s->opt.verbosity >= 0 &&
+                 (max || speed > 1);
+    s->progress.on = shown && isatty(STDERR_FILENO);
+    s->progress.plain = shown && !isatty(STDERR_FILENO);
+    log_set_interrupt(on_progress_interrupt, &s->progress);
 }
 
 /* A scenario's broker cut: the uplink loses (cut) or regains its broker. */
@@ -433,6 +477,7 @@ static void arm_loop(struct sim *s)
         struct tui_config tc = {
             .engine = &s->engine, .ports = &s->ports, .clock = &s->clock,
             .scenario = s->opt.scenario, .mqtt = s->uplink != NULL,
+            .state = s->opt.state_path != NULL,
             .ctx = s, .changed = on_panel_change,
         };
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
@@ -454,7 +499,8 @@ static void stop(struct sim *s)
     engine_flush(&s->engine);   /* no sample's energy left in a window */
     if (s->engine.now_ms == s->until_ms)
         engine_finish(&s->engine);
-    progress_clear(&s->progress);
+    progress_end(s);
+    log_set_interrupt(NULL, NULL);
     if (s->scenario)
         s->exit_code = finish_scenario(s, s->exit_code);
 

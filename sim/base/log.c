@@ -13,6 +13,21 @@ void log_set_sink(log_sink_fn *fn, void *ctx)
     sink_ctx = ctx;
 }
 
+static log_interrupt_fn *interrupt_fn;
+static void *interrupt_ctx;
+
+void log_set_interrupt(log_interrupt_fn *fn, void *ctx)
+{
+    interrupt_fn = fn;
+    interrupt_ctx = ctx;
+}
+
+void log_interrupt(void)
+{
+    if (interrupt_fn)
+        interrupt_fn(interrupt_ctx);
+}
+
 void log_set_level(enum log_level level)
 {
     max_level = level;
@@ -35,6 +50,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
         sink(sink_ctx, level, tagged);
         return;
     }
+    log_interrupt();
     /* one write per line, so lines from several sources never interleave */
     fprintf(stderr, "kpm31c-sim: %s%s\n", tag[level], line);
 }

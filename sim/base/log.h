@@ -21,6 +21,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 typedef void log_sink_fn(void *ctx, enum log_level level, const char *line);
 void log_set_sink(log_sink_fn *fn, void *ctx);
 
+/* Called before a line goes to the terminal (the log's own lines, and
+ * others' through log_interrupt): the progress line erases itself. */
+typedef void log_interrupt_fn(void *ctx);
+void log_set_interrupt(log_interrupt_fn *fn, void *ctx);
+void log_interrupt(void);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -6,7 +6,10 @@
  */
 #include "sim/cli/options.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -322,9 +325,11 @@ static enum opt_result opt_fault(const struct opt_def *d, const char *a,
 static enum opt_result opt_start(const struct opt_def *d, const char *a,
                                  struct sim_options *o)
 {
-    if (time_parse_iso(a, &o->start))
+    if (!strcmp(a, "now"))
+        o->start = time_wall_now();
+    else if (time_parse_iso(a, &o->start))
         return bad(d, a, "is not a date-time such as 2026-01-01T00:00:00 "
-                   "(%d..%d)", RTC_YEAR_MIN, RTC_YEAR_MAX);
+                   "or 'now' (%d..%d)", RTC_YEAR_MIN, RTC_YEAR_MAX);
     o->start_set = true;
     return OPT_OK;
 }
@@ -383,10 +388,12 @@ static enum opt_result opt_seed(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
     char *end;
-    unsigned long long v = strtoull(a, &end, 0);
+    unsigned long long v;
 
-    if (end == a || *end || a[0] == '-')
-        return bad(d, a, "is not a non-negative integer");
+    errno = 0;
+    v = strtoull(a, &end, 0);
+    if (end == a || *end || !isdigit((unsigned char)a[0]) || errno == ERANGE)
+        return bad(d, a, "is not an integer 0..%" PRIu64, UINT64_MAX);
     o->seed = v;
     o->seed_set = true;
     return OPT_OK;
@@ -490,18 +497,20 @@ static const struct opt_def opts[] = {
       .help = "inject a Modbus fault (see docs/modbus.md), repeatable" },
 
     SECTION("Time and load"),
-    { "start", 0, "ISO8601", .parse = opt_start,
-      .help = "virtual clock start (default: now, or where the\n"
-              "state file's clock stopped if that is later)" },
+    { "start", 0, "ISO8601|now", .parse = opt_start,
+      .help = "virtual clock start (default: where the state\n"
+              "file's clock stopped, else now; not before it)" },
     { "speed", 0, "X", "1", .parse = opt_speed,
       .help = "virtual seconds per real second; 0 = frozen,\n"
               "max = as fast as possible (default {def})" },
     { "until", 0, "ISO8601|DURATION", .parse = opt_until,
-      .help = "stop there, save the state, exit 0\n"
+      .help = "stop there, save the state, exit 0 (1 when a\n"
+              "scenario did not reach its end)\n"
               "(durations: 90, 15m, 2h, 30d, 1w, 1h30m)" },
     { "load", 0, "U=230,I=5,PF=0.95[,F=50]", .parse = opt_load,
       .help = "steady load when no scenario drives one\n"
-              "(PF=0.8C capacitive, I<0 or DIR=export exports)" },
+              "(PF=0.8C capacitive; I<0, PF<0 or DIR=export\n"
+              "exports)" },
     { "fidelity", 0, "full|fast", .parse = opt_fidelity,
       .help = "every sample through the core, or one real window\n"
               "when the load changes (default: full at speed <= 1)" },

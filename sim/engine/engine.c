@@ -1,6 +1,8 @@
 #include "sim/engine/engine.h"
 #include "core/meter_host.h"
+#include "sim/base/log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +65,38 @@ void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
             e->watchers[k] = (struct engine_watcher){ NULL, NULL };
 }
 
+/* A load the ADC cannot read whole: said once per channel and run, with
+ * the limit, as the meter reads less than is there. */
+static void warn_clipping(struct engine *e, unsigned k,
+                          const struct wave_config *wc)
+{
+    static const char *const what[2] = { "voltage", "current" };
+    static const char *const unit[2] = { "V", "A" };
+    static const char *const rated[2] = { "rated 220 V",
+                                          "rated Imax 60 A" };
+
+    for (int c = WAVE_V; c <= WAVE_I; c++) {
+        if (e->clip_warned[c])
+            continue;
+        double full = wave_full_scale(&wc->ch[c]);
+        double peak = wave_peak(&wc->ch[c], full);
+        if (peak <= full)
+            continue;
+        e->clip_warned[c] = true;
+        log_warn("meter %u: the %s peaks at %.1f %s, beyond the front end's "
+                 "%.0f %s full scale (%.1f %s RMS for a sine; the meter is "
+                 "%s): the ADC clips and the meter reads less", k + 1,
+                 what[c], peak, unit[c], full, unit[c], full / sqrt(2.0),
+                 unit[c], rated[c]);
+    }
+}
+
 void engine_refresh_load(struct sim_meter *sm)
 {
     struct wave_config wc = sm->wave.cfg;
     load_apply(&sm->load, meter_relay_closed(&sm->core), &wc);
     /* a load that passed load_parse always fits the front end */
+    warn_clipping(sm->engine, sm->index, &wc);
     wave_update(&sm->wave, &wc);
     sm->dirty = true;
 }
@@ -119,6 +148,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
         wc.sample_rate = e->sample_rate;
         wc.seed = seed + k;
         load_apply(load, meter_relay_closed(&sm->core), &wc);
+        warn_clipping(e, k, &wc);
         if (wave_init(&sm->wave, &wc)) {
             snprintf(err, errlen, "meter %u: the load does not fit the "
                      "front end", k);
@@ -147,6 +177,7 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
     sm->load = *l;
     struct wave_config wc = sm->wave.cfg;
     load_apply(l, meter_relay_closed(&sm->core), &wc);
+    warn_clipping(e, meter, &wc);
     if (wave_update(&sm->wave, &wc)) {
         sm->load = old;
         return -1;

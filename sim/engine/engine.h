@@ -92,6 +92,8 @@ struct engine {
     bool pause;                 /* set by a hook: engine_advance returns
                                    after the step in progress */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
+    bool clip_warned[2];        /* a load beyond the front end's full scale
+                                   was reported, per channel (wave_chan) */
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the

@@ -31,9 +31,15 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
 {
     char buf[256];
     double pf = 1.0;
-    bool capacitive = false, export = false;
+    bool capacitive = false, export = false, pf_export = false;
+    bool dir_import = false;
 
     load_default(l);
+    if (!*spec) {
+        snprintf(err, errlen, "is empty (KEY=VALUE,... with U, I, PF, F, "
+                 "DIR)");
+        return -1;
+    }
     if (strlen(spec) >= sizeof buf) {
         snprintf(err, errlen, "load spec too long");
         return -1;
@@ -69,7 +75,9 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
                     capacitive = last == 'C' || last == 'c';
                     num[n - 1] = '\0';
                 }
-                bad = parse_double(num, 0, 1, &pf);
+                bad = parse_double(num, -1, 1, &pf);
+                /* a negative PF exports, as in a scenario's m:load{} */
+                pf_export = !bad && pf < 0;
             } else {
                 bad = -1;
             }
@@ -77,7 +85,7 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
             if (!strcasecmp(val, "export"))
                 export = true;
             else if (!strcasecmp(val, "import"))
-                export = false;
+                export = false, dir_import = true;
             else
                 bad = -1;
         } else {
@@ -86,14 +94,19 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
         }
         if (bad) {
             static const char *const ranges =
-                "U 0..500 V, I -100..100 A, PF 0..1 with optional L or C, "
+                "U 0..500 V, I -100..100 A, PF -1..1 with optional L or C, "
                 "F 40..70 Hz, DIR import or export";
             snprintf(err, errlen, "bad value '%s' for %s (%s)", val, key,
                      ranges);
             return -1;
         }
     }
-    l->phi = load_phi(pf, capacitive, export);
+    if (pf_export && dir_import) {
+        snprintf(err, errlen, "DIR=import and a negative PF contradict "
+                 "each other");
+        return -1;
+    }
+    l->phi = load_phi(pf, capacitive, export || pf_export);
     return 0;
 }
 

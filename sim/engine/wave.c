@@ -149,6 +149,35 @@ static void channel_chunk(struct wave *w, const struct wave_channel *ch,
     }
 }
 
+/* Components are whole harmonics: one fundamental cycle holds the peak;
+ * 4096 points find it within 0.03 % of the highest order's amplitude. */
+double wave_peak(const struct wave_channel *ch, double enough)
+{
+    double peak = 0, bound = fabs(ch->dc);
+
+    for (unsigned k = 0; k < ch->ncomp; k++)
+        bound += ch->comp[k].rms * 1.4142135623730951;
+    /* a sine (and DC) peaks at the sum; below enough, no search */
+    if (ch->ncomp <= 1 || bound <= enough)
+        return bound;
+    for (unsigned j = 0; j < 4096; j++) {
+        double x = ch->dc, t = 2 * PI * j / 4096.0;
+        for (unsigned k = 0; k < ch->ncomp; k++) {
+            const struct wave_component *c = &ch->comp[k];
+            x += c->rms * 1.4142135623730951 *
+                 sin(c->order * t + c->phase_deg * (PI / 180));
+        }
+        if (fabs(x) > peak)
+            peak = fabs(x);
+    }
+    return peak;
+}
+
+double wave_full_scale(const struct wave_channel *ch)
+{
+    return METRO_ADC_MAX * ch->lsb / ch->adc_gain;
+}
+
 void wave_generate(struct wave *w, int32_t *v, int32_t *i, size_t n)
 {
     const struct wave_config *cfg = &w->cfg;

@@ -72,6 +72,13 @@ int wave_init(struct wave *w, const struct wave_config *cfg);
  * for an invalid configuration. */
 int wave_update(struct wave *w, const struct wave_config *cfg);
 
+/* The largest |value| the channel's signal reaches (DC and components,
+ * no noise), V or A; when the sum of the amplitudes is at most enough,
+ * that sum (the search is skipped). And the full scale its ADC reads
+ * before it clips. */
+double wave_peak(const struct wave_channel *ch, double enough);
+double wave_full_scale(const struct wave_channel *ch);
+
 /* Generate n simultaneous sample pairs as ADC codes. */
 void wave_generate(struct wave *w, int32_t *v, int32_t *i, size_t n);
 

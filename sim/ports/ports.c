@@ -24,6 +24,8 @@ static char parity_char(uint8_t parity)
 int ports_configure_meters(struct engine *e, const struct sim_options *o,
                            char *err, size_t errlen)
 {
+    unsigned off_bus = 0, first_off = 0;
+
     for (unsigned k = 0; k < e->count; k++) {
         struct meter *m = &e->meters[k].core;
         struct meter_settings s = *meter_settings(m);
@@ -37,6 +39,8 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
          * scenarios only) */
         if (addr)
             s.comm.slave = addr <= METER_SLAVE_MAX ? (uint8_t)addr : 0;
+        if (addr > METER_SLAVE_MAX && !off_bus++)
+            first_off = k;
         if (o->baud)
             s.comm.baud = (uint16_t)o->baud;
         if (o->parity)
@@ -49,6 +53,11 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
             return -1;
         }
     }
+    if (off_bus)
+        log_warn("meters %u..%u (%u) are past slave address %d: simulated, "
+                 "but not reachable over Modbus RTU or TCP (MQTT and "
+                 "scenarios only)", first_off + 1, first_off + off_bus,
+                 off_bus, METER_SLAVE_MAX);
     return 0;
 }
 

@@ -466,6 +466,7 @@ static int l_print(lua_State *L)
     }
     luaL_pushresult(&b);
     const char *text = lua_tostring(L, -1);
+    log_interrupt();
     if (sc_ui(sc)) {
         log_info("%s", text);
     } else if (sc->res.tap) {
@@ -761,7 +762,7 @@ int scenario_finish(struct scenario *sc, const char *why_stopped)
                  "its end", when, why_stopped);
         log_info("%s", note);
     }
-    sc_results_close(&sc->res, note[0] ? note : NULL);
+    sc_results_close(&sc->res, note[0] ? note : NULL, sc_now_ms(sc));
     if (sc->opt->junit_path &&
         sc_results_junit(&sc->res, sc->opt->junit_path, sc->suite,
                          monotonic_s() - sc->real_start, err, sizeof err)) {

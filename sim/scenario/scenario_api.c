@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -815,6 +816,24 @@ static int l_mqtt_count(lua_State *L)
 
 /* ---- files beside the scenario ---- */
 
+static int file_error(lua_State *L, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* An error at the script's line that asked for the file, past csv() and
+ * require() in the prelude. */
+static int file_error(lua_State *L, const char *fmt, ...)
+{
+    char where[256], msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sc_where(L, 1, where, sizeof where);
+    lua_pushfstring(L, "%s%s%s", where, *where ? " " : "", msg);
+    return lua_error(L);
+}
+
 /* A path relative to the scenario's directory that stays inside it. */
 static const char *checked_path(lua_State *L, int idx)
 {
@@ -824,7 +843,7 @@ static const char *checked_path(lua_State *L, int idx)
     if (!*rel || rel[0] == '/' || !strcmp(rel, "..") ||
         !strncmp(rel, "../", 3) || strstr(rel, "/../") ||
         (strlen(rel) >= 3 && !strcmp(rel + strlen(rel) - 3, "/..")))
-        sc_error(L, "'%s': scenario files are read relative to the "
+        file_error(L, "'%s': scenario files are read relative to the "
                    "scenario's directory, without '..' or a leading '/'",
                    rel);
     return lua_pushfstring(L, "%s%s", sc->dir, rel);
@@ -846,7 +865,7 @@ static int api_read_file(lua_State *L)
     size_t got, total = 0;
 
     if (!f)
-        return sc_error(L, "cannot read %s: %s", path, strerror(errno));
+        return file_error(L, "cannot read %s: %s", path, strerror(errno));
     luaL_buffinit(L, &b);
     do {
         p = luaL_prepbuffer(&b);
@@ -855,14 +874,14 @@ static int api_read_file(lua_State *L)
         total += got;
         if (total > SC_FILE_MAX && !sc->opt->unsafe_lua) {
             fclose(f);
-            return sc_error(L, "%s: larger than %u MiB", path,
+            return file_error(L, "%s: larger than %u MiB", path,
                               SC_FILE_MAX >> 20);
         }
     } while (got == LUAL_BUFFERSIZE);
     bool bad = ferror(f);
     fclose(f);
     if (bad)
-        return sc_error(L, "cannot read %s", path);
+        return file_error(L, "cannot read %s", path);
     luaL_pushresult(&b);
     return 1;
 }

@@ -203,9 +203,9 @@ static bool num_field(lua_State *L, int t, const char *key, double lo,
     return true;
 }
 
-/* A power factor: 0.95, -0.95 (export), "0.9C" (leading), "0.9L". */
-static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
-                     bool *export)
+/* A power factor: 0.95, -0.95 (export), "0.9C" (leading), "0.9L". True
+ * when it is negative: the load exports, as dir = 'export' says. */
+static bool pf_field(lua_State *L, int t, const char *fn, struct sc_load *w)
 {
     int type = lua_getfield(L, t, "PF");
     double v;
@@ -213,7 +213,7 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
 
     if (type == LUA_TNIL) {
         lua_pop(L, 1);
-        return;
+        return false;
     }
     if (type == LUA_TNUMBER) {
         v = lua_tonumber(L, -1);
@@ -234,8 +234,7 @@ static void pf_field(lua_State *L, int t, const char *fn, struct sc_load *w,
     lua_pop(L, 1);
     w->pf = fabs(v);
     w->angle_set = false;
-    if (v < 0)
-        *export = true;
+    return v < 0;
 }
 
 /* One entry of a harmonics table (key at -2, value at -1): a number (%
@@ -367,7 +366,14 @@ static void load_from_table(lua_State *L, int t, struct sc_load *w,
         w->angle_set = true;
         w->angle = angle;
     }
-    pf_field(L, t, fn, w, &export);
+    /* a negative PF is a direction, like dir = 'export': it outranks
+     * the sign of I or P (I = 5, PF = -0.8 exports 5 A) */
+    if (pf_field(L, t, fn, w)) {
+        if (dir_set && !export)
+            sc_error(L, "%s: dir = 'import' and a negative PF contradict "
+                       "each other", fn);
+        export = dir_set = true;
+    }
     has_i = num_field(L, t, "I", -LOAD_I_MAX, LOAD_I_MAX, fn, "a current",
                       &i);
     has_p = num_field(L, t, "P", -50000, 50000, fn, "an active power", &p);
@@ -923,14 +929,15 @@ static void periods_of(lua_State *L, int t, struct tariff_zone *z)
         struct tariff_period p = { .hour = (uint8_t)hh, .min = (uint8_t)mm,
                                    .rate = (uint8_t)rate_arg(L, -1,
                                                              "tariff{}") };
-        /* sorted by start, for the user */
-        unsigned at = (unsigned)j - 1;
-        while (at > 0 && z->period[at - 1].hour * 60 + z->period[at - 1].min >
-                             p.hour * 60 + p.min) {
-            z->period[at] = z->period[at - 1];
-            at--;
-        }
-        z->period[at] = p;
+        /* in order, as the meter stores them and Modbus writes them (a
+         * table out of order is refused there with exception 03) */
+        const struct tariff_period *q = &z->period[j > 1 ? j - 2 : 0];
+        if (j > 1 && q->hour * 60 + q->min >= p.hour * 60 + p.min)
+            sc_error(L, "tariff{}: period %d starts at %02u:%02u, not after "
+                       "period %d (%02u:%02u): periods go in the order of "
+                       "their start, as the meter stores them", (int)j, hh,
+                       mm, (int)j - 1, q->hour, q->min);
+        z->period[j - 1] = p;
         lua_settop(L, e - 1);
     }
 }
@@ -970,13 +977,14 @@ static int m_tariff(lua_State *L)
                 return sc_error(L, "tariff{}: zone %d: periods = {...}",
                                   (int)j);
             periods_of(L, lua_gettop(L), &z);
-            unsigned at = (unsigned)j - 1;
-            while (at > 0 && tt.zone[at - 1].month * 100 + tt.zone[at - 1].day
-                                 > z.month * 100 + z.day) {
-                tt.zone[at] = tt.zone[at - 1];
-                at--;
-            }
-            tt.zone[at] = z;
+            const struct tariff_zone *y = &tt.zone[j > 1 ? j - 2 : 0];
+            if (j > 1 && y->month * 100 + y->day >= z.month * 100 + z.day)
+                return sc_error(L, "tariff{}: zone %d starts on %02u-%02u, "
+                                  "not after zone %d (%02u-%02u): zones go "
+                                  "in the order of their start, as the "
+                                  "meter stores them", (int)j, mo, dd,
+                                  (int)j - 1, y->month, y->day);
+            tt.zone[j - 1] = z;
             lua_settop(L, e - 1);
         }
     } else {
@@ -987,8 +995,7 @@ static int m_tariff(lua_State *L)
     }
     s.tariff = tt;
     if (meter_configure(core, &s))
-        return sc_error(L, "tariff{}: the meter refused the schedule (two "
-                          "periods or zones starting at the same time, or a "
+        return sc_error(L, "tariff{}: the meter refused the schedule (a "
                           "date that does not exist)");
     lua_settop(L, 1);
     return 1;
@@ -1001,7 +1008,17 @@ static int m_key(lua_State *L)
     struct scenario *sc = sc_of(L);
     struct meter *core = core_of(L, k);
     static const char *const names[] = { "left", "down", "enter", NULL };
-    int key = luaL_checkoption(L, 2, NULL, names);
+    const char *name = lua_tostring(L, 2);
+    int key = -1;
+
+    for (int j = 0; name && names[j]; j++)
+        if (!strcmp(name, names[j]))
+            key = j;
+    if (key < 0)
+        return sc_error(L, "key(name): '%s' is not a key of the meter: "
+                          "'left', 'down' or 'enter' (then 'long' or a "
+                          "number of presses)",
+                          luaL_tolstring(L, 2, NULL));
     bool long_press = lua_type(L, 3) == LUA_TSTRING &&
                       !strcmp(lua_tostring(L, 3), "long");
     lua_Integer times = long_press ? 1 : luaL_optinteger(L, 3, 1);

@@ -279,40 +279,55 @@ function Csv.column(rows, key)
             if name == key then idx = i end
         end
         if not idx then
-            fail_at(format("csv column %s: no such column (the header is %s)",
-                show(key), table.concat(rows.header or {}, ", ")))
+            fail_at(format("csv column %s: no such column in %s (the header "
+                .. "is %s)", show(key), rows.path,
+                table.concat(rows.header or {}, ", ")))
         end
     end
     local out = {}
     for r, row in ipairs(rows) do
         local v = row[idx]
         if type(v) ~= "number" then
-            fail_at(format("csv column %s, row %d: %s is not a number",
-                show(key), r, show(v)))
+            fail_at(format("csv column %s, row %d (%s:%d): %s is not a "
+                .. "number", show(key), r, rows.path, rows.lines[r], show(v)))
         end
         out[r] = v
     end
     return out
 end
 
+-- a field as a number: "1.5", or "1,5" where commas do not separate
+local function csv_number(f, sep)
+    local v = tonumber(f)
+    if v == nil and sep ~= "," and f:match("^[+-]?%d*,%d+$") then
+        v = tonumber((f:gsub(",", ".")))
+    end
+    return v
+end
+
 -- csv("pv.csv"): the rows of a CSV file beside the scenario (numbers as
--- numbers); rows.header holds the first line when it is not numeric
+-- numbers, decimal commas too when ';' or a tab separates); rows.header
+-- holds the first line when it is not numeric; rows.lines[r] is row r's
+-- line in the file. Comment lines (#) and blank lines are skipped, also
+-- when the separator is guessed from the first line that is neither.
 function csv(path, opts)
     opts = opts or {}
     local text = api.read_file(path)
     local sep = opts.sep
-    if not sep then
-        local first = text:match("[^\r\n]*")
-        sep = first:find(";", 1, true) and ";" or
-              first:find("\t", 1, true) and "\t" or ","
-    end
-    local rows = setmetatable({}, Csv)
-    for line in text:gmatch("[^\r\n]+") do
+    local rows = setmetatable({ path = path, lines = {} }, Csv)
+    local n = 0
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+        n = n + 1
+        line = line:gsub("\r$", "")
         if line:match("%S") and not line:match("^%s*#") then
+            if not sep then
+                sep = line:find(";", 1, true) and ";" or
+                      line:find("\t", 1, true) and "\t" or ","
+            end
             local fields = split(line, sep)
             local numeric = true
             for i, f in ipairs(fields) do
-                local v = tonumber(f)
+                local v = csv_number(f, sep)
                 if v then fields[i] = v else numeric = false end
             end
             if not rows.header and #rows == 0 and not numeric and
@@ -320,6 +335,7 @@ function csv(path, opts)
                 rows.header = fields
             else
                 rows[#rows + 1] = fields
+                rows.lines[#rows] = n
             end
         end
     end

@@ -91,14 +91,15 @@ bool sc_results_add(struct sc_results *r, bool ok, const char *name,
         return false;
     }
     time_format_iso(t_ms / 1000, when, sizeof when);
+    log_interrupt();
     if (ok)
         r->passed++;
     else
         r->failed++;
     if (r->tap) {
-        printf("%s %u - %s (%s)\n", ok ? "ok" : "not ok",
+        printf("%s %u - %s%s%s%s\n", ok ? "ok" : "not ok",
                r->passed + r->failed + r->errors, c.name,
-               where ? where : "?");
+               where ? " (" : "", where ? where : "", where ? ")" : "");
         if (!ok) {
             char line[64];
             snprintf(line, sizeof line, "at virtual time %s", when);
@@ -106,13 +107,13 @@ bool sc_results_add(struct sc_results *r, bool ok, const char *name,
             tap_comment(line);
         }
     } else if (r->log && (!ok || r->verbose)) {
-        log_msg(ok ? LOG_INFO : LOG_WARN, "%s %s [%s] %s%s%s",
-                ok ? "PASS" : "FAIL", where ? where : "?", when, c.name,
-                ok ? "" : ": ", ok ? "" : c.detail);
+        log_msg(ok ? LOG_INFO : LOG_WARN, "%s%s%s [%s] %s%s%s",
+                ok ? "PASS" : "FAIL", where ? " " : "", where ? where : "",
+                when, c.name, ok ? "" : ": ", ok ? "" : c.detail);
     } else if (!ok || r->verbose) {
-        printf("%s %s [%s] %s%s%s\n", ok ? "PASS" : "FAIL",
-               where ? where : "?", when, c.name, ok ? "" : ": ",
-               ok ? "" : c.detail);
+        printf("%s%s%s [%s] %s%s%s\n", ok ? "PASS" : "FAIL",
+               where ? " " : "", where ? where : "", when, c.name,
+               ok ? "" : ": ", ok ? "" : c.detail);
     }
     fflush(stdout);
     return true;
@@ -150,17 +151,24 @@ void sc_results_error(struct sc_results *r, const char *message,
     r->mem->limit = limit;
 }
 
-void sc_results_close(struct sc_results *r, const char *note)
+#define NO_CHECKS "scenario ran (no checks)"
+
+void sc_results_close(struct sc_results *r, const char *cut_short,
+                      int64_t t_ms)
 {
+    if (cut_short)
+        sc_results_add(r, false, "scenario ran to its end", NULL, cut_short,
+                       t_ms);
+    r->empty = r->passed + r->failed + r->errors == 0;
+    log_interrupt();
     if (r->tap) {
-        printf("1..%u\n", r->passed + r->failed + r->errors);
-        if (note)
-            printf("# %s\n", note);
+        /* "1..0" reads as skipped: a run without checks is one pass */
+        if (r->empty)
+            printf("ok 1 - " NO_CHECKS "\n");
+        printf("1..%u\n", r->empty ? 1 : r->passed + r->failed + r->errors);
         printf("# %u passed, %u failed\n", r->passed,
                r->failed + r->errors);
     } else {
-        if (note)
-            printf("%s\n", note);
         printf("%u passed, %u failed\n", r->passed, r->failed + r->errors);
     }
     fflush(stdout);
@@ -198,6 +206,74 @@ static void xml_first_line(FILE *f, const char *s)
     free(line);
 }
 
+static const struct sc_case *sort_cases;     /* for by_name (qsort) */
+
+static int by_name(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_cases[i].name, sort_cases[j].name);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* rep[k]: how many cases before k have k's name (0 for the first); NULL
+ * when out of memory (names then stay as they are). */
+static unsigned *repeats(const struct sc_results *r)
+{
+    size_t *idx = malloc((r->n ? r->n : 1) * sizeof *idx);
+    unsigned *rep = calloc(r->n ? r->n : 1, sizeof *rep);
+
+    if (!idx || !rep) {
+        free(idx);
+        free(rep);
+        return NULL;
+    }
+    for (size_t k = 0; k < r->n; k++)
+        idx[k] = k;
+    sort_cases = r->v;
+    qsort(idx, r->n, sizeof *idx, by_name);
+    for (size_t k = 1; k < r->n; k++)
+        if (!strcmp(r->v[idx[k]].name, r->v[idx[k - 1]].name))
+            rep[idx[k]] = rep[idx[k - 1]] + 1;
+    free(idx);
+    return rep;
+}
+
+/* "where: " before a failure's text, when the case has a line. */
+static void xml_where(FILE *f, const struct sc_case *c)
+{
+    if (c->where) {
+        xml_text(f, c->where);
+        fputc(' ', f);
+    }
+}
+
+static void junit_case(FILE *f, const struct sc_case *c, unsigned rep,
+                       const char *suite)
+{
+    char when[32];
+
+    time_format_iso(c->t_ms / 1000, when, sizeof when);
+    fprintf(f, "    <testcase classname=\"");
+    xml_text(f, suite);
+    fprintf(f, "\" name=\"");
+    xml_text(f, c->name);
+    if (rep)
+        fprintf(f, " #%u", rep + 1);
+    fprintf(f, "\" time=\"0\"");
+    if (c->ok) {
+        fprintf(f, "/>\n");
+        return;
+    }
+    fprintf(f, ">\n      <%s message=\"", c->error ? "error" : "failure");
+    xml_where(f, c);
+    xml_first_line(f, c->detail);
+    fprintf(f, "\">");
+    xml_where(f, c);
+    xml_text(f, c->detail);
+    fprintf(f, "\nat virtual time %s</%s>\n    </testcase>\n", when,
+            c->error ? "error" : "failure");
+}
+
 int sc_results_junit(const struct sc_results *r, const char *path,
                      const char *suite, double real_s, char *err,
                      size_t errlen)
@@ -208,7 +284,7 @@ int sc_results_junit(const struct sc_results *r, const char *path,
     if (safefile_open(&sf, path, "--junit", err, errlen))
         return -1;
     f = sf.f;
-    unsigned tests = r->passed + r->failed + r->errors;
+    unsigned tests = r->passed + r->failed + r->errors + (r->empty ? 1 : 0);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\" errors=\"%u\">\n",
             tests, r->failed, r->errors);
@@ -216,31 +292,15 @@ int sc_results_junit(const struct sc_results *r, const char *path,
     xml_text(f, suite);
     fprintf(f, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" "
             "time=\"%.3f\">\n", tests, r->failed, r->errors, real_s);
-    for (size_t k = 0; k < r->n; k++) {
-        const struct sc_case *c = &r->v[k];
-        char when[32];
-        time_format_iso(c->t_ms / 1000, when, sizeof when);
+    if (r->empty) {
         fprintf(f, "    <testcase classname=\"");
         xml_text(f, suite);
-        fprintf(f, "\" name=\"");
-        xml_text(f, c->name);
-        if (c->where) {
-            fprintf(f, " (");
-            xml_text(f, c->where);
-            fprintf(f, ")");
-        }
-        fprintf(f, "\" time=\"0\"");
-        if (c->ok) {
-            fprintf(f, "/>\n");
-            continue;
-        }
-        fprintf(f, ">\n      <%s message=\"", c->error ? "error" : "failure");
-        xml_first_line(f, c->detail);
-        fprintf(f, "\">");
-        xml_text(f, c->detail);
-        fprintf(f, "\nat virtual time %s</%s>\n    </testcase>\n", when,
-                c->error ? "error" : "failure");
+        fprintf(f, "\" name=\"" NO_CHECKS "\" time=\"0\"/>\n");
     }
+    unsigned *rep = repeats(r);
+    for (size_t k = 0; k < r->n; k++)
+        junit_case(f, &r->v[k], rep ? rep[k] : 0, suite);
+    free(rep);
     fprintf(f, "  </testsuite>\n</testsuites>\n");
     return safefile_commit(&sf, err, errlen);
 }

@@ -28,6 +28,8 @@ struct sc_results {
     bool verbose;           /* also list passing cases */
     bool log;               /* a UI owns stdout: results to the log */
     struct sc_mem *mem;     /* what the cases take is counted here */
+    bool empty;             /* closed without a case: reported as one
+                               passing "scenario ran (no checks)" */
 };
 
 void sc_results_init(struct sc_results *r, bool tap, bool verbose,
@@ -39,9 +41,15 @@ bool sc_results_add(struct sc_results *r, bool ok, const char *name,
 /* Record the scenario error that ended the run. */
 void sc_results_error(struct sc_results *r, const char *message,
                       const char *trace, int64_t t_ms);
-/* The TAP plan and the closing line ("N passed, N failed"). */
-void sc_results_close(struct sc_results *r, const char *note);
-/* JUnit XML: one testsuite, one testcase per case. 0, or -1 with err. */
+/* The TAP plan and the closing line ("N passed, N failed"). cut_short,
+ * when the run stopped before the script's end (--until, a signal), says
+ * how: it is recorded as a failed case at t_ms, as the checks after it
+ * never ran. */
+void sc_results_close(struct sc_results *r, const char *cut_short,
+                      int64_t t_ms);
+/* JUnit XML: one testsuite, one testcase per case, named by its name
+ * alone (" #2" on a repeat) so names survive edits of the script; the
+ * line is in the failure's message. 0, or -1 with err. */
 int sc_results_junit(const struct sc_results *r, const char *path,
                      const char *suite, double real_s, char *err,
                      size_t errlen);

@@ -371,7 +371,8 @@ static void on_input(struct ev_loop *loop, ev_io *w, int revents)
         enum tui_action a = tui_keys_map(ch);
         switch (a) {
         case TUI_ACT_QUIT:
-            log_info("q: saving state and stopping");
+            log_info("q: %s", t->cfg.state ? "saving state and stopping"
+                                          : "stopping");
             ev_break(loop, EVBREAK_ALL);
             return;
         case TUI_ACT_NEXT_METER:
@@ -418,7 +419,9 @@ static void on_winch(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    log_info("Hangup: saving state and stopping");
+    struct tui *t = w->data;
+    log_info("Hangup: %s", t->cfg.state ? "saving state and stopping"
+                                         : "stopping");
     ev_break(loop, EVBREAK_ALL);
 }
 

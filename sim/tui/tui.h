@@ -39,6 +39,7 @@ struct tui_config {
     const char *scenario;       /* shown in the status panel; NULL: the
                                    steady --load */
     bool mqtt;                  /* an uplink is configured (--mqtt) */
+    bool state;                 /* a state file is kept (not --no-state) */
     void *ctx;                  /* for the callbacks */
     /* a key changed a setting or the clock: apply it (ports_sync) and
      * save the state now */

@@ -122,6 +122,86 @@ deep({})
     assert "main flow" in r.stderr, r.stderr
 
 
+def test_a_negative_pf_exports():
+    h = H.harness()
+    r = scenario(h, "pf.lua", """local m = meter(1)
+m:load{U = 230, I = 5, PF = -0.8}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "I = 5, PF = -0.8 exports")
+m:load{U = 230, I = -5, PF = -0.8}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "both negative: export")
+m:load{I = 5, PF = 0.8}
+advance("2s")
+expect.near(m:read("P"), 920, 1, "a positive I and PF import again")
+m:load{PF = "-0.8C"}
+advance("2s")
+expect.near(m:read("P"), -920, 1, "a negative leading PF exports")
+expect.below(m:read("Q"), 0, "export, leading: quadrant III")
+m:load{P = 500, PF = -1}
+advance("2s")
+expect.near(m:read("P"), -500, 1, "P = 500, PF = -1: 500 W exported")
+expect.error(function() m:load{I = 5, PF = -0.8, dir = "import"} end,
+             "negative PF contradict", "contradiction")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (7, 0), r.stdout
+
+
+def test_csv_comments_separators_decimal_commas_and_errors():
+    h = H.harness()
+    write(h, "semi.csv", "# exported 2026-01-01\r\n# by a spreadsheet\r\n"
+          "time;kw\r\n0;0,75\r\n1;-1,5\r\n2;2\r\n")
+    write(h, "tab.csv", "# a comment first\nhour\tkw\n0\t1,25\n")
+    write(h, "comma.csv", "# commas separate\nhour,kw\n0,\"1,5\"\n1,2\n")
+    write(h, "bad.csv", "hour;kw\n0;1\n\n# gap\n1;n/a\n")
+    r = scenario(h, "files.lua", """local m = meter(1)
+local semi = csv("semi.csv")
+expect.eq(table.concat(semi.header, "|"), "time|kw", "header after comments")
+expect.eq(semi:column("kw")[1], 0.75, "a decimal comma")
+expect.eq(semi:column("kw")[2], -1.5, "a negative decimal comma")
+expect.eq(semi.lines[1], 4, "row 1 is line 4")
+local tab = csv("tab.csv")
+expect.eq(tab:column("kw")[1], 1.25, "tab separated, decimal comma")
+local comma = csv("comma.csv")
+expect.eq(comma[1][2], "1,5", "with commas separating, 1,5 stays text")
+expect.error(function() csv("missing.csv") end,
+             "^files.lua:11: cannot read missing.csv", "a missing file: the script's line")
+expect.error(function() semi:column("kW") end,
+             '^files.lua:13: csv column "kW": no such column in semi.csv '
+             .. "%(the header is time, kw%)", "a column the header lacks")
+expect.error(function() csv("bad.csv"):column("kw") end,
+             'row 2 %(bad.csv:5%): "n/a" is not a number', "the file's line")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (9, 0), r.stdout
+
+
+def test_errors_that_list_what_is_valid():
+    h = H.harness()
+    r = scenario(h, "keys.lua", """local m = meter(1)
+expect.error(function() m:key("up") end,
+             "key%(name%): 'up' is not a key of the meter: 'left', 'down' "
+             .. "or 'enter'", "the valid keys")
+m:tariff{ {"06:00", "sharp"}, {"10:00", "peak"}, {"23:00", "valley"} }
+expect.error(function()
+    m:tariff{ {"06:00", "sharp"}, {"10:00", "peak"}, {"09:00", "flat"} }
+end, "^keys.lua:7: tariff{}: period 3 starts at 09:00, not after period 2 "
+     .. "%(10:00%)", "a period out of order, named")
+expect.error(function()
+    m:tariff{ {"06:00", "sharp"}, {"06:00", "peak"} }
+end, "period 2 starts at 06:00, not after period 1 %(06:00%)", "twice")
+expect.error(function()
+    m:tariff{ zones = { { from = "04-01", periods = { {"06:00", 1} } },
+                        { from = "01-01", periods = { {"06:00", 2} } } } }
+end, "zone 2 starts on 01%-01, not after zone 1 %(04%-01%)", "zones too")
+advance("1s")
+expect.eq(m:read(0x1200, "u16"), 1, "the refused zones changed nothing")
+""")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert closing(r.stdout) == (5, 0), r.stdout
+
+
 def test_a_bad_profile_leaves_nothing_behind():
     # each argument error raised after the shape is read (the load's keys,
     # the current limit): the run goes on, or ends with exit 2, and a
@@ -178,12 +258,29 @@ end)
         suite.attrib
     assert suite.get("failures") == "2" and suite.get("errors") == "0"
     cases = suite.findall("testcase")
+    # names without lines: a line added above a check renames nothing
     assert [c.get("name") for c in cases] == [
-        "power (fails.lua:4)", "wrong on purpose (fails.lua:5)",
-        "voltage (fails.lua:6)", "a named check (fails.lua:8)"], cases
+        "power", "wrong on purpose", "voltage", "a named check"], cases
     fail = cases[3].find("failure")
-    assert "fails.lua:10 inside: got 5, expected 1 .. 3" in fail.text, \
-        fail.text
+    assert "fails.lua:8 1 expectation failed; first: fails.lua:10 inside: " \
+        "got 5, expected 1 .. 3" in \
+        fail.text, fail.text
+    assert cases[1].find("failure").get("message") == \
+        "fails.lua:5 got 1150, expected 999 ± 1 (off by 151)", \
+        cases[1].find("failure").attrib
+    r = scenario(h, "fails.lua", "\n\n" + FAILING, "--junit", junit)
+    cases2 = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases2] == \
+        ["power", "wrong on purpose", "voltage"], cases2
+    assert cases2[1].find("failure").get("message").startswith(
+        "fails.lua:7 got"), cases2[1].find("failure").attrib
+    # a repeated name gets its rank, in order
+    r = scenario(h, "loop.lua", "for i = 1, 3 do expect(i < 3, 'small') end\n"
+                 "expect(true, 'other')\n", "--junit", junit)
+    cases = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases] == [
+        "small", "small #2", "small #3", "other"], cases
+    assert cases[2].find("failure") is not None
     # a scenario error is a JUnit <error>
     r = scenario(h, "err.lua", "expect(true)\nerror('boom')\n", "--junit",
                  junit)
@@ -251,7 +348,10 @@ def test_same_scenario_and_seed_same_dump_at_every_speed():
         out = h.path("full.json")
         r = S.run(h, "det.lua", "-q", "--fidelity", "full", "--seed", "7",
                   "--until", "2026-03-31T22:32", "--dump", out, *args)
-        assert r.returncode == 0, r.stderr
+        # cut short on purpose: exit 1, the cut recorded as a failure
+        assert r.returncode == 1, r.stderr
+        assert "scenario ran to its end: scenario stopped at " \
+            "2026-03-31T22:32:00 by --until" in r.stdout, r.stdout
         full.add(open(out, "rb").read())
     assert len(full) == 1, "full-fidelity dumps differ between speeds"
 
@@ -481,9 +581,40 @@ expect(true, "an hour in")
 advance("1d")
 expect(true, "never reached")
 """, "--until", "2026-01-01T02:00")
+    # the checks after the cut never ran: a failure CI sees, exit 1
+    assert r.returncode == 1, r.stderr
+    assert "FAIL [2026-01-01T02:00:00] scenario ran to its end: scenario " \
+        "stopped at 2026-01-01T02:00:00 by --until, before its end" \
+        in r.stdout, r.stdout
+    assert closing(r.stdout) == (1, 1)
+    junit = h.path("cut.xml")
+    r = S.run(h, "long.lua", "-q", "--tap", "--junit", junit, "--until", "2h")
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert "not ok 2 - scenario ran to its end" in lines, lines
+    assert "1..2" in lines, lines
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("failures") == "1", suite.attrib
+    assert "by --until" in suite.findall("testcase")[-1].find(
+        "failure").get("message")
+
+
+def test_a_scenario_without_checks_is_one_pass():
+    h = H.harness()
+    junit = h.path("none.xml")
+    write(h, "none.lua", "local m = meter(1)\nadvance('1m')\nprint('ran')\n")
+    r = S.run(h, "none.lua", "-q", "--tap", "--junit", junit)
     assert r.returncode == 0, r.stderr
-    assert "scenario stopped at 2026-01-01T02:00:00 by --until" in r.stdout
-    assert closing(r.stdout) == (1, 0)
+    lines = r.stdout.splitlines()
+    assert lines == ["TAP version 13", "# ran", "ok 1 - scenario ran (no checks)",
+                     "1..1", "# 0 passed, 0 failed"], lines
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "1" and suite.get("failures") == "0"
+    assert [c.get("name") for c in suite.findall("testcase")] == \
+        ["scenario ran (no checks)"]
+    # the plain closing line keeps its count
+    r = S.run(h, "none.lua", "-q")
+    assert closing(r.stdout) == (0, 0), r.stdout
 
 
 def test_keys_and_the_lcd():
@@ -619,20 +750,24 @@ expect.eq(gaps, last.dropped, "every gap in seq is a counted drop")
 # the progress line
 
 
-def test_progress_line_on_a_terminal_only():
+def test_progress_line_on_a_terminal():
     h = H.harness()
     write(h, "months.lua", """
 setup{ start = "2026-01-01" }
 meter(1):load{ U = 230, I = 5 }
+run_until("2026-03-01")
+print("march")
 run_until("2026-05-01")
 """)
-    # stderr a pipe (CI): not a trace of it
+    # stderr a pipe, a short run: not a trace of it
     r = S.run(h, "months.lua")
     assert r.returncode == 0 and "\r" not in r.stderr, repr(r.stderr)
-    # stderr a terminal: the virtual date, a percentage, the speed
+    assert "progress" not in r.stderr, r.stderr
+    # stdout and stderr one terminal: the virtual date, a percentage, the
+    # speed, the time left; erased before other output; 100 % at the end
     master, slave = pty.openpty()
     p = subprocess.Popen([S.exe(), "--headless", "months.lua"], cwd=h.tmp,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, stdout=slave,
                          stderr=slave, start_new_session=True)
     os.close(slave)
     seen = b""
@@ -645,11 +780,34 @@ run_until("2026-05-01")
             break
         seen += chunk
     p.wait(timeout=60)
-    p.stdout.close()
     os.close(master)
     text = seen.decode(errors="replace")
-    assert re.search(r"\r2026-0\d-\d\dT\d\d:\d\d:\d\d +\d+% +x\d", text), \
+    line = r"2026-0\d-\d\dT\d\d:\d\d:\d\d +\d+% +x[\d.]+[kM]?"
+    assert re.search(r"\r" + line + r"  \d+(:\d\d)? s? ?left\x1b\[K", text), \
         repr(text[-400:])
+    # the line is erased before other output: nothing follows it directly
+    before = text[:text.index("march")]
+    if "\x1b[K" in before:
+        assert before.endswith("\r\x1b[K"), repr(before[-100:])
+    assert not re.search(r"left\x1b\[K[^\r]", text), repr(text)
+    assert re.search(r"\r2026-05-01T00:00:00  100%  x[\d.]+[kM]?  in "
+                     r"[\d:]+( s)?\x1b\[K\r\n0 passed, 0 failed", text), \
+        repr(text[-300:])
+
+
+def test_progress_lines_in_a_log():
+    # stderr no terminal, a run of more than 10 s: a plain progress line
+    # every 10 s, so a CI log shows the run is alive and how far it is
+    h = H.harness()
+    p = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                 "--speed", "max", "--fidelity", "full", "--meters", "4",
+                 "--start", "2026-01-01", "--until", "2027-01-01"],
+                stdin=False)
+    m = p.wait_stderr(r"progress: 2026-\d\d-\d\dT[\d:]+ +\d+% +x[\d.]+[kM]? "
+                      r"+[\dhm:]+( s)? left", timeout=60)
+    assert m, p.stderr()
+    assert "\r" not in p.stderr() and "\x1b" not in p.stderr()
+    p.stop()
 
 
 # --------------------------------------------------------------------------
@@ -678,9 +836,10 @@ def doc_examples():
 
 def test_the_examples_of_docs_scenarios_md_run():
     h = H.harness()
-    # the profile example reads the library's PV shape
-    with open(os.path.join(LIBRARY, "data", "pv_june.csv")) as f:
-        write(h, "data/pv_june.csv", f.read())
+    # the file examples read the library's data
+    for path in glob.glob(os.path.join(LIBRARY, "data", "*")):
+        with open(path) as f:
+            write(h, "data/" + os.path.basename(path), f.read())
     examples = doc_examples()
     assert len(examples) >= 8, len(examples)
     for line, body, expect in examples:

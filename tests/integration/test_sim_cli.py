@@ -2,6 +2,7 @@
 and a message naming what was wrong; runtime failures exit 3.
 Usage: test_sim_cli.py KPM31C_SIM"""
 
+import json
 import os
 import socket
 import sys
@@ -31,10 +32,16 @@ BAD = [
     (["--fidelity", "ultra"], "--fidelity: 'ultra'"),
     (["--checkpoint", "0"], "--checkpoint: '0'"),
     (["--seed", "-3"], "--seed: '-3'"),
+    (["--seed", "18446744073709551616"],
+     "--seed: '18446744073709551616' is not an integer 0..18446744073709551615"),
+    (["--load", ""], "--load: '' is empty"),
+    (["--load", "I=5,DIR=import,PF=-0.8"], "contradict"),
     (["--bogus"], "unknown option '--bogus'"),
     (["--speed"], "--speed needs a value"),
     (["a.lua", "b.lua"], "unexpected argument 'b.lua'"),
     (["--fault", "explode"], "--fault 'explode'"),
+    (["--fault", "dely=20"], "unknown key 'dely' (a fault kind: delay=MS, "
+     "noreply, busy or badcrc; then keys: slave=, addr=, p=, transport=)"),
     (["--fault", "delay=100,p=2"], "--fault 'delay=100,p=2'"),
     (["--start", "2026-02-01", "--until", "2026-01-01"],
      "--until is before the clock's start"),
@@ -89,6 +96,91 @@ def test_rtu_path_that_is_a_file_exits_3_and_is_kept():
     assert path in r.stderr, r.stderr
     with open(path) as f:
         assert f.read() == "precious\n"
+
+
+def dump_of(h, *args):
+    """Run a second at max speed with a dump; the dump and stderr."""
+    path = h.path("d.json")
+    r = S.run(h, "--no-state", "--tcp", "off", "--speed", "max",
+              "--until", "2s", "--dump", path, *args)
+    assert r.returncode == 0, (args, r.returncode, r.stderr)
+    with open(path) as f:
+        return json.load(f), r.stderr
+
+
+def test_a_negative_pf_exports():
+    h = H.harness()
+    for load in ["U=230,I=5,PF=-0.8", "U=230,I=-5,PF=0.8",
+                 "U=230,I=5,PF=0.8,DIR=export"]:
+        d, _ = dump_of(h, "--load", load)
+        m = d["measurements"]
+        assert abs(m["p"] + 920) < 1, (load, m)
+        assert abs(m["pf"] + 0.8) < 1e-4, (load, m)
+
+
+def test_the_largest_seed_is_taken():
+    h = H.harness()
+    dump_of(h, "--seed", "18446744073709551615")
+
+
+def test_q_reads_exactly_zero_at_pf_1():
+    h = H.harness()
+    for fidelity in ["fast", "full"]:
+        d, _ = dump_of(h, "--load", "U=230,I=5,PF=1", "--fidelity", fidelity)
+        assert d["measurements"]["q"] == 0, d["measurements"]
+        assert d["registers"]["0036"] == 0, d["registers"]["0036"]
+
+
+def test_loads_beyond_the_front_end_are_warned_once():
+    h = H.harness()
+    _, err = dump_of(h, "--load", "U=230,I=100")
+    assert err.count("warning: meter 1: the current peaks at 141.4 A, "
+                     "beyond the front end's 120 A full scale") == 1, err
+    assert "rated Imax 60 A" in err, err
+    assert "voltage" not in err, err
+    _, err = dump_of(h, "--load", "U=500,I=5", "--meters", "3")
+    assert err.count("the voltage peaks at 707.1 V") == 1, err
+    assert "current peaks" not in err, err
+    _, err = dump_of(h, "--load", "U=240,I=60")
+    assert "warning" not in err, err
+
+
+def test_dump_names_units_serial_and_extension():
+    h = H.harness()
+    d, _ = dump_of(h, "--load", "U=230,I=5,PF=1", "--meters", "2",
+                   "--start", "2026-03-01T10:00")
+    # the keys scripts already read are all there
+    for key in ["registers", "measurements", "pulses", "relay", "slave",
+                "time", "meters"]:
+        assert key in d, key
+    info = d["register_info"]
+    assert info["0030"] == {"name": "voltage U", "unit": "V"}, info["0030"]
+    assert info["0080"]["unit"] == "kWh" and info["0086"]["unit"] == "kvarh"
+    assert info["00C4"]["name"] == \
+        "combined reactive energy, previous month 7", info["00C4"]
+    assert info["019E"] == {"name": "valley reactive energy, previous month "
+                            "12", "unit": "kvarh"}, info["019E"]
+    assert set(d["registers"]) <= set(info), set(d["registers"]) - set(info)
+    assert info["1002"] == {"name": "serial number"}, info["1002"]
+    assert d["serial"] == 31000001
+    assert [m["serial"] for m in d["meters"]] == [31000001, 31000002]
+    x = d["extension"]
+    assert x["1002"] == 31000001 and x["1101"] == 9600, x
+    assert x["1110"] == 2026 and x["1111"] == 3 and x["1113"] == 10, x
+    assert x["1004"] == d["pulses"], (x["1004"], d["pulses"])
+    assert x["1100"] == 1 and d["meters"][1]["extension"]["1100"] == 2
+    assert set(x) <= set(info), set(x) - set(info)
+
+
+def test_meters_past_address_247_are_warned():
+    h = H.harness()
+    _, err = dump_of(h, "--meters", "300")
+    assert ("meters 248..300 (53) are past slave address 247: simulated, "
+            "but not reachable over Modbus") in err, err
+    _, err = dump_of(h, "--meters", "10", "--slave", "240")
+    assert "meters 9..10 (2) are past slave address 247" in err, err
+    _, err = dump_of(h, "--meters", "247")
+    assert "past slave address" not in err, err
 
 
 if __name__ == "__main__":

@@ -64,10 +64,39 @@ def test_clock_set_by_a_user_survives_a_restart():
     assert m.regs(0x1110, 6) == [2026, 6, 15, 8, 30, 0]
     assert m.stop() == 0
     # virtual time restarts where it was; the meter's clock keeps its lead
-    m = S.Sim(h, "--load", LOAD, "--speed", "0", "--start",
-              "2026-05-01T12:00", state=m.state)
+    m = S.Sim(h, "--load", LOAD, "--speed", "0", state=m.state)
     ymdhms = m.regs(0x1110, 6)
     assert ymdhms[:5] == [2026, 6, 15, 8, 30], ymdhms
+
+
+def test_a_state_file_resumes_at_its_clock_never_before():
+    h = H.harness()
+    path = make_state(h)            # 2026-01-01 00:00 .. 02:00
+    before = sha(path)
+    # no --start: the clock goes on where it stopped, and says so
+    r = S.run(h, "--tcp", "off", "--state", path, "--load", LOAD,
+              "--until", "1h", "--speed", "max", "--dump", h.path("d.json"))
+    assert r.returncode == 0, r.stderr
+    assert "%s: the clock resumes at 2026-01-01T02:00:00, where it " \
+        "stopped" % path in r.stderr, r.stderr
+    d = S.dump(h.path("d.json"))
+    assert d["time"] == "2026-01-01T03:00:00", d["time"]
+    assert abs(d["registers"]["0080"] - 3 * 2.3) < 1e-4, d["registers"]["0080"]
+    # an earlier --start is refused, the file untouched
+    before = sha(path)
+    r = S.run(h, "--tcp", "off", "--state", path, "--load", LOAD,
+              "--start", "2026-01-01T01:00", "--until", "1h", "--speed", "max")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "the start 2026-01-01T01:00:00 (--start) is before " \
+        "2026-01-01T03:00:00, where the clock of %s stopped: a meter's " \
+        "clock never runs backwards by itself" % path in r.stderr, r.stderr
+    assert sha(path) == before
+    # a later one, or now, is a jump forward
+    r = S.run(h, "--tcp", "off", "--state", path, "--load", LOAD,
+              "--start", "now", "--until", "1", "--speed", "max", "--dump",
+              h.path("d.json"))
+    assert r.returncode == 0, r.stderr
+    assert S.dump(h.path("d.json"))["time"] > "2026-11", r.stderr
 
 
 def sha(path):

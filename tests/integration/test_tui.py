@@ -291,11 +291,23 @@ def test_voltage_page_password_slave_address_and_modbus():
     assert t.wait_dead() == 0, t.stderr()
     assert t.query("#{alternate_on}") == "0"
     assert "KPM31C" not in "\n".join(t.lines())
+    assert "q: saving state and stopping" in t.stderr(), t.stderr()
 
     # the address persisted: a headless restart answers at 5
     m = S.Sim(h, "--load", LOAD, state=h.path("meter.state"))
     assert abs(m.float(0x30, unit=5) - 230.0) < 0.1
     assert m.regs(0x1100, 1, unit=5) == [5]
+
+
+def test_q_without_a_state_file_says_no_saving():
+    h = H.harness()
+    t = start(h, "--no-state")
+    t.wait_text("U   230.0", unit="V")
+    t.keys("q")
+    assert t.wait_dead() == 0, t.stderr()
+    assert "q: stopping" in t.stderr(), t.stderr()
+    assert "saving" not in t.stderr(), t.stderr()
+    assert not os.path.exists(h.path("meter.state"))
 
 
 def test_held_left_key_opens_the_password_page():

@@ -363,6 +363,31 @@ static void test_export_signs(void **state)
 
 /* DC in the signal and ADC offsets are removed; gain and phase errors of
  * the front end are corrected by the calibration constants. */
+/* A true zero reads zero: at PF 1 (import or export) Q1 is rounding
+ * below one code of V times one code of I, and reads exactly 0. */
+static void test_exact_zero_below_resolution(void **state)
+{
+    static const struct { double phi; bool q_zero; } cases[] = {
+        { 0, true }, { 180, true }, { 90, false }, { -90, false },
+    };
+    for (size_t k = 0; k < 4; k++) {
+        struct wave_config wc;
+        struct metro_config mc;
+        static struct run r;
+
+        load(&wc, 50, 230, 5, cases[k].phi);
+        default_meter(&mc);
+        run_meter(&wc, &mc, 1.2, &r);
+        for (int w = 2; w < r.n; w++) {
+            if (cases[k].q_zero)
+                assert_true(r.w[w].q == 0.0);
+            else
+                assert_true(fabs(r.w[w].q) > 1000);
+        }
+    }
+    (void)state;
+}
+
 static void test_dc_and_calibration(void **state)
 {
     struct wave_config wc;
@@ -495,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_sixty_hertz_system),
         cmocka_unit_test(test_starting_current),
         cmocka_unit_test(test_export_signs),
+        cmocka_unit_test(test_exact_zero_below_resolution),
         cmocka_unit_test(test_dc_and_calibration),
         cmocka_unit_test(test_no_voltage),
         cmocka_unit_test(test_adc_clipping),
