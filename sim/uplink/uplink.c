@@ -382,6 +382,12 @@ static void on_message(void *ctx, const char *topic, const void *payload,
     const char *name = topic + blen + 5;
     if (!*name || strchr(name, '/'))
         return;
+    if (len == 0) {
+        /* how a retained command is cleared: not a command */
+        log_debug("MQTT meter %08u: empty message on %s ignored",
+                  (unsigned)m->serial, topic);
+        return;
+    }
 
     struct uplink_cmd_env env = {
         .m = core_of(m), .now = now_s(u), .period = m->period,

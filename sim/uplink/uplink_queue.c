@@ -62,12 +62,12 @@ static void remove_at(struct uplink_queue *q, unsigned k)
     q->count--;
 }
 
-/* The position of the oldest waiting item of kind k1 or k2, or -1. */
-static int oldest_waiting(struct uplink_queue *q, uint8_t k1, uint8_t k2)
+/* The position of the oldest waiting item of a kind, or -1. */
+static int oldest_waiting(struct uplink_queue *q, uint8_t kind)
 {
     for (unsigned k = 0; k < q->count; k++) {
         const struct uplink_item *it = uplink_queue_at(q, k);
-        if (it->state == ITEM_WAITING && (it->kind == k1 || it->kind == k2))
+        if (it->state == ITEM_WAITING && it->kind == kind)
             return (int)k;
     }
     return -1;
@@ -90,15 +90,12 @@ static int grow(struct uplink_queue *q)
 }
 
 /* Room for one more: within the bound, drop the oldest telemetry still
- * waiting, else the oldest waiting availability or discovery message,
- * counted by kind; with none (billing, results and what is on its way
+ * waiting, counted; with none (the other kinds and what is on its way
  * are kept), or beyond what is allocated, grow. */
 static int make_room(struct uplink_queue *q)
 {
     if (q->count >= q->cap) {
-        int k = oldest_waiting(q, UPLINK_TELEMETRY, UPLINK_TELEMETRY);
-        if (k < 0)
-            k = oldest_waiting(q, UPLINK_AVAILABILITY, UPLINK_DISCOVERY);
+        int k = oldest_waiting(q, UPLINK_TELEMETRY);
         if (k >= 0) {
             q->drops[uplink_queue_at(q, (unsigned)k)->kind]++;
             remove_at(q, (unsigned)k);

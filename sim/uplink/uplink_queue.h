@@ -4,12 +4,12 @@
  * waits here for the broker's acknowledgement, in order.
  *
  * Bounded by cap: when full, the oldest telemetry not yet published goes,
- * then the oldest availability or discovery message; each drop is counted
- * by kind. Billing and results are never dropped: with nothing else to
- * drop the queue grows for them (they come at most 13 per settlement and
- * one per command received). A retained message (availability, a
- * discovery config) replaces one for the same topic still waiting: the
- * broker would keep only the latest anyway. An item leaves only when the
+ * counted (drops[], by kind: only telemetry is ever dropped). The other
+ * kinds are never dropped; with no telemetry to drop the queue grows for
+ * them, and each is bounded by its nature: a retained message
+ * (availability, a discovery config) replaces one for the same topic
+ * still waiting (the broker would keep only the latest anyway), billing
+ * comes at most 13 per settlement, a result once per command received. An item leaves only when the
  * broker acknowledged it (QoS 1 PUBACK), so a lost connection or a restart
  * loses nothing: the queue is saved in the state file (section 3, one per
  * meter) and sent again, with its original timestamps and sequence
