@@ -396,6 +396,17 @@ static void handle(struct mqtt *c, struct event *e)
             snprintf(why, sizeof why, "%s (TLS: %s)",
                      e->text[0] ? e->text : "cannot connect",
                      c->link->tls_error);
+        else if (c->tls)
+            /* paho 1.3.11 (Debian 12) passes OpenSSL's reason only for
+             * failures on our side of the handshake; the broker refusing
+             * our certificate (TLS 1.3: after the handshake) is a closed
+             * connection with no reason */
+            snprintf(why, sizeof why, "%s (no reason from OpenSSL: the "
+                     "broker is not listening, or it closed the connection "
+                     "as a broker that requires a client certificate does "
+                     "when none is given or its CA is not trusted: check "
+                     "--mqtt-cert and --mqtt-key)",
+                     e->text[0] ? e->text : "cannot connect");
         else
             snprintf(why, sizeof why, "%s",
                      e->text[0] ? e->text : "cannot connect");

@@ -366,6 +366,21 @@ def test_tls_with_a_ca_and_client_certificates():
     assert r.returncode == 2 and "mqtts://" in r.stderr, r.stderr
 
 
+def test_tls_failures_say_why_at_default_verbosity():
+    h = H.harness()
+    tls = M.make_tls(h)
+    b = M.Broker(h, conf="\n".join([
+        "cafile " + tls["ca"], "certfile " + tls["server"],
+        "keyfile " + tls["server_key"], "require_certificate true"]))
+    uri = "mqtts://127.0.0.1:%d" % b.port
+    # a server certificate from a CA not trusted: OpenSSL's own words
+    m = meter(h, b, "--no-state", "--mqtt-ca", tls["client"], uri=uri)
+    m.proc.wait_stderr(r"warning: .*certificate verify failed")
+    # no client certificate for a broker that requires one
+    m = meter(h, b, "--no-state", "--mqtt-ca", tls["ca"], uri=uri)
+    m.proc.wait_stderr(r"warning: .*check --mqtt-cert")
+
+
 def check_contiguous(ts, period):
     seqs = [t["seq"] for t in ts]
     assert seqs == list(range(1, len(seqs) + 1)), seqs
