@@ -346,12 +346,17 @@ def test_wrong_credentials_are_a_clear_error_exit_3():
     assert "s3cret" not in " ".join(proc.argv)
 
 
-def test_tls_with_a_ca_and_client_certificates():
-    h = H.harness()
+def tls_broker(h):
+    """TLS material and a broker that requires client certificates."""
     tls = M.make_tls(h)
-    b = M.Broker(h, conf="\n".join([
+    return tls, M.Broker(h, conf="\n".join([
         "cafile " + tls["ca"], "certfile " + tls["server"],
         "keyfile " + tls["server_key"], "require_certificate true"]))
+
+
+def test_tls_with_a_ca_and_client_certificates():
+    h = H.harness()
+    tls, b = tls_broker(h)
     sub = M.Sub(b.port, ["kpm31c/#"], tls={
         "ca": tls["ca"], "cert": tls["client"], "key": tls["client_key"]})
     h.on_close(sub.close)
@@ -368,10 +373,7 @@ def test_tls_with_a_ca_and_client_certificates():
 
 def test_tls_failures_say_why_at_default_verbosity():
     h = H.harness()
-    tls = M.make_tls(h)
-    b = M.Broker(h, conf="\n".join([
-        "cafile " + tls["ca"], "certfile " + tls["server"],
-        "keyfile " + tls["server_key"], "require_certificate true"]))
+    tls, b = tls_broker(h)
     uri = "mqtts://127.0.0.1:%d" % b.port
     # a server certificate from a CA not trusted: OpenSSL's own words
     m = meter(h, b, "--no-state", "--mqtt-ca", tls["client"], uri=uri)
