@@ -22,6 +22,7 @@
 #define RETRY_INTERVAL 0.2      /* real s before 4g_M = Mqtt tries again */
 #define DRAIN_TIMEOUT 5.0       /* real s to send the queue on the way out */
 #define SETTLE_TIMEOUT 3.0      /* real s for clean disconnects */
+#define RESULT_GRACE 2.0        /* real s results may delay 4g_M = Debug */
 #define SECTION_HEADER 12       /* meter index, serial, period */
 /* Telemetry sequence numbers reserved in the state file ahead of use: a
  * restart after kill -9 resumes past them, so no number is used twice;
@@ -47,6 +48,7 @@ struct um {
     bool ever_up;               /* connected at least once */
     unsigned failures;          /* failed attempts since the last up */
     bool refusal_logged;        /* a refusal since the last up was logged */
+    double off_since;           /* real s 4g_M = Debug was seen, 0: not */
     uint64_t seq_limit;         /* sequence numbers below are on disk as
                                    used or reserved */
 };
@@ -291,7 +293,7 @@ static void on_up(void *ctx)
     mqtt_subscribe(m->client, filter, 2);
     if (u->discovery) {
         snprintf(filter, sizeof filter, "%s/status", u->discovery);
-        mqtt_subscribe(m->client, filter, 1);
+        mqtt_subscribe(m->client, filter, 2);
         publish_discovery(m);
     }
     pump(m);
@@ -401,7 +403,7 @@ static void on_message(void *ctx, const char *topic, const void *payload,
             ok ? "done" : "refused", ok ? "" : ": ", ok ? "" : error);
     char *text = uplink_json_dump(res);
     if (text) {
-        enqueue(m, UPLINK_RESULT, "result", text, false, false);
+        enqueue(m, UPLINK_RESULT, "result", text, true, false);
         free(text);
     }
     if (!ok) {
@@ -417,6 +419,15 @@ static void on_message(void *ctx, const char *topic, const void *payload,
 }
 
 /* ---- 4g_M, and telemetry between the engine's steps ---- */
+
+/* Results waiting or on their way. */
+static bool results_pending(struct um *m)
+{
+    for (unsigned k = 0; k < m->q.count; k++)
+        if (uplink_queue_at(&m->q, k)->kind == UPLINK_RESULT)
+            return true;
+    return false;
+}
 
 /* Follow the meter's 4g_M. false: not yet (try again later). */
 static bool follow_mode(struct um *m)
@@ -436,6 +447,15 @@ static bool follow_mode(struct um *m)
                (unsigned)m->serial);
         sample(m);
     } else {
+        /* the answers to commands go out first (the one that turned the
+         * uplink off, too), for RESULT_GRACE s at most */
+        if (m->up && !m->cut && results_pending(m)) {
+            if (!m->off_since)
+                m->off_since = monotonic_s();
+            if (monotonic_s() - m->off_since < RESULT_GRACE)
+                return false;
+        }
+        m->off_since = 0;
         m->on = false;
         enqueue(m, UPLINK_AVAILABILITY, "availability", "offline", true,
                 false);

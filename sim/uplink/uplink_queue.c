@@ -168,10 +168,15 @@ struct uplink_item *uplink_queue_push_text(struct uplink_queue *q,
             }
         }
     }
+    /* first: after what is on its way and the results and availability
+     * already put first (their order kept), before the rest */
     unsigned pos = q->count;
-    for (unsigned k = 0; first && k < q->count && pos == q->count; k++)
-        if (uplink_queue_at(q, k)->state == ITEM_WAITING)
+    for (unsigned k = 0; first && k < q->count && pos == q->count; k++) {
+        const struct uplink_item *o = uplink_queue_at(q, k);
+        if (o->state == ITEM_WAITING && o->kind != UPLINK_RESULT &&
+            o->kind != UPLINK_AVAILABILITY)
             pos = k;
+    }
     struct uplink_item *it = insert(q, pos, kind);
     if (!it) {
         free(t);

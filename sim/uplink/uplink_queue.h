@@ -115,9 +115,10 @@ struct uplink_item *uplink_queue_push_billing(struct uplink_queue *q,
                                               const struct uplink_billing *b);
 
 /* Append a text message of kind RESULT, AVAILABILITY or DISCOVERY (the
- * last two replace a waiting one for the same topic). first: before every
- * waiting item (availability: the meter's state goes ahead of its
- * backlog). NULL without memory. */
+ * last two replace a waiting one for the same topic). first: ahead of the
+ * waiting telemetry, billing and discovery, behind results and
+ * availability put first before (results and the meter's state go ahead
+ * of its backlog). NULL without memory. */
 struct uplink_item *uplink_queue_push_text(struct uplink_queue *q,
                                            uint8_t kind, const char *topic,
                                            const char *payload, bool first);
