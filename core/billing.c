@@ -56,7 +56,13 @@ int32_t billing_catch_up(struct billing *b, const struct energy *e,
         return 0;
     billing_current(b, e, ca, cr, &cur);
     if (n > BILLING_MONTHS) {
-        /* what was measured would be previous n > 12: gone */
+        /* what was measured would be previous n > 12: reported first,
+         * while it is previous 1 (the billing month the one after it),
+         * then gone */
+        shift(b, &cur);
+        b->month++;
+        if (fn)
+            fn(ctx, rtc_month_start(b->month));
         for (unsigned k = 0; k < BILLING_MONTHS; k++)
             b->prev[k] = empty;
     } else {
@@ -68,7 +74,8 @@ int32_t billing_catch_up(struct billing *b, const struct energy *e,
         b->start[r] = e->rate[r];
     b->month = now_month;
     if (fn) {
-        /* report the (at most 12) latest month ends, oldest first */
+        /* report the (at most 12) latest month ends, oldest first: the
+         * month settled at t is previous (month - month of t + 1) */
         int32_t first = n > BILLING_MONTHS ? n - BILLING_MONTHS : 0;
         for (int32_t k = first; k < n; k++)
             fn(ctx, rtc_month_start(now_month - n + 1 + k));

@@ -31,7 +31,9 @@ struct billing_month {
     int64_t reactive[1 + ENERGY_RATES];
 };
 
-/* Called for each month end settled: t = 00:00 on the 1st that ended it. */
+/* Called for each month end reported: t = 00:00 on the 1st that ended it.
+ * The month it ended is then previous (b->month - rtc_month_index(t) + 1)
+ * in the history (meter_billing_month). */
 typedef void billing_fn(void *ctx, int64_t t);
 
 struct billing {
@@ -50,7 +52,9 @@ void billing_current(const struct billing *b, const struct energy *e,
 
 /* Apply the settlements due when the RTC is in month `now_month`.
  * Returns the month ends passed (0 if none, or if now_month is not after
- * the billing month). fn (may be NULL) is told of each applied one. */
+ * the billing month). fn (may be NULL) is told of each applied one, oldest
+ * first; after more than 12 at once, of the first (the month that was
+ * measured, while it is previous 1) and of the 12 latest (empty). */
 int32_t billing_catch_up(struct billing *b, const struct energy *e,
                          unsigned ca, unsigned cr, int32_t now_month,
                          billing_fn *fn, void *ctx);

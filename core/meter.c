@@ -204,6 +204,11 @@ int64_t meter_time(const struct meter *m)
     return m->rtc.now;
 }
 
+int32_t meter_billing_month(const struct meter *m)
+{
+    return m->billing.month;
+}
+
 const struct meter_measure *meter_measure(const struct meter *m)
 {
     return &m->meas;

@@ -86,7 +86,8 @@ struct meter_port {
     void (*relay)(void *ctx, bool closed);
     /* a monthly settlement was applied for the month that ended at t
      * (s since 1970-01-01); from meter_tick, meter_set_time,
-     * meter_nv_restore (months missed while off). */
+     * meter_nv_restore (months missed while off). After more than 12 at
+     * once: the measured month's, then the 12 latest (billing.h). */
     void (*settled)(void *ctx, int64_t t);
     /* a command changed what the NV image keeps: a setting, the clock,
      * the prepaid credit, the relay command or the maximum demand cleared.

@@ -41,4 +41,9 @@ void meter_integrate(struct meter *m, uint32_t ms);
  * values meter_integrate will hold. */
 void meter_window(struct meter *m, const struct metro_result *w);
 
+/* The billing month being filled (rtc_month_index). In a settled
+ * callback, the month that ended at t is previous (this - the month of t
+ * + 1) in the history registers. */
+int32_t meter_billing_month(const struct meter *m);
+
 #endif

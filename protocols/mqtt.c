@@ -38,7 +38,8 @@ struct event {
     struct event *next;
     struct link *link;
     enum event_kind kind;
-    int code;                   /* failure code; for EV_PUBLISHED 1 = ok */
+    int code;                   /* failure code; for EV_PUBLISHED 1 = ok;
+                                   for EV_MESSAGE 1 = retained */
     MQTTAsync_token token;      /* EV_PUBLISHED */
     char *topic;                /* EV_MESSAGE */
     void *payload;              /* EV_MESSAGE */
@@ -156,6 +157,7 @@ static int cb_message(void *ctx, char *topic, int topic_len,
             if (m->payloadlen > 0)
                 memcpy(e->payload, m->payload, (size_t)m->payloadlen);
             e->len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+            e->code = m->retained ? 1 : 0;
             push(ctx, e);
         } else {
             free(e->topic);
@@ -394,6 +396,17 @@ static void handle(struct mqtt *c, struct event *e)
             snprintf(why, sizeof why, "%s (TLS: %s)",
                      e->text[0] ? e->text : "cannot connect",
                      c->link->tls_error);
+        else if (c->tls)
+            /* paho 1.3.11 (Debian 12) passes OpenSSL's reason only for
+             * failures on our side of the handshake; the broker refusing
+             * our certificate (TLS 1.3: after the handshake) is a closed
+             * connection with no reason */
+            snprintf(why, sizeof why, "%s (no reason from OpenSSL: the "
+                     "broker is not listening, or it closed the connection "
+                     "as a broker that requires a client certificate does "
+                     "when none is given or its CA is not trusted: check "
+                     "--mqtt-cert and --mqtt-key)",
+                     e->text[0] ? e->text : "cannot connect");
         else
             snprintf(why, sizeof why, "%s",
                      e->text[0] ? e->text : "cannot connect");
@@ -420,7 +433,8 @@ static void handle(struct mqtt *c, struct event *e)
         break;
     case EV_MESSAGE:
         if (c->state == ST_UP && c->ev.message)
-            c->ev.message(c->ev.ctx, e->topic, e->payload, e->len);
+            c->ev.message(c->ev.ctx, e->topic, e->payload, e->len,
+                          e->code == 1);
         break;
     case EV_PUBLISHED:
         for (unsigned k = 0; k < c->nflights; k++) {

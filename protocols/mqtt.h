@@ -71,9 +71,10 @@ struct mqtt_events {
      * client id, unavailable, bad user name or password, not authorized);
      * a reconnect is scheduled unless the callback stops the client */
     void (*refused)(void *ctx, int code, const char *why);
-    /* a message on a subscribed topic (payload not NUL-terminated) */
+    /* a message on a subscribed topic (payload not NUL-terminated);
+     * retained: the broker kept it and sends it to every new subscriber */
     void (*message)(void *ctx, const char *topic, const void *payload,
-                    size_t len);
+                    size_t len, bool retained);
     /* a tagged publish completed: acknowledged (ok) or not */
     void (*acked)(void *ctx, uint64_t tag, bool ok);
 };

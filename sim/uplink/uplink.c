@@ -22,7 +22,12 @@
 #define RETRY_INTERVAL 0.2      /* real s before 4g_M = Mqtt tries again */
 #define DRAIN_TIMEOUT 5.0       /* real s to send the queue on the way out */
 #define SETTLE_TIMEOUT 3.0      /* real s for clean disconnects */
+#define RESULT_GRACE 2.0        /* real s results may delay 4g_M = Debug */
 #define SECTION_HEADER 12       /* meter index, serial, period */
+/* Telemetry sequence numbers reserved in the state file ahead of use: a
+ * restart after kill -9 resumes past them, so no number is used twice;
+ * reaching the end of a block saves the state first (docs/mqtt.md). */
+#define SEQ_BLOCK 65536
 
 /* One meter's uplink. */
 struct um {
@@ -42,6 +47,10 @@ struct um {
     bool up;                    /* connected */
     bool ever_up;               /* connected at least once */
     unsigned failures;          /* failed attempts since the last up */
+    bool refusal_logged;        /* a refusal since the last up was logged */
+    double off_since;           /* real s 4g_M = Debug was seen, 0: not */
+    uint64_t seq_limit;         /* sequence numbers below are on disk as
+                                   used or reserved */
 };
 
 struct uplink {
@@ -65,6 +74,9 @@ struct uplink {
     uint32_t period;
     unsigned queue_cap;
     double reconnect_max;
+    const char *state_path;     /* NULL: no state file */
+    bool stopped;               /* the last save: nothing more is taken */
+    bool reserve_failed;        /* a save to reserve numbers failed */
     uplink_traffic_fn *observer;    /* optional: every message */
     void *observer_ctx;
 };
@@ -125,22 +137,27 @@ static void pump(struct um *m)
             continue;
         if (!mqtt_can_send(m->client))
             return;
-        char topic[160];
-        char *payload;
-        bool retain = it->kind == UPLINK_BILLING;
-        if (retain) {
-            snprintf(topic, sizeof topic, "%s/billing", m->base);
+        char buf[160];
+        const char *topic = it->topic;
+        char *payload = NULL;
+        bool retain = it->kind != UPLINK_TELEMETRY &&
+                      it->kind != UPLINK_RESULT;
+        if (it->kind == UPLINK_BILLING) {
+            snprintf(buf, sizeof buf, "%s/billing", m->base);
             payload = uplink_json_billing(it, m->serial);
-        } else {
-            snprintf(topic, sizeof topic, "%s/state", m->base);
-            payload = uplink_json_telemetry(it, m->serial);
+            topic = buf;
+        } else if (it->kind == UPLINK_TELEMETRY) {
+            snprintf(buf, sizeof buf, "%s/state", m->base);
+            payload = uplink_json_telemetry(it, m->serial, m->q.drops);
+            topic = buf;
         }
-        if (!payload)
+        const char *text = payload ? payload : it->text;
+        if (!text)
             return;
-        int rc = mqtt_publish(m->client, topic, payload, strlen(payload), 1,
+        int rc = mqtt_publish(m->client, topic, text, strlen(text), 1,
                               retain, it->id);
         if (!rc)
-            observe(m, true, topic, payload, strlen(payload));
+            observe(m, true, topic, text, strlen(text));
         free(payload);
         if (rc)
             return;
@@ -164,45 +181,79 @@ void uplink_cut(struct uplink *u, bool cut)
     }
 }
 
-static void publish_now(struct um *m, const char *suffix, const char *payload,
-                        bool retain)
+/* Every drop since before[] was taken, in the log: the first of each
+ * kind and every thousandth (the telemetry carries the counts). */
+static void log_drops(struct um *m, const uint64_t *before)
 {
-    char topic[256];
-    snprintf(topic, sizeof topic, "%s/%s", m->base, suffix);
-    if (mqtt_publish(m->client, topic, payload, strlen(payload), 1, retain,
-                     0))
-        um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
-               (unsigned)m->serial, topic);
+    for (unsigned k = 1; k < UPLINK_KINDS; k++) {
+        uint64_t n = m->q.drops[k];
+        if (n == before[k] || (n != 1 && n / 1000 == before[k] / 1000))
+            continue;
+        um_log(m, LOG_WARN, "MQTT meter %08u: queue full (%u messages), "
+               "dropping the oldest %s (%llu so far)", (unsigned)m->serial,
+               m->q.cap, uplink_kind_names[k], (unsigned long long)n);
+    }
+}
+
+/* Queue a text message: a result, availability, or a discovery config
+ * (topic: a suffix of the meter's base unless absolute). */
+static void enqueue(struct um *m, uint8_t kind, const char *suffix,
+                    const char *payload, bool first, bool absolute)
+{
+    char topic[512];
+    uint64_t before[UPLINK_KINDS];
+
+    if (absolute)
+        snprintf(topic, sizeof topic, "%s", suffix);
     else
-        observe(m, true, topic, payload, strlen(payload));
+        snprintf(topic, sizeof topic, "%s/%s", m->base, suffix);
+    memcpy(before, m->q.drops, sizeof before);
+    if (!uplink_queue_push_text(&m->q, kind, topic, payload, first))
+        log_error("MQTT meter %08u: out of memory for %s", (unsigned)m->serial,
+                  topic);
+    log_drops(m, before);
+}
+
+/* Reserve the next block of sequence numbers in the state file before
+ * using one past those already there. */
+static void reserve_seq(struct um *m)
+{
+    struct uplink *u = m->u;
+    char err[512];
+
+    if (!u->state_path || m->q.next_seq < m->seq_limit)
+        return;
+    if (state_save(u->state_path, u->e, err, sizeof err)) {
+        if (!u->reserve_failed)
+            log_error("MQTT: cannot reserve telemetry sequence numbers in "
+                      "the state file (after a crash some may be used "
+                      "again): %s", err);
+        u->reserve_failed = true;
+        m->seq_limit = m->q.next_seq + SEQ_BLOCK;   /* try a block later */
+    }
 }
 
 static void sample(struct um *m)
 {
     struct uplink_telemetry t;
+    uint64_t before[UPLINK_KINDS];
+
     m->report = false;
-    if (!m->on)
+    if (!m->on || m->u->stopped)
         return;
+    reserve_seq(m);
     uplink_snapshot_telemetry(core_of(m), &t);
-    uint64_t dropped = m->q.dropped;
-    uplink_queue_push_telemetry(&m->q, &t);
-    if (m->q.dropped != dropped && (m->q.dropped == 1 ||
-                                    m->q.dropped % 1000 == 0))
-        um_log(m, LOG_WARN, "MQTT meter %08u: queue full (%u messages), "
-               "dropping the oldest telemetry (%llu so far)",
-               (unsigned)m->serial, m->q.cap,
-               (unsigned long long)m->q.dropped);
+    memcpy(before, m->q.drops, sizeof before);
+    if (!uplink_queue_push_telemetry(&m->q, &t))
+        log_error("MQTT meter %08u: out of memory for telemetry",
+                  (unsigned)m->serial);
+    log_drops(m, before);
     pump(m);
 }
 
 static void emit_discovery(void *ctx, const char *topic, const char *payload)
 {
-    struct um *m = ctx;
-    if (mqtt_publish(m->client, topic, payload, strlen(payload), 1, true, 0))
-        um_log(m, LOG_WARN, "MQTT meter %08u: could not publish %s",
-               (unsigned)m->serial, topic);
-    else
-        observe(m, true, topic, payload, strlen(payload));
+    enqueue(ctx, UPLINK_DISCOVERY, topic, payload, false, true);
 }
 
 static void publish_discovery(struct um *m)
@@ -215,6 +266,7 @@ static void publish_discovery(struct um *m)
         .sim_version = SIM_VERSION,
     };
     uplink_json_discovery(&d, emit_discovery, m);
+    pump(m);
 }
 
 /* ---- what the connection reports ---- */
@@ -227,6 +279,7 @@ static void on_up(void *ctx)
 
     m->up = true;
     m->failures = 0;
+    m->refusal_logged = false;
     m->ever_up = true;
     u->up_count++;
     um_log(m, LOG_INFO, "MQTT meter %08u connected to %s as %s (%u queued)",
@@ -235,12 +288,12 @@ static void on_up(void *ctx)
         log_info("MQTT: all %u meters connected to %s", u->count, u->uri);
         u->all_up_logged = true;
     }
-    publish_now(m, "availability", "online", true);
+    enqueue(m, UPLINK_AVAILABILITY, "availability", "online", true, false);
     snprintf(filter, sizeof filter, "%s/cmd/+", m->base);
-    mqtt_subscribe(m->client, filter, 1);
+    mqtt_subscribe(m->client, filter, 2);
     if (u->discovery) {
         snprintf(filter, sizeof filter, "%s/status", u->discovery);
-        mqtt_subscribe(m->client, filter, 1);
+        mqtt_subscribe(m->client, filter, 2);
         publish_discovery(m);
     }
     pump(m);
@@ -292,11 +345,13 @@ static void on_refused(void *ctx, int code, const char *why)
         ev_break(u->loop, EVBREAK_ALL);
         return;
     }
+    /* credentials revoked while running: an error once, then quiet */
     if (!u->failed)
-        um_log(m, m->failures == 0 ? LOG_ERROR : LOG_DEBUG,
+        um_log(m, m->refusal_logged ? LOG_DEBUG : LOG_ERROR,
                "MQTT broker %s refused meter %08u's connection (%s): %s "
                "(CONNACK %d); retrying", u->uri, (unsigned)m->serial, who,
                why, code);
+    m->refusal_logged = true;
     m->failures++;
 }
 
@@ -308,7 +363,7 @@ static void on_acked(void *ctx, uint64_t tag, bool ok)
 }
 
 static void on_message(void *ctx, const char *topic, const void *payload,
-                       size_t len)
+                       size_t len, bool retained)
 {
     struct um *m = ctx;
     struct uplink *u = m->u;
@@ -329,9 +384,16 @@ static void on_message(void *ctx, const char *topic, const void *payload,
     const char *name = topic + blen + 5;
     if (!*name || strchr(name, '/'))
         return;
+    if (len == 0) {
+        /* how a retained command is cleared: not a command */
+        log_debug("MQTT meter %08u: empty message on %s ignored",
+                  (unsigned)m->serial, topic);
+        return;
+    }
 
     struct uplink_cmd_env env = {
         .m = core_of(m), .now = now_s(u), .period = m->period,
+        .retained = retained,
     };
     json_t *res = uplink_cmd_run(name, payload, len, &env);
     bool ok = json_is_true(json_object_get(res, "ok"));
@@ -341,11 +403,13 @@ static void on_message(void *ctx, const char *topic, const void *payload,
             ok ? "done" : "refused", ok ? "" : ": ", ok ? "" : error);
     char *text = uplink_json_dump(res);
     if (text) {
-        publish_now(m, "result", text, false);
+        enqueue(m, UPLINK_RESULT, "result", text, true, false);
         free(text);
     }
-    if (!ok)
+    if (!ok) {
+        pump(m);
         return;
+    }
     if (env.period != m->period) {
         m->period = env.period;
         m->next_due = next_boundary(now_s(u), m->period);
@@ -355,6 +419,15 @@ static void on_message(void *ctx, const char *topic, const void *payload,
 }
 
 /* ---- 4g_M, and telemetry between the engine's steps ---- */
+
+/* Results waiting or on their way. */
+static bool results_pending(struct um *m)
+{
+    for (unsigned k = 0; k < m->q.count; k++)
+        if (uplink_queue_at(&m->q, k)->kind == UPLINK_RESULT)
+            return true;
+    return false;
+}
 
 /* Follow the meter's 4g_M. false: not yet (try again later). */
 static bool follow_mode(struct um *m)
@@ -374,9 +447,20 @@ static bool follow_mode(struct um *m)
                (unsigned)m->serial);
         sample(m);
     } else {
+        /* the answers to commands go out first (the one that turned the
+         * uplink off, too), for RESULT_GRACE s at most */
+        if (m->up && !m->cut && results_pending(m)) {
+            if (!m->off_since)
+                m->off_since = monotonic_s();
+            if (monotonic_s() - m->off_since < RESULT_GRACE)
+                return false;
+        }
+        m->off_since = 0;
         m->on = false;
+        enqueue(m, UPLINK_AVAILABILITY, "availability", "offline", true,
+                false);
+        pump(m);                /* the disconnect lets it finish */
         if (m->up) {
-            publish_now(m, "availability", "offline", true);
             m->up = false;
             u->up_count--;
         }
@@ -473,10 +557,10 @@ static void hook_settled(void *ctx, unsigned meter, int64_t t)
     if (meter >= u->count)
         return;
     struct um *m = &u->m[meter];
-    if (u->started && !m->on)
-        return;
+    /* kept even with the uplink off (4g_M = Debug): it leaves when on */
     uplink_snapshot_billing(&u->e->meters[meter].core, t, &b);
-    uplink_queue_push_billing(&m->q, &b);
+    if (!uplink_queue_push_billing(&m->q, &b))
+        log_error("MQTT meter %u: out of memory for billing", meter);
     if (u->started)
         pump(m);
 }
@@ -514,7 +598,14 @@ static size_t section_save(void *ctx, unsigned meter, uint8_t *buf)
     le_put32(buf + 4, uplink_reg_u32(&u->e->meters[meter].core,
                                     REG_X_SERIAL));
     le_put32(buf + 8, m->period);
-    return SECTION_HEADER + uplink_queue_save(&m->q, buf + SECTION_HEADER);
+    /* the next number a restart may use: past a reserved block while
+     * running (kill -9 loses what was taken since), exact at the end */
+    uint64_t next = m->q.next_seq;
+    m->seq_limit = u->stopped ? next : next + SEQ_BLOCK;
+    m->q.next_seq = m->seq_limit;
+    size_t n = uplink_queue_save(&m->q, buf + SECTION_HEADER);
+    m->q.next_seq = next;
+    return SECTION_HEADER + n;
 }
 
 static int section_load(void *ctx, const uint8_t *data, size_t len, char *err,
@@ -536,6 +627,7 @@ static int section_load(void *ctx, const uint8_t *data, size_t len, char *err,
         snprintf(err, errlen, "meter %u's %s", meter, why);
         return -1;
     }
+    u->m[meter].seq_limit = u->m[meter].q.next_seq;
     if (period >= UPLINK_PERIOD_MIN && period <= UPLINK_PERIOD_MAX &&
         period != u->period)
         u->m[meter].period = period;    /* set by a command: it persists */
@@ -570,6 +662,7 @@ struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
     u->period = o->mqtt_period;
     u->queue_cap = o->mqtt_queue;
     u->reconnect_max = o->mqtt_reconnect_max;
+    u->state_path = o->state_path;
     u->next_due = INT64_MAX;
     if ((u->ca || u->cert || u->key) && strncmp(u->uri, "mqtts://", 8) &&
         strncmp(u->uri, "ssl://", 6)) {
@@ -728,8 +821,10 @@ void uplink_stop(struct uplink *u)
     }
     for (unsigned k = 0; k < u->count; k++) {
         struct um *m = &u->m[k];
-        if (m->up)
-            publish_now(m, "availability", "offline", true);
+        if (m->on)
+            enqueue(m, UPLINK_AVAILABILITY, "availability", "offline", true,
+                    false);
+        pump(m);                /* the disconnect lets it finish */
         mqtt_stop(m->client);
     }
     mqtt_hub_settle(u->hub, monotonic_s, SETTLE_TIMEOUT);
@@ -738,6 +833,7 @@ void uplink_stop(struct uplink *u)
         u->m[k].up = false;
     }
     u->started = false;
+    u->stopped = true;
 }
 
 void uplink_free(struct uplink *u)

@@ -474,7 +474,14 @@ json_t *uplink_cmd_run(const char *name, const void *payload, size_t len,
         else {
             if (id)
                 json_object_set(c.res, "id", id);
-            run(&c);
+            if (env->retained)
+                /* it would run again at every (re)connection */
+                fail(&c, "not executed: the command was retained by the "
+                     "broker (published with the retain flag); publish "
+                     "commands without it, and clear this one with an "
+                     "empty retained message on its topic");
+            else
+                run(&c);
         }
     }
     json_object_set_new(c.res, "ok", json_boolean(!c.error[0]));

@@ -25,6 +25,7 @@ struct uplink_cmd_env {
     int64_t now;                /* the engine's virtual time, s */
     uint32_t period;            /* in: the telemetry period; out: changed */
     bool report;                /* out: publish telemetry now */
+    bool retained;              /* in: the broker kept it (not run) */
 };
 
 /* Run command `name` with its raw payload. Returns the result object to

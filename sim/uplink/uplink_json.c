@@ -12,10 +12,13 @@ const char *const uplink_rate_names[4] = { "sharp", "peak", "flat", "valley" };
 json_t *uplink_json_time(int64_t t)
 {
     char when[32];
-    if (t == 0)
-        return json_null();
     time_format_iso(t, when, sizeof when);
     return json_string(when);
+}
+
+json_t *uplink_json_time_or_null(int64_t t)
+{
+    return t ? uplink_json_time(t) : json_null();
 }
 
 char *uplink_json_dump(json_t *o)
@@ -38,7 +41,8 @@ static void serial_text(uint32_t serial, char *buf, size_t len)
     snprintf(buf, len, "%08u", (unsigned)serial);
 }
 
-char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial)
+char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial,
+                            const uint64_t drops[UPLINK_KINDS])
 {
     const struct uplink_telemetry *t = &it->v.t;
     json_t *o = json_object(), *e = json_object(), *mo = json_object(),
@@ -59,10 +63,10 @@ char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial)
     set_real(o, "demand", t->demand);
     set_real(o, "max_demand", t->max_demand);
     json_object_set_new(o, "max_demand_time",
-                        uplink_json_time(t->max_demand_time));
+                        uplink_json_time_or_null(t->max_demand_time));
     set_real(o, "prev_max_demand", t->prev_max_demand);
     json_object_set_new(o, "prev_max_demand_time",
-                        uplink_json_time(t->prev_max_demand_time));
+                        uplink_json_time_or_null(t->prev_max_demand_time));
 
     set_real(e, "active_total", t->act[0]);
     set_real(e, "active_import", t->act[1]);
@@ -110,6 +114,11 @@ char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial)
     json_object_set_new(o, "low_credit", json_boolean(t->status & 2));
     json_object_set_new(o, "pulses", json_integer((json_int_t)t->pulses));
     json_object_set_new(o, "dropped", json_integer((json_int_t)it->dropped));
+    json_t *d = json_object();
+    for (unsigned k = 1; k < UPLINK_KINDS; k++)
+        json_object_set_new(d, uplink_kind_names[k],
+                            json_integer((json_int_t)drops[k]));
+    json_object_set_new(o, "drops", d);
     return uplink_json_dump(o);
 }
 
@@ -136,7 +145,7 @@ char *uplink_json_billing(const struct uplink_item *it, uint32_t serial)
     json_object_set_new(o, "reactive", r);
     set_real(o, "max_demand", b->max_demand);
     json_object_set_new(o, "max_demand_time",
-                        uplink_json_time(b->max_demand_time));
+                        uplink_json_time_or_null(b->max_demand_time));
     json_object_set_new(o, "dropped", json_integer((json_int_t)it->dropped));
     return uplink_json_dump(o);
 }

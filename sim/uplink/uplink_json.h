@@ -17,14 +17,18 @@
 /* The names of the tariff rates 1..4. */
 extern const char *const uplink_rate_names[4];
 
-/* An ISO 8601 time of the meter's clock, or null for 0. */
+/* An ISO 8601 time of the meter's clock (1970-01-01T00:00:00 for 0). */
 json_t *uplink_json_time(int64_t t);
+
+/* The same, or null for 0: "none" (a maximum demand's time). */
+json_t *uplink_json_time_or_null(int64_t t);
 
 /* Serialize (compact) and free the object; NULL without memory. */
 char *uplink_json_dump(json_t *o);
 
 /* The payloads (malloc'd strings). serial: the meter's serial number. */
-char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial);
+char *uplink_json_telemetry(const struct uplink_item *it, uint32_t serial,
+                            const uint64_t drops[UPLINK_KINDS]);
 char *uplink_json_billing(const struct uplink_item *it, uint32_t serial);
 
 /* Home Assistant discovery: calls emit(ctx, topic, payload) for every

@@ -6,26 +6,41 @@
 
 #include "sim/base/le.h"
 
-#define SAVE_VERSION 1
-#define SAVE_HEADER (2 + 2 + 8 + 8 + 4)
+#define SAVE_VERSION 2
+#define SAVE_HEADER_V1 (2 + 2 + 8 + 8 + 4)
+#define SAVE_HEADER (2 + 2 + 8 + 8 * UPLINK_KINDS + 4)
 #define ITEM_HEADER (1 + 3 + 8 + 8)
 #define TELEMETRY_SIZE (8 + 36 * 4 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 5 * 2)
 #define BILLING_SIZE (8 + 10 * 4 + 4 + 4)
 
+const char *const uplink_kind_names[UPLINK_KINDS] = {
+    "", "telemetry", "billing", "result", "availability", "discovery",
+};
+
 int uplink_queue_init(struct uplink_queue *q, unsigned cap)
 {
     memset(q, 0, sizeof *q);
-    q->ring = calloc(cap ? cap : 1, sizeof *q->ring);
+    q->cap = cap ? cap : 1;
+    q->ring = calloc(q->cap, sizeof *q->ring);
     if (!q->ring)
         return -1;
-    q->cap = cap ? cap : 1;
+    q->size = q->cap;
     q->next_id = 1;
     q->next_seq = 1;
     return 0;
 }
 
+static void item_clear(struct uplink_item *it)
+{
+    free(it->topic);
+    free(it->text);
+    it->topic = it->text = NULL;
+}
+
 void uplink_queue_free(struct uplink_queue *q)
 {
+    for (unsigned k = 0; q->ring && k < q->count; k++)
+        item_clear(uplink_queue_at(q, k));
     free(q->ring);
     q->ring = NULL;
     q->count = 0;
@@ -33,42 +48,75 @@ void uplink_queue_free(struct uplink_queue *q)
 
 struct uplink_item *uplink_queue_at(struct uplink_queue *q, unsigned k)
 {
-    return &q->ring[(q->head + k) % q->cap];
+    return &q->ring[(q->head + k) % q->size];
 }
 
-/* Remove the k-th item, keeping the order of the others. */
+/* Remove the k-th item (its text freed), keeping the order of the
+ * others. */
 static void remove_at(struct uplink_queue *q, unsigned k)
 {
+    item_clear(uplink_queue_at(q, k));
     for (unsigned j = k; j > 0; j--)
         *uplink_queue_at(q, j) = *uplink_queue_at(q, j - 1);
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) % q->size;
     q->count--;
 }
 
-/* Room for one more: drop the oldest telemetry still waiting, counted.
- * With none waiting, the oldest item goes from the queue uncounted: it was
- * published and is on its way, only its acknowledgement is forgotten. */
-static void make_room(struct uplink_queue *q)
+/* The position of the oldest waiting item of a kind, or -1. */
+static int oldest_waiting(struct uplink_queue *q, uint8_t kind)
 {
-    if (q->count < q->cap)
-        return;
-    unsigned k = 0;
-    while (k < q->count &&
-           (uplink_queue_at(q, k)->kind != UPLINK_TELEMETRY ||
-            uplink_queue_at(q, k)->state != ITEM_WAITING))
-        k++;
-    if (k == q->count)
-        k = 0;      /* everything is on its way: forget the oldest's ack */
-    const struct uplink_item *it = uplink_queue_at(q, k);
-    if (it->kind == UPLINK_TELEMETRY && it->state == ITEM_WAITING)
-        q->dropped++;
-    remove_at(q, k);
+    for (unsigned k = 0; k < q->count; k++) {
+        const struct uplink_item *it = uplink_queue_at(q, k);
+        if (it->state == ITEM_WAITING && it->kind == kind)
+            return (int)k;
+    }
+    return -1;
 }
 
-static struct uplink_item *append(struct uplink_queue *q, uint8_t kind)
+/* Double the ring (the order kept). -1 without memory. */
+static int grow(struct uplink_queue *q)
 {
-    make_room(q);
-    struct uplink_item *it = uplink_queue_at(q, q->count++);
+    unsigned size = q->size * 2;
+    struct uplink_item *ring = calloc(size, sizeof *ring);
+    if (!ring)
+        return -1;
+    for (unsigned k = 0; k < q->count; k++)
+        ring[k] = *uplink_queue_at(q, k);
+    free(q->ring);
+    q->ring = ring;
+    q->size = size;
+    q->head = 0;
+    return 0;
+}
+
+/* Room for one more: within the bound, drop the oldest telemetry still
+ * waiting, counted; with none (the other kinds and what is on its way
+ * are kept), or beyond what is allocated, grow. */
+static int make_room(struct uplink_queue *q)
+{
+    if (q->count >= q->cap) {
+        int k = oldest_waiting(q, UPLINK_TELEMETRY);
+        if (k >= 0) {
+            q->drops[uplink_queue_at(q, (unsigned)k)->kind]++;
+            remove_at(q, (unsigned)k);
+        }
+    }
+    return q->count < q->size ? 0 : grow(q);
+}
+
+/* A new item at position pos (0..count), zeroed but for id, kind and
+ * state; NULL without memory. */
+static struct uplink_item *insert(struct uplink_queue *q, unsigned pos,
+                                  uint8_t kind)
+{
+    if (make_room(q))
+        return NULL;
+    if (pos > q->count)
+        pos = q->count;
+    for (unsigned j = q->count; j > pos; j--)
+        *uplink_queue_at(q, j) = *uplink_queue_at(q, j - 1);
+    q->count++;
+    struct uplink_item *it = uplink_queue_at(q, pos);
     memset(it, 0, sizeof *it);
     it->id = q->next_id++;
     it->kind = kind;
@@ -79,10 +127,11 @@ static struct uplink_item *append(struct uplink_queue *q, uint8_t kind)
 struct uplink_item *uplink_queue_push_telemetry(struct uplink_queue *q,
                                                 const struct uplink_telemetry *t)
 {
-    uint64_t seq = q->next_seq++;
-    struct uplink_item *it = append(q, UPLINK_TELEMETRY);
-    it->seq = seq;
-    it->dropped = q->dropped;   /* counted after making room */
+    struct uplink_item *it = insert(q, q->count, UPLINK_TELEMETRY);
+    if (!it)
+        return NULL;
+    it->seq = q->next_seq++;
+    it->dropped = q->drops[UPLINK_TELEMETRY];   /* after making room */
     it->v.t = *t;
     return it;
 }
@@ -90,9 +139,53 @@ struct uplink_item *uplink_queue_push_telemetry(struct uplink_queue *q,
 struct uplink_item *uplink_queue_push_billing(struct uplink_queue *q,
                                               const struct uplink_billing *b)
 {
-    struct uplink_item *it = append(q, UPLINK_BILLING);
-    it->dropped = q->dropped;
+    struct uplink_item *it = insert(q, q->count, UPLINK_BILLING);
+    if (!it)
+        return NULL;
+    it->dropped = q->drops[UPLINK_TELEMETRY];
     it->v.b = *b;
+    return it;
+}
+
+struct uplink_item *uplink_queue_push_text(struct uplink_queue *q,
+                                           uint8_t kind, const char *topic,
+                                           const char *payload, bool first)
+{
+    char *t = strdup(topic), *p = strdup(payload);
+    if (!t || !p) {
+        free(t);
+        free(p);
+        return NULL;
+    }
+    if (kind != UPLINK_RESULT) {
+        /* retained: a newer one for the topic replaces a waiting one */
+        for (unsigned k = 0; k < q->count; k++) {
+            struct uplink_item *old = uplink_queue_at(q, k);
+            if (old->state == ITEM_WAITING && old->kind == kind &&
+                !strcmp(old->topic, topic)) {
+                remove_at(q, k);
+                break;
+            }
+        }
+    }
+    /* first: after what is on its way and the results and availability
+     * already put first (their order kept), before the rest */
+    unsigned pos = q->count;
+    for (unsigned k = 0; first && k < q->count && pos == q->count; k++) {
+        const struct uplink_item *o = uplink_queue_at(q, k);
+        if (o->state == ITEM_WAITING && o->kind != UPLINK_RESULT &&
+            o->kind != UPLINK_AVAILABILITY)
+            pos = k;
+    }
+    struct uplink_item *it = insert(q, pos, kind);
+    if (!it) {
+        free(t);
+        free(p);
+        return NULL;
+    }
+    it->dropped = q->drops[UPLINK_TELEMETRY];
+    it->topic = t;
+    it->text = p;
     return it;
 }
 
@@ -107,7 +200,8 @@ void uplink_queue_acked(struct uplink_queue *q, uint64_t id, bool ok)
         break;
     }
     while (q->count && uplink_queue_at(q, 0)->state == ITEM_ACKED) {
-        q->head = (q->head + 1) % q->cap;
+        item_clear(uplink_queue_at(q, 0));
+        q->head = (q->head + 1) % q->size;
         q->count--;
     }
 }
@@ -279,16 +373,32 @@ static void get_billing(struct cursor *c, struct uplink_billing *b)
 
 static size_t item_size(const struct uplink_item *it)
 {
-    return ITEM_HEADER +
-           (it->kind == UPLINK_TELEMETRY ? TELEMETRY_SIZE : BILLING_SIZE);
+    switch (it->kind) {
+    case UPLINK_TELEMETRY: return ITEM_HEADER + TELEMETRY_SIZE;
+    case UPLINK_BILLING: return ITEM_HEADER + BILLING_SIZE;
+    default: return ITEM_HEADER + 2 + strlen(it->topic) + 4 + strlen(it->text);
+    }
+}
+
+static const struct uplink_item *at_c(const struct uplink_queue *q,
+                                      unsigned k)
+{
+    return &q->ring[(q->head + k) % q->size];
 }
 
 size_t uplink_queue_saved_size(const struct uplink_queue *q)
 {
     size_t n = SAVE_HEADER;
     for (unsigned k = 0; k < q->count; k++)
-        n += item_size(&q->ring[(q->head + k) % q->cap]);
+        if (at_c(q, k)->state != ITEM_ACKED)
+            n += item_size(at_c(q, k));
     return n;
+}
+
+static void put_bytes(struct cursor *c, const char *s, size_t n)
+{
+    memcpy(c->w, s, n);
+    c->w += n;
 }
 
 size_t uplink_queue_save(const struct uplink_queue *q, uint8_t *buf)
@@ -297,15 +407,16 @@ size_t uplink_queue_save(const struct uplink_queue *q, uint8_t *buf)
     unsigned n = 0;
 
     for (unsigned k = 0; k < q->count; k++)
-        if (q->ring[(q->head + k) % q->cap].state != ITEM_ACKED)
+        if (at_c(q, k)->state != ITEM_ACKED)
             n++;
     put_u16(&c, SAVE_VERSION);
     put_u16(&c, 0);
     put_u64(&c, q->next_seq);
-    put_u64(&c, q->dropped);
+    for (unsigned k = 0; k < UPLINK_KINDS; k++)
+        put_u64(&c, q->drops[k]);
     put_u32(&c, n);
     for (unsigned k = 0; k < q->count; k++) {
-        const struct uplink_item *it = &q->ring[(q->head + k) % q->cap];
+        const struct uplink_item *it = at_c(q, k);
         if (it->state == ITEM_ACKED)
             continue;       /* delivered: the broker has it */
         put_u8(&c, it->kind);
@@ -313,12 +424,71 @@ size_t uplink_queue_save(const struct uplink_queue *q, uint8_t *buf)
         put_u16(&c, 0);
         put_u64(&c, it->seq);
         put_u64(&c, it->dropped);
-        if (it->kind == UPLINK_TELEMETRY)
+        if (it->kind == UPLINK_TELEMETRY) {
             put_telemetry(&c, &it->v.t);
-        else
+        } else if (it->kind == UPLINK_BILLING) {
             put_billing(&c, &it->v.b);
+        } else {
+            size_t tl = strlen(it->topic), pl = strlen(it->text);
+            put_u16(&c, (uint16_t)tl);
+            put_bytes(&c, it->topic, tl);
+            put_u32(&c, (uint32_t)pl);
+            put_bytes(&c, it->text, pl);
+        }
     }
     return (size_t)(c.w - buf);
+}
+
+/* n bytes of text from the cursor, NUL-terminated (malloc'd); NULL when
+ * bad (the cursor bad) or holding a NUL. */
+static char *get_text(struct cursor *c, size_t n)
+{
+    const uint8_t *p = take(c, n);
+    if (!p || memchr(p, 0, n)) {
+        c->bad = true;
+        return NULL;
+    }
+    char *s = malloc(n + 1);
+    if (!s) {
+        c->bad = true;
+        return NULL;
+    }
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* One saved item into fresh; false when malformed. */
+static bool load_item(struct cursor *c, struct uplink_queue *fresh)
+{
+    uint8_t kind = get_u8(c);
+    get_u8(c);
+    get_u16(c);
+    uint64_t seq = get_u64(c);
+    uint64_t item_dropped = get_u64(c);
+    struct uplink_item *it = NULL;
+
+    if (kind == UPLINK_TELEMETRY) {
+        struct uplink_telemetry t;
+        get_telemetry(c, &t);
+        fresh->next_seq = seq;
+        it = uplink_queue_push_telemetry(fresh, &t);
+    } else if (kind == UPLINK_BILLING) {
+        struct uplink_billing b;
+        get_billing(c, &b);
+        it = uplink_queue_push_billing(fresh, &b);
+    } else if (kind >= UPLINK_RESULT && kind < UPLINK_KINDS) {
+        char *topic = get_text(c, get_u16(c));
+        char *text = topic ? get_text(c, get_u32(c)) : NULL;
+        if (text)
+            it = uplink_queue_push_text(fresh, kind, topic, text, false);
+        free(topic);
+        free(text);
+    }
+    if (!it || c->bad)
+        return false;
+    it->dropped = item_dropped;
+    return true;
 }
 
 int uplink_queue_load(struct uplink_queue *q, const uint8_t *buf, size_t len,
@@ -329,9 +499,9 @@ int uplink_queue_load(struct uplink_queue *q, const uint8_t *buf, size_t len,
 
     uint16_t version = get_u16(&c);
     get_u16(&c);
-    if (c.bad || version != SAVE_VERSION) {
+    if (c.bad || (version != SAVE_VERSION && version != 1)) {
         snprintf(err, errlen, "uplink queue of format version %u (this build "
-                 "reads %u)", version, SAVE_VERSION);
+                 "reads 1 and %u)", version, SAVE_VERSION);
         return -1;
     }
     if (uplink_queue_init(&fresh, q->cap)) {
@@ -339,37 +509,39 @@ int uplink_queue_load(struct uplink_queue *q, const uint8_t *buf, size_t len,
         return -1;
     }
     uint64_t next_seq = get_u64(&c);
-    uint64_t dropped = get_u64(&c);
+    uint64_t drops[UPLINK_KINDS] = { 0 };
+    if (version == 1)
+        drops[UPLINK_TELEMETRY] = get_u64(&c);
+    else
+        for (unsigned k = 0; k < UPLINK_KINDS; k++)
+            drops[k] = get_u64(&c);
     uint32_t n = get_u32(&c);
-    fresh.dropped = dropped;
-    for (uint32_t k = 0; k < n && !c.bad; k++) {
-        uint8_t kind = get_u8(&c);
-        get_u8(&c);
-        get_u16(&c);
-        uint64_t seq = get_u64(&c);
-        uint64_t item_dropped = get_u64(&c);
-        struct uplink_item *it;
-        if (kind == UPLINK_TELEMETRY) {
-            struct uplink_telemetry t;
-            get_telemetry(&c, &t);
-            fresh.next_seq = seq;
-            it = uplink_queue_push_telemetry(&fresh, &t);
-        } else if (kind == UPLINK_BILLING) {
-            struct uplink_billing b;
-            get_billing(&c, &b);
-            it = uplink_queue_push_billing(&fresh, &b);
-        } else {
+    memcpy(fresh.drops, drops, sizeof drops);
+    for (uint32_t k = 0; k < n && !c.bad; k++)
+        if (!load_item(&c, &fresh))
             c.bad = true;
-            break;
-        }
-        it->dropped = item_dropped;
-    }
     if (c.bad || c.r != c.end || next_seq == 0) {
         snprintf(err, errlen, "uplink queue section is malformed");
         uplink_queue_free(&fresh);
         return -1;
     }
     fresh.next_seq = next_seq;
+    /* what was queued before the load (settlements applied as the meters
+     * were restored) comes after what was saved */
+    for (unsigned k = 0; k < q->count; k++) {
+        struct uplink_item *old = uplink_queue_at(q, k);
+        struct uplink_item *it = old->kind == UPLINK_BILLING
+            ? uplink_queue_push_billing(&fresh, &old->v.b)
+            : old->kind == UPLINK_TELEMETRY
+            ? uplink_queue_push_telemetry(&fresh, &old->v.t)
+            : uplink_queue_push_text(&fresh, old->kind, old->topic,
+                                     old->text, false);
+        if (!it) {
+            snprintf(err, errlen, "out of memory for the uplink queue");
+            uplink_queue_free(&fresh);
+            return -1;
+        }
+    }
     uplink_queue_free(q);
     *q = fresh;
     return 0;

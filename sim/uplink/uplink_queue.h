@@ -1,16 +1,23 @@
 /*
- * The uplink's outbox, one per meter: telemetry snapshots and billing
- * records waiting for the broker's acknowledgement, in order.
+ * The uplink's outbox, one per meter: every message the meter publishes
+ * (telemetry, billing, command results, availability, discovery configs)
+ * waits here for the broker's acknowledgement, in order.
  *
- * Bounded: when full, the oldest telemetry goes (billing records are kept
- * while there is telemetry to drop) and the drop is counted. An item
- * leaves only when the broker acknowledged it (QoS 1 PUBACK), so a lost
- * connection or a restart loses nothing: the queue is saved in the state
- * file (section 3, one per meter) and sent again, with its original
- * timestamps and sequence numbers.
+ * Bounded by cap: when full, the oldest telemetry not yet published goes,
+ * counted (drops[], by kind: only telemetry is ever dropped). The other
+ * kinds are never dropped; with no telemetry to drop the queue grows for
+ * them, and each is bounded by its nature: a retained message
+ * (availability, a discovery config) replaces one for the same topic
+ * still waiting (the broker would keep only the latest anyway), billing
+ * comes at most 13 per settlement, a result once per command received. An item leaves only when the
+ * broker acknowledged it (QoS 1 PUBACK), so a lost connection or a restart
+ * loses nothing: the queue is saved in the state file (section 3, one per
+ * meter) and sent again, with its original timestamps and sequence
+ * numbers.
  *
- * Items hold values, not JSON: the payload is built when the item is sent
- * (uplink_json.h), which keeps the queue and the state file small.
+ * Telemetry and billing hold values, not JSON: their payload is built when
+ * sent (uplink_json.h), which keeps the queue and the state file small.
+ * The other kinds hold their topic and payload text.
  */
 #ifndef SIM_UPLINK_QUEUE_H
 #define SIM_UPLINK_QUEUE_H
@@ -55,16 +62,28 @@ struct uplink_billing {
     uint32_t max_demand_time;
 };
 
-enum uplink_kind { UPLINK_TELEMETRY = 1, UPLINK_BILLING = 2 };
+enum uplink_kind {
+    UPLINK_TELEMETRY = 1,
+    UPLINK_BILLING = 2,
+    UPLINK_RESULT = 3,          /* a command's answer (text) */
+    UPLINK_AVAILABILITY = 4,    /* online / offline, retained (text) */
+    UPLINK_DISCOVERY = 5,       /* a Home Assistant config, retained (text) */
+};
+#define UPLINK_KINDS 6          /* drops[] is indexed by kind */
+
+/* The kinds' names, as in logs and the telemetry's "drops" ("" for 0). */
+extern const char *const uplink_kind_names[UPLINK_KINDS];
 
 enum uplink_item_state { ITEM_WAITING = 0, ITEM_IN_FLIGHT = 1, ITEM_ACKED = 2 };
 
 struct uplink_item {
     uint64_t id;                /* unique in this queue: the publish tag */
-    uint64_t seq;               /* telemetry sequence number (0: billing) */
+    uint64_t seq;               /* telemetry sequence number (0: others) */
     uint64_t dropped;           /* telemetry dropped so far, when taken */
     uint8_t kind;               /* enum uplink_kind */
     uint8_t state;              /* enum uplink_item_state (not saved) */
+    char *topic;                /* text kinds: the whole topic (owned) */
+    char *text;                 /* text kinds: the payload (owned) */
     union {
         struct uplink_telemetry t;
         struct uplink_billing b;
@@ -73,10 +92,12 @@ struct uplink_item {
 
 struct uplink_queue {
     struct uplink_item *ring;
-    unsigned cap, head, count;
+    unsigned cap;               /* the bound (billing and results exceed it) */
+    unsigned size;              /* items allocated in ring, >= cap */
+    unsigned head, count;
     uint64_t next_id;           /* tags */
     uint64_t next_seq;          /* the next telemetry's sequence number */
-    uint64_t dropped;           /* telemetry dropped for lack of room */
+    uint64_t drops[UPLINK_KINDS];   /* dropped for lack of room, by kind */
 };
 
 int uplink_queue_init(struct uplink_queue *q, unsigned cap);
@@ -86,11 +107,21 @@ void uplink_queue_free(struct uplink_queue *q);
 struct uplink_item *uplink_queue_at(struct uplink_queue *q, unsigned k);
 
 /* Append a telemetry snapshot (it gets the next sequence number) or a
- * billing record, making room first. Returns the item. */
+ * billing record, making room first. Returns the item, NULL without
+ * memory. */
 struct uplink_item *uplink_queue_push_telemetry(struct uplink_queue *q,
                                                 const struct uplink_telemetry *t);
 struct uplink_item *uplink_queue_push_billing(struct uplink_queue *q,
                                               const struct uplink_billing *b);
+
+/* Append a text message of kind RESULT, AVAILABILITY or DISCOVERY (the
+ * last two replace a waiting one for the same topic). first: ahead of the
+ * waiting telemetry, billing and discovery, behind results and
+ * availability put first before (results and the meter's state go ahead
+ * of its backlog). NULL without memory. */
+struct uplink_item *uplink_queue_push_text(struct uplink_queue *q,
+                                           uint8_t kind, const char *topic,
+                                           const char *payload, bool first);
 
 /* The publish of item id completed: acknowledged ones leave (in order),
  * others wait to be sent again. */
@@ -104,9 +135,10 @@ void uplink_queue_unsend(struct uplink_queue *q);
 size_t uplink_queue_saved_size(const struct uplink_queue *q);
 size_t uplink_queue_save(const struct uplink_queue *q, uint8_t *buf);
 
-/* Restore what uplink_queue_save wrote. 0, or -1 with a reason in err
- * (the queue is left unchanged). Items beyond the capacity drop the
- * oldest telemetry, counted. */
+/* Restore what uplink_queue_save wrote (this version or version 1). 0, or
+ * -1 with a reason in err (the queue is left unchanged). Items queued
+ * before (billing of settlements applied while the state loaded) follow
+ * the restored ones. Items beyond the capacity drop as pushes do. */
 int uplink_queue_load(struct uplink_queue *q, const uint8_t *buf, size_t len,
                       char *err, size_t errlen);
 

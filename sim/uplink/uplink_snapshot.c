@@ -86,9 +86,10 @@ void uplink_snapshot_billing(const struct meter *m, int64_t settled,
                              struct uplink_billing *b)
 {
     /* the month that ended at `settled` is "previous n", n counted from
-     * the month the meter's clock is in now (settlements catch up several
-     * month ends at once after a gap) */
-    int32_t n = rtc_month_index(meter_time(m)) - rtc_month_index(settled) + 1;
+     * the billing month (settlements catch up several month ends at once
+     * after a gap; the measured month of a gap over 12 is reported while
+     * it is previous 1) */
+    int32_t n = meter_billing_month(m) - rtc_month_index(settled) + 1;
 
     memset(b, 0, sizeof *b);
     b->settled = settled;

@@ -23,8 +23,14 @@ LOAD = "U=230,I=5,PF=0.95"
 SERIAL = "31000001"
 BASE = "kpm31c/" + SERIAL
 
-with open(os.path.join(DOCS, "mqtt-state.schema.json")) as f:
-    SCHEMA = json.load(f)
+def schema(name):
+    with open(os.path.join(DOCS, name)) as f:
+        return json.load(f)
+
+
+SCHEMA = schema("mqtt-state.schema.json")
+BILLING = schema("mqtt-billing.schema.json")
+RESULT = schema("mqtt-result.schema.json")
 
 
 def meter(h, broker, *args, **kw):
@@ -65,7 +71,9 @@ def result_of(sub, cmd, payload, base=BASE):
     n = len(sub.on(base + "/result"))
     sub.publish(base + "/cmd/" + cmd, payload)
     sub.wait(lambda _: len(sub.on(base + "/result")) > n)
-    return sub.json_on(base + "/result")[n]
+    r = sub.json_on(base + "/result")[n]
+    jsonschema.validate(r, RESULT)
+    return r
 
 
 def f32(x):
@@ -338,12 +346,17 @@ def test_wrong_credentials_are_a_clear_error_exit_3():
     assert "s3cret" not in " ".join(proc.argv)
 
 
-def test_tls_with_a_ca_and_client_certificates():
-    h = H.harness()
+def tls_broker(h):
+    """TLS material and a broker that requires client certificates."""
     tls = M.make_tls(h)
-    b = M.Broker(h, conf="\n".join([
+    return tls, M.Broker(h, conf="\n".join([
         "cafile " + tls["ca"], "certfile " + tls["server"],
         "keyfile " + tls["server_key"], "require_certificate true"]))
+
+
+def test_tls_with_a_ca_and_client_certificates():
+    h = H.harness()
+    tls, b = tls_broker(h)
     sub = M.Sub(b.port, ["kpm31c/#"], tls={
         "ca": tls["ca"], "cert": tls["client"], "key": tls["client_key"]})
     h.on_close(sub.close)
@@ -356,6 +369,18 @@ def test_tls_with_a_ca_and_client_certificates():
     r = S.run(h, "--no-state", "--tcp", "off", "--mqtt",
               "mqtt://127.0.0.1:%d" % b.port, "--mqtt-ca", tls["ca"])
     assert r.returncode == 2 and "mqtts://" in r.stderr, r.stderr
+
+
+def test_tls_failures_say_why_at_default_verbosity():
+    h = H.harness()
+    tls, b = tls_broker(h)
+    uri = "mqtts://127.0.0.1:%d" % b.port
+    # a server certificate from a CA not trusted: OpenSSL's own words
+    m = meter(h, b, "--no-state", "--mqtt-ca", tls["client"], uri=uri)
+    m.proc.wait_stderr(r"warning: .*certificate verify failed")
+    # no client certificate for a broker that requires one
+    m = meter(h, b, "--no-state", "--mqtt-ca", tls["ca"], uri=uri)
+    m.proc.wait_stderr(r"warning: .*check --mqtt-cert")
 
 
 def check_contiguous(ts, period):
@@ -478,6 +503,7 @@ def test_billing_message_at_monthly_settlement():
     (payload, retain), = sub.wait(lambda _: sub.on(BASE + "/billing"))
     assert retain
     bill = json.loads(payload)
+    jsonschema.validate(bill, BILLING)
     regs = S.dump(dump)["registers"]
     assert bill["month"] == "2026-01" and bill["serial"] == SERIAL, bill
     assert bill["settled"] == "2026-02-01T00:00:00"
@@ -489,6 +515,185 @@ def test_billing_message_at_monthly_settlement():
     assert abs(bill["active"]["valley"] - 2.3) < 0.01, bill
     assert bill["max_demand"] > 2000 and bill["max_demand_time"].startswith(
         "2026-01-31"), bill
+
+
+def test_retained_command_runs_once_at_most():
+    # a retained top-up would run again at every (re)connection: MQTT
+    # 3.1.1 flags only the copies the broker keeps, so the live one runs
+    # and every later copy is refused with the reason
+    h = H.harness()
+    b = M.Broker(h, persistence=True)
+    sub = M.Sub(b.port, [BASE + "/result"], client_id="it-retained",
+                clean=False)
+    h.on_close(sub.close)
+    m = meter(h, b, "--load", LOAD, "--speed", "0")
+    m.proc.wait_stderr(r"connected to")
+    time.sleep(0.5)     # its subscription is on its way
+    assert result_of(sub, "report", "{}")["ok"]     # subscribed: live copy
+    sub.publish(BASE + "/cmd/topup", '{"wh": 100, "id": "kept"}',
+                retain=True)
+    r = sub.wait(lambda _: sub.json_on(BASE + "/result")[1:])[0]
+    assert r["ok"] and r["credit_wh"] == 100, r
+    for k in (1, 2):                # two reconnections
+        b.stop()
+        m.proc.wait_stderr(r"connection lost")
+        b.start()
+        rs = sub.wait(lambda _: sub.json_on(BASE + "/result")[k + 1:],
+                      timeout=30)
+        jsonschema.validate(rs[0], RESULT)
+        assert rs[0]["ok"] is False and rs[0]["id"] == "kept", rs
+        assert "retain" in rs[0]["error"], rs
+        assert m.regs(0x1132, 2) == [0, 100]
+    sub.publish(BASE + "/cmd/topup", "", retain=True)    # cleared
+    r = result_of(sub, "topup", '{"wh": 100}')
+    assert r["ok"] and r["credit_wh"] == 200, r
+
+
+def distinct_by_seq(msgs):
+    """{seq: payload}; asserts that no seq stands for two contents."""
+    seen = {}
+    for t in msgs:
+        key = json.dumps(t, sort_keys=True)
+        assert seen.setdefault(t["seq"], key) == key, (
+            "seq %d used for two messages:\n%s\n%s" % (t["seq"],
+                                                         seen[t["seq"]], key))
+    return seen
+
+
+def test_kill_9_while_connected_never_reuses_a_sequence_number():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = subscribed(h, b)
+    state = h.path("meter.state")
+    args = ("--load", LOAD, "--mqtt-period", "1", "--speed", "20",
+            "--start", "2030-05-01T00:00:00", "--checkpoint", "1")
+    m = meter(h, b, *args, state=state)
+    wait_seq(sub, 60)
+    os.killpg(m.proc.p.pid, signal.SIGKILL)
+    m.proc.p.wait()
+    before = max(t["seq"] for t in states(sub))
+    n = len(states(sub))
+    meter(h, b, *args, state=state)
+    sub.wait(lambda _: len(states(sub)) >= n + 20, timeout=60)
+    seen = distinct_by_seq(states(sub))
+    after = [t["seq"] for t in states(sub)[n:]]
+    # the restart resumes past every number the first run could have used
+    assert min(after) > before, (before, after[:5])
+    for t in states(sub):
+        jsonschema.validate(t, SCHEMA)
+    assert len(seen) >= n
+
+
+def test_burst_of_1000_commands_and_discovery_during_a_partition():
+    # results and configs go through the outbox: while the meter cannot
+    # publish (a scenario cuts its link: commands still arrive) they wait,
+    # then all arrive; each command runs once
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, [BASE + "/result", "homeassistant/#"])
+    h.on_close(sub.close)
+    with open(h.path("cut.lua"), "w") as f:
+        f.write('setup{ speed = 1 }\nmeter(1):load{ U = 230, I = 5, PF = 1 }\n'
+                'advance("2s")\nfault.broker("20s")\nadvance("40s")\n')
+    proc = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                    "--mqtt", "mqtt://127.0.0.1:%d" % b.port,
+                    "--mqtt-queue", "50", h.path("cut.lua")], stdin=False)
+    proc.wait_stderr(r"link to the broker cut")
+    n_cfg = len(sub.msgs)
+    for k in range(1000):
+        sub.c.publish(BASE + "/cmd/topup", '{"wh": 1, "id": %d}' % k, qos=1)
+        if k % 100 == 50:
+            sub.c.publish("homeassistant/status", "online", qos=1)
+    queued = proc.wait_stderr(r"link to the broker restored \((\d+) queued",
+                              timeout=40)
+    assert int(queued.group(1)) >= 1000 + 26, queued.group(0)
+    sub.wait(lambda _: len(sub.on(BASE + "/result")) >= 1000, timeout=60)
+    rs = sub.json_on(BASE + "/result")
+    for r in rs:
+        jsonschema.validate(r, RESULT)
+        assert r["ok"], r
+    # all of them, in order, each command once (the credit adds up)
+    assert [r["id"] for r in rs] == list(range(1000))
+    assert [r["credit_wh"] for r in rs] == list(range(1, 1001))
+    cfg = {t for t, _, _ in sub.msgs[n_cfg:] if t.endswith("/config")}
+    assert len(cfg) == 26, sorted(cfg)
+    assert "dropping the oldest result" not in proc.stderr()
+
+
+def billing_of(sub, base=BASE):
+    bills = sub.json_on(base + "/billing")
+    for x in bills:
+        jsonschema.validate(x, BILLING)
+    return bills
+
+
+def test_billing_never_dropped_by_a_full_queue():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, [BASE + "/billing"])
+    h.on_close(sub.close)
+    r = S.run(h, "--no-state", "--tcp", "off", "--mqtt",
+              "mqtt://127.0.0.1:%d" % b.port, "--mqtt-period", "60",
+              "--mqtt-queue", "2", "--load", "U=230,I=10,PF=1",
+              "--start", "2026-01-15T00:00:00",
+              "--until", "2026-05-02T00:00:00", "--speed", "max")
+    assert r.returncode == 0, r.stderr
+    bills = sub.wait(lambda _: billing_of(sub) if len(
+        {x["month"] for x in billing_of(sub)}) >= 4 else None)
+    assert {x["month"] for x in bills} == {"2026-01", "2026-02", "2026-03",
+                                           "2026-04"}, bills
+    assert all(x["active"]["total"] > 0 for x in bills), bills
+
+
+def test_billing_for_months_settled_while_stopped_and_after_a_jump():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, [BASE + "/billing", BASE + "/result"])
+    h.on_close(sub.close)
+    state = h.path("meter.state")
+    common = ("--state", state, "--tcp", "off", "--mqtt",
+              "mqtt://127.0.0.1:%d" % b.port, "--load", "U=230,I=10,PF=1",
+              "--speed", "max")
+    r = S.run(h, *common, "--start", "2027-03-01T00:00:00",
+              "--until", "2027-03-10T00:00:00")
+    assert r.returncode == 0, r.stderr
+    r = S.run(h, *common, "--start", "2027-06-10T00:00:00",
+              "--until", "2027-06-10T00:00:05")
+    assert r.returncode == 0, r.stderr
+    bills = sub.wait(lambda _: billing_of(sub) if len(billing_of(sub)) >= 3
+                     else None)
+    assert [x["month"] for x in bills] == ["2027-03", "2027-04", "2027-05"]
+    # March holds the 9 days measured (2.3 kW), April and May are empty
+    assert abs(bills[0]["active"]["total"] - 9 * 24 * 2.3) < 1, bills[0]
+    assert bills[1]["active"]["total"] == 0 == bills[2]["active"]["total"]
+    # a clock jump over 14 month ends: the month measured (with its
+    # energy), then the 12 latest
+    sub2 = subscribed(h, b)
+    m = meter(h, b, "--load", "U=230,I=10,PF=1", "--speed", "1000",
+              "--start", "2028-01-01T00:00:00", state=h.path("jump.state"))
+    sub2.wait(lambda _: [t for t in states(sub2) if t["month"]["active"] > 1])
+    n = len(billing_of(sub))
+    r = result_of(sub, "time", '{"time": "2029-03-05T00:00:00"}')
+    assert r["ok"], r
+    bills = sub.wait(lambda _: billing_of(sub)[n:] if len(
+        billing_of(sub)) >= n + 13 else None)
+    months = [x["month"] for x in bills]
+    assert months[0] == "2028-01" and months[1] == "2028-03", months
+    assert months[-1] == "2029-02" and len(set(months)) == 13, months
+    assert bills[0]["active"]["total"] > 1, bills[0]
+    assert all(x["active"]["total"] == 0 for x in bills[1:]), bills
+
+
+def test_time_zero_is_a_time():
+    h = H.harness()
+    b = M.Broker(h)
+    sub, m = frozen_meter(h, b)
+    r = result_of(sub, "time", '{"time": "1970-01-01T00:00:00"}')
+    assert r["ok"] and r["time"] == "1970-01-01T00:00:00", r
+    result_and_report(sub)
+    t = states(sub)[-1]
+    jsonschema.validate(t, SCHEMA)
+    assert t["time"] == "1970-01-01T00:00:00", t
 
 
 if __name__ == "__main__":

@@ -107,8 +107,9 @@ static void test_three_month_gap(void **state)
     assert_true(cur.active[0] == 5 * KWH && cur.active[4] == 5 * KWH);
 }
 
-/* Away longer than the history: everything is empty months, the work and
- * the reports stop at 12. */
+/* Away longer than the history: everything is empty months, the work
+ * stops at 12 shifts, and the reports at the measured month (told first,
+ * while it is previous 1) and the 12 latest. */
 static void test_long_gap(void **state)
 {
     struct energy e;
@@ -124,15 +125,18 @@ static void test_long_gap(void **state)
         use(&e, 1, 7);
         s.n = 0;
         assert_int_equal(catch_up(&b, &e, JAN2026 + gap, &s), gap);
-        assert_int_equal(s.n, 12);
-        assert_true(s.t[11] == rtc_month_start(JAN2026 + gap));
+        assert_int_equal(s.n, gap == 12 ? 12 : 13);
+        assert_true(s.t[0] == rtc_month_start(JAN2026 + 1));
+        assert_true(s.t[s.n - 1] == rtc_month_start(JAN2026 + gap));
+        if (gap == 13)
+            assert_true(s.t[1] == rtc_month_start(JAN2026 + 2));
         for (int n = 0; n < 11; n++)
             assert_true(b.prev[n].active[0] == 0);
         assert_true(b.prev[11].active[0] == (gap == 12 ? 7 * KWH : 0));
     }
     s.n = 0;
     assert_int_equal(catch_up(&b, &e, JAN2026 + 13 + 400, &s), 400);
-    assert_int_equal(s.n, 12);
+    assert_int_equal(s.n, 13);
 }
 
 /* March 5th, set back to February 20th, then forward again: March is

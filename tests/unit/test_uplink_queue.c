@@ -31,7 +31,7 @@ static void full_queue_drops_the_oldest_telemetry_and_counts(void **state)
         uplink_queue_push_telemetry(&q, &t);
     }
     assert_int_equal(q.count, 3);
-    assert_int_equal(q.dropped, 2);
+    assert_int_equal(q.drops[UPLINK_TELEMETRY], 2);
     for (unsigned k = 0; k < 3; k++) {
         struct uplink_item *it = uplink_queue_at(&q, k);
         assert_int_equal(it->seq, 3 + k);
@@ -57,14 +57,17 @@ static void published_items_are_not_counted_as_dropped(void **state)
     /* seq 2, the oldest waiting, went, counted; seq 1 is still tracked */
     assert_int_equal(uplink_queue_at(&q, 0)->seq, 1);
     assert_int_equal(uplink_queue_at(&q, 1)->seq, 3);
-    assert_int_equal(q.dropped, 1);
+    assert_int_equal(q.drops[UPLINK_TELEMETRY], 1);
     for (unsigned k = 0; k < 3; k++)
         uplink_queue_at(&q, k)->state = ITEM_IN_FLIGHT;
     struct uplink_telemetry t5 = tele(5);
     uplink_queue_push_telemetry(&q, &t5);
-    /* all on their way: the oldest's ack is forgotten, nothing counted */
-    assert_int_equal(uplink_queue_at(&q, 0)->seq, 3);
-    assert_int_equal(q.dropped, 1);
+    /* all on their way (at most a window): kept until acknowledged, so a
+     * lost connection sends them again; nothing counted */
+    assert_int_equal(q.count, 4);
+    assert_int_equal(uplink_queue_at(&q, 0)->seq, 1);
+    assert_int_equal(uplink_queue_at(&q, 3)->seq, 5);
+    assert_int_equal(q.drops[UPLINK_TELEMETRY], 1);
     uplink_queue_free(&q);
 }
 
@@ -82,7 +85,7 @@ static void billing_is_kept_while_telemetry_can_go(void **state)
     assert_int_equal(uplink_queue_at(&q, 0)->kind, UPLINK_BILLING);
     assert_int_equal(uplink_queue_at(&q, 1)->seq, 3);
     assert_int_equal(uplink_queue_at(&q, 2)->seq, 4);
-    assert_int_equal(q.dropped, 2);
+    assert_int_equal(q.drops[UPLINK_TELEMETRY], 2);
     uplink_queue_free(&q);
 }
 
@@ -137,7 +140,7 @@ static void saved_and_restored_exactly(void **state)
     assert_int_equal(uplink_queue_load(&r, buf, n, err, sizeof err), 0);
     assert_int_equal(r.count, q.count);
     assert_int_equal(r.next_seq, q.next_seq);
-    assert_int_equal(r.dropped, q.dropped);
+    assert_int_equal(r.drops[UPLINK_TELEMETRY], q.drops[UPLINK_TELEMETRY]);
     for (unsigned k = 0; k < q.count; k++) {
         struct uplink_item *a = uplink_queue_at(&q, k), *c = uplink_queue_at(&r, k);
         assert_int_equal(a->kind, c->kind);
@@ -162,6 +165,96 @@ static void saved_and_restored_exactly(void **state)
     uplink_queue_free(&r);
 }
 
+/* Only telemetry is dropped: with none left to drop, the queue grows
+ * beyond its bound for billing, results and discovery. */
+static void billing_and_results_are_never_dropped(void **state)
+{
+    struct uplink_queue q;
+    struct uplink_billing b = { .settled = 1775001600 };
+    assert_int_equal(uplink_queue_init(&q, 2), 0);
+    struct uplink_telemetry t = tele(1);
+    uplink_queue_push_telemetry(&q, &t);
+    uplink_queue_push_text(&q, UPLINK_DISCOVERY, "ha/x/config", "{}", false);
+    for (int k = 0; k < 4; k++)
+        assert_non_null(uplink_queue_push_billing(&q, &b));
+    for (int k = 0; k < 1000; k++)
+        assert_non_null(uplink_queue_push_text(&q, UPLINK_RESULT, "m/result",
+                                               "{\"ok\":true}", false));
+    assert_int_equal(q.count, 1005);
+    assert_int_equal(q.drops[UPLINK_TELEMETRY], 1);
+    assert_int_equal(q.drops[UPLINK_DISCOVERY] + q.drops[UPLINK_BILLING] +
+                     q.drops[UPLINK_RESULT], 0);
+    assert_int_equal(uplink_queue_at(&q, 0)->kind, UPLINK_DISCOVERY);
+    for (unsigned k = 1; k < 5; k++)
+        assert_int_equal(uplink_queue_at(&q, k)->kind, UPLINK_BILLING);
+    uplink_queue_free(&q);
+}
+
+/* A retained message replaces a waiting one for its topic (never one on
+ * its way); availability goes ahead of the waiting backlog. */
+static void retained_messages_replace_and_availability_goes_first(void **state)
+{
+    struct uplink_queue q;
+    assert_int_equal(uplink_queue_init(&q, 100), 0);
+    for (int round = 0; round < 10; round++) {
+        uplink_queue_push_text(&q, UPLINK_DISCOVERY, "ha/a/config", "A",
+                               false);
+        uplink_queue_push_text(&q, UPLINK_DISCOVERY, "ha/b/config", "B",
+                               false);
+    }
+    assert_int_equal(q.count, 2);
+    uplink_queue_at(&q, 0)->state = ITEM_IN_FLIGHT;
+    uplink_queue_push_text(&q, UPLINK_DISCOVERY, "ha/a/config", "A2", false);
+    assert_int_equal(q.count, 3);
+    struct uplink_telemetry t = tele(1);
+    uplink_queue_push_telemetry(&q, &t);
+    uplink_queue_push_text(&q, UPLINK_AVAILABILITY, "m/availability",
+                           "offline", true);
+    uplink_queue_push_text(&q, UPLINK_AVAILABILITY, "m/availability",
+                           "online", true);
+    assert_int_equal(q.count, 5);
+    /* the one in flight, then availability, then the waiting rest */
+    assert_string_equal(uplink_queue_at(&q, 0)->text, "A");
+    assert_int_equal(uplink_queue_at(&q, 1)->kind, UPLINK_AVAILABILITY);
+    assert_string_equal(uplink_queue_at(&q, 1)->text, "online");
+    assert_string_equal(uplink_queue_at(&q, 2)->text, "B");
+    assert_string_equal(uplink_queue_at(&q, 3)->text, "A2");
+    assert_int_equal(uplink_queue_at(&q, 4)->kind, UPLINK_TELEMETRY);
+    uplink_queue_free(&q);
+}
+
+/* Text items survive a save; billing queued before a load (settlements
+ * applied as the meters were restored) follows the restored items. */
+static void text_items_saved_and_earlier_billing_kept_on_load(void **state)
+{
+    struct uplink_queue q, r;
+    struct uplink_billing b = { .settled = 1775001600, .act = { 7.5f } };
+    char err[128];
+    assert_int_equal(uplink_queue_init(&q, 8), 0);
+    struct uplink_telemetry t = tele(5);
+    uplink_queue_push_telemetry(&q, &t);
+    uplink_queue_push_text(&q, UPLINK_RESULT, "kpm31c/1/result",
+                           "{\"cmd\":\"report\",\"ok\":true}", false);
+    size_t n = uplink_queue_saved_size(&q);
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    assert_int_equal(uplink_queue_save(&q, buf), n);
+    assert_int_equal(uplink_queue_init(&r, 8), 0);
+    uplink_queue_push_billing(&r, &b);
+    assert_int_equal(uplink_queue_load(&r, buf, n, err, sizeof err), 0);
+    assert_int_equal(r.count, 3);
+    assert_int_equal(uplink_queue_at(&r, 0)->seq, 1);
+    assert_string_equal(uplink_queue_at(&r, 1)->topic, "kpm31c/1/result");
+    assert_string_equal(uplink_queue_at(&r, 1)->text,
+                        "{\"cmd\":\"report\",\"ok\":true}");
+    assert_int_equal(uplink_queue_at(&r, 2)->kind, UPLINK_BILLING);
+    assert_true(uplink_queue_at(&r, 2)->v.b.act[0] == 7.5f);
+    assert_int_equal(r.next_seq, 2);
+    free(buf);
+    uplink_queue_free(&q);
+    uplink_queue_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +263,9 @@ int main(void)
         cmocka_unit_test(billing_is_kept_while_telemetry_can_go),
         cmocka_unit_test(items_leave_in_order_once_acknowledged),
         cmocka_unit_test(saved_and_restored_exactly),
+        cmocka_unit_test(billing_and_results_are_never_dropped),
+        cmocka_unit_test(retained_messages_replace_and_availability_goes_first),
+        cmocka_unit_test(text_items_saved_and_earlier_billing_kept_on_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
