@@ -566,14 +566,14 @@ def test_kill_9_while_connected_never_reuses_a_sequence_number():
     sub = subscribed(h, b)
     state = h.path("meter.state")
     args = ("--load", LOAD, "--mqtt-period", "1", "--speed", "20",
-            "--start", "2030-05-01T00:00:00", "--checkpoint", "1")
-    m = meter(h, b, *args, state=state)
+            "--checkpoint", "1")
+    m = meter(h, b, "--start", "2030-05-01T00:00:00", *args, state=state)
     wait_seq(sub, 60)
     os.killpg(m.proc.p.pid, signal.SIGKILL)
     m.proc.p.wait()
     before = max(t["seq"] for t in states(sub))
     n = len(states(sub))
-    meter(h, b, *args, state=state)
+    meter(h, b, *args, state=state)     # resumes at the saved clock
     sub.wait(lambda _: len(states(sub)) >= n + 20, timeout=60)
     seen = distinct_by_seq(states(sub))
     after = [t["seq"] for t in states(sub)[n:]]
