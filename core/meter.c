@@ -9,6 +9,9 @@
  * and the relay decision.
  */
 #include "meter_host.h"
+
+#include <math.h>
+
 #include "control.h"
 #include "regmap.h"
 #include "meter_nv.h"
@@ -105,8 +108,6 @@ static void take_window(struct meter *m, const struct metro_result *w,
     };
     if (energy)
         account(m, &m->hold, w->duration * 1e3);
-    else if (w->duration > 0.0)
-        account_display(m, &m->hold, w->duration * 1e3);
 }
 
 void meter_window(struct meter *m, const struct metro_result *w)
@@ -138,6 +139,42 @@ size_t meter_feed_measure(struct meter *m, const int32_t *v,
 {
     feed(m, v, i, n, false);
     return n;
+}
+
+/* A window measures its load alone: whole cycles at a reference within
+ * METER_SETTLE_HZ of their frequency (Q is right), or a timeout without
+ * crossings (no voltage: U, I, P = 0 are right). A window cut short by
+ * the first crossing after a restart is neither. */
+static bool settled(const struct metro_result *w)
+{
+    if (w->timed_out)
+        return true;
+    return w->synced && fabs(w->f - w->f_ref) <= METER_SETTLE_HZ;
+}
+
+size_t meter_measure_settle(struct meter *m, const int32_t *v,
+                            const int32_t *i, size_t n, bool *done)
+{
+    struct metro_result r;
+    size_t off = 0;
+
+    *done = false;
+    while (off < n && !*done) {
+        off += metro_feed(&m->metro, v + off, i + off, n - off);
+        if (metro_take(&m->metro, &r)) {
+            take_window(m, &r, false);
+            *done = settled(&r);
+        }
+    }
+    return off;
+}
+
+void meter_restart_measure(struct meter *m, bool account)
+{
+    if (account)
+        meter_flush(m);
+    metro_restart(&m->metro);
+    m->sec = (struct meter_second){ 0 };
 }
 
 void meter_flush(struct meter *m)

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #define FULL_STEP_MS 10
-#define FAST_MEASURE_MS 500
+#define FAST_BLOCK_MS 20        /* samples generated at a time to settle */
+#define FAST_SETTLE_MS 2000     /* at most this long to settle (noise) */
 
 static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 {
@@ -21,6 +22,7 @@ static void on_relay(void *ctx, bool closed)
     struct sim_meter *sm = ctx;
     struct engine *e = sm->engine;
     engine_refresh_load(sm);
+    sm->relay_moved = true;
     if (e->hooks.relay)
         e->hooks.relay(e->hooks.ctx, sm->index, closed);
 }
@@ -86,7 +88,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
     e->sample_rate = e->front_end.sample_rate;
     if (hooks)
         e->hooks = *hooks;
-    e->buflen = e->sample_rate * FAST_MEASURE_MS / 1000;
+    e->buflen = e->sample_rate * FAST_BLOCK_MS / 1000;
     e->meters = calloc(count, sizeof *e->meters);
     e->vbuf = calloc(e->buflen, sizeof *e->vbuf);
     e->ibuf = calloc(e->buflen, sizeof *e->ibuf);
@@ -192,20 +194,45 @@ static void tick_meter(struct sim_meter *sm, int64_t s)
     sm->rtc_last = meter_time(&sm->core);
 }
 
-/* Real samples through one meter's front end and core; energy: the
- * windows account their own time (full fidelity) or only measure (fast,
- * where the engine integrates every second whole). */
-static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n,
-                        bool energy)
+/* Real samples through one meter's front end and core, every window's
+ * energy accounted (full fidelity). */
+static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
 {
     while (n > 0) {
         unsigned m = n < e->buflen ? n : e->buflen;
         wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
-        if (energy)
-            meter_feed(&sm->core, e->vbuf, e->ibuf, m);
-        else
-            meter_feed_measure(&sm->core, e->vbuf, e->ibuf, m);
+        meter_feed(&sm->core, e->vbuf, e->ibuf, m);
         n -= m;
+    }
+}
+
+/* Fast fidelity's measurement of a (new) load: the metrology restarts on
+ * it and windows run until one measured it alone (whole cycles at a
+ * settled frequency reference, or a timeout without voltage), at most
+ * FAST_SETTLE_MS; the load so measured is held. */
+static void measure_settled(struct engine *e, struct sim_meter *sm)
+{
+    unsigned left = e->sample_rate * FAST_SETTLE_MS / 1000;
+    unsigned block = e->sample_rate * FAST_BLOCK_MS / 1000;
+    bool done = false;
+
+    meter_restart_measure(&sm->core, false);
+    while (left > 0 && !done) {
+        unsigned m = left < block ? left : block;
+        wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
+        meter_measure_settle(&sm->core, e->vbuf, e->ibuf, m, &done);
+        left -= m;
+    }
+}
+
+/* The relay moved since the last step: in full fidelity the window in
+ * progress (of the old current) is accounted and the next starts on the
+ * new current, so the second reads the new state alone. */
+static void relay_moved(struct sim_meter *sm)
+{
+    if (sm->relay_moved) {
+        sm->relay_moved = false;
+        meter_restart_measure(&sm->core, true);
     }
 }
 
@@ -220,7 +247,8 @@ static void step_full(struct engine *e)
         struct sim_meter *sm = &e->meters[k];
         if (second)
             tick_meter(sm, s);
-        run_samples(e, sm, n, true);
+        relay_moved(sm);
+        run_samples(e, sm, n);
         sm->dirty = false;
         sm->measured_at = s;
     }
@@ -239,18 +267,15 @@ static void step_fast(struct engine *e)
         struct sim_meter *sm = &e->meters[k];
         if (second)
             tick_meter(sm, s);
+        sm->relay_moved = false;        /* measured afresh below */
         if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
-            /* without voltage there are no crossings: windows close on
-             * the metrology's timeout (300 ms), and the one spanning the
-             * change is a mix; a dead line is measured the whole second
-             * so that a window of it alone is held */
-            unsigned ms = sm->load.u > 0 ? FAST_MEASURE_MS : 1000;
             sm->dirty = false;
             sm->measured_at = s;
-            run_samples(e, sm, e->sample_rate * ms / 1000, false);
+            measure_settled(e, sm);
         }
         /* the whole second at the load just measured (or still held):
-         * exact whatever the windows' boundaries */
+         * exact whatever the windows' boundaries; the second's readings
+         * are that load's */
         meter_integrate(&sm->core, 1000);
     }
     e->ticked = s;

@@ -8,12 +8,15 @@
  *
  *   full  every sample of every second goes through the front end and the
  *         core, 10 ms of samples a step (the default at --speed 1 or less);
- *   fast  one-second steps: the RTC ticks every second; when the load has
- *         changed (or every 15 virtual minutes, for drift and noise) the
- *         first 500 ms of the second are real samples through the core,
- *         measured only (meter_feed_measure), and the whole second is
- *         integrated at the load so measured (meter_integrate). Energy
- *         stays exact for steady loads, and no window's energy waits.
+ *   fast  one-second steps: the RTC ticks every second; when the load or
+ *         the relay has changed (or every 15 virtual minutes, for noise)
+ *         the metrology restarts on the new signal and real samples run
+ *         through the core, measured only, until a window has measured
+ *         the load alone: whole cycles at a settled frequency reference,
+ *         or a timeout on a dead line (meter_measure_settle); the whole
+ *         second is integrated at the load so measured (meter_integrate),
+ *         which also makes the second's readings. Energy and readings are
+ *         those of a steady run, from the first second of a change.
  *
  * A run fed in full fidelity ends with engine_flush: the windows in
  * progress are accounted, so restarts lose no energy.
@@ -50,6 +53,7 @@ struct sim_meter {
     struct engine *engine;      /* back pointer for core callbacks */
     unsigned index;             /* position in the fleet */
     bool dirty;                 /* load or relay changed: measure again */
+    bool relay_moved;           /* the relay moved: restart the window */
     int64_t measured_at;        /* virtual s of the last real window */
     int64_t rtc_last;           /* the RTC second last ticked */
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
