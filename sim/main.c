@@ -100,7 +100,12 @@ static void advance(struct sim *s, int64_t target)
         progress_update(&s->progress, s->engine.now_ms, from,
                         to == INT64_MAX ? from : to, monotonic_s());
     }
-    if (s->engine.now_ms >= s->until_ms) {
+    if (s->engine.now_ms >= ENGINE_END_MS && s->until_ms > ENGINE_END_MS) {
+        log_error("the meter's clock ends at 2099-12-31T23:59:59: "
+                  "stopping there");
+        s->exit_code = EXIT_RUNTIME;
+        ev_break(s->loop, EVBREAK_ALL);
+    } else if (s->engine.now_ms >= s->until_ms) {
         char when[32];
         time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
         log_info("reached --until %s", when);
@@ -207,6 +212,11 @@ static int build_fleet(struct sim *s)
         log_error("--until is before the clock's start");
         return EXIT_USAGE;
     }
+    if (s->opt.until_set && s->until_ms > ENGINE_END_MS) {
+        log_error("--until lies beyond the meter's clock, which ends at "
+                  "2099-12-31T23:59:59 (2100-01-01T00:00 at the latest)");
+        return EXIT_USAGE;
+    }
     /* power-on: the first second is measured at once, so every port has
      * readings from its first answer, even with a frozen clock (a scenario
      * sets its load first: its script starts at the clock's start) */
@@ -284,7 +294,9 @@ static int finish_scenario(struct sim *s, int status)
     int rc;
 
     if (!scenario_done(s->scenario))
-        why = s->engine.now_ms >= s->until_ms ? "--until" : "a signal";
+        why = s->engine.now_ms >= s->until_ms ? "--until" :
+              s->engine.now_ms >= ENGINE_END_MS ? "the end of the meter's "
+                                                  "clock" : "a signal";
     progress_clear(&s->progress);
     rc = scenario_finish(s->scenario, why);
     scenario_free(s->scenario);

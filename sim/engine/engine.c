@@ -295,7 +295,7 @@ void engine_finish(struct engine *e)
 {
     int64_t s = e->now_ms / 1000;
 
-    if (e->now_ms % 1000 != 0 || s <= e->ticked)
+    if (e->now_ms % 1000 != 0 || s <= e->ticked || s > RTC_MAX)
         return;
     for (unsigned k = 0; k < e->count; k++)
         tick_meter(&e->meters[k], s);
@@ -304,6 +304,8 @@ void engine_finish(struct engine *e)
 
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
 {
+    if (target_ms > ENGINE_END_MS)
+        target_ms = ENGINE_END_MS;
     for (unsigned steps = 0; steps < max_steps; steps++) {
         if (e->fidelity == ENGINE_FAST && e->now_ms % 1000 == 0) {
             if (e->now_ms + 1000 > target_ms)

@@ -43,6 +43,10 @@ enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 /* Re-measure a steady load this often in fast fidelity, s. */
 #define ENGINE_FAST_REMEASURE 900
 
+/* Where virtual time ends: the meter's clock reads up to RTC_MAX
+ * (2099-12-31T23:59:59), so its last second ends here, ms. */
+#define ENGINE_END_MS ((RTC_MAX + 1) * 1000)
+
 struct engine;
 
 /* One meter of the fleet: firmware, front end, load. */
@@ -108,7 +112,8 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
 void engine_free(struct engine *e);
 
 /* Advance virtual time to target_ms (whole steps only: the time reached
- * is returned; at most max_steps steps, so a caller can interleave I/O). */
+ * is returned; at most max_steps steps, so a caller can interleave I/O).
+ * Never past ENGINE_END_MS. */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
 
 /* The run ends: the windows in progress are measured and accounted, so
