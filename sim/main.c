@@ -15,6 +15,7 @@
 
 #include "sim/ports/bus.h"
 #include "sim/store/dump.h"
+#include "sim/store/pulses.h"
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
@@ -42,6 +43,7 @@ struct sim {
     struct uplink *uplink;      /* the MQTT uplink, NULL without --mqtt */
     struct scenario *scenario;  /* the Lua scenario, NULL without one */
     struct progress progress;   /* the progress line on a terminal */
+    struct pulses *pulses;      /* --pulses: the stream, NULL without */
     int64_t start_ms;           /* where the run started, virtual ms */
     struct tui *tui;            /* the terminal UI, NULL when headless */
     struct ev_loop *loop;
@@ -199,6 +201,13 @@ static int build_fleet(struct sim *s)
             log_info("restored %u meter(s) from %s", info.meters,
                      s->opt.state_path);
     }
+    /* before the power-on second: the stream holds every pulse */
+    if (s->opt.pulses_path &&
+        !(s->pulses = pulses_open(s->opt.pulses_path, &s->engine, err,
+                                  sizeof err))) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
     if (ports_check_faults(&s->opt, err, sizeof err) ||
         ports_configure_meters(&s->engine, &s->opt, err, sizeof err)) {
         log_error("%s", err);
@@ -333,7 +342,9 @@ static int start(struct sim *s, int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (s->opt.dump_path && dump_check(s->opt.dump_path, err, sizeof err)) {
+    if ((s->opt.dump_path && dump_check(s->opt.dump_path, err, sizeof err)) ||
+        (s->opt.pulses_path &&
+         pulses_check(s->opt.pulses_path, err, sizeof err))) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
@@ -437,6 +448,10 @@ static void stop(struct sim *s)
     save_state(s);
     if (s->opt.dump_path &&
         dump_write(s->opt.dump_path, &s->engine, err, sizeof err)) {
+        log_error("%s", err);
+        s->exit_code = EXIT_RUNTIME;
+    }
+    if (pulses_close(s->pulses, err, sizeof err)) {
         log_error("%s", err);
         s->exit_code = EXIT_RUNTIME;
     }

@@ -385,6 +385,7 @@ OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
 
 OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
 OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
+OPT_FN(opt_pulses, o->pulses_path = a; return OPT_OK)
 OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
 OPT_FN(opt_tap, o->tap = true; return OPT_OK)
 OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
@@ -492,6 +493,9 @@ static const struct opt_def opts[] = {
       .help = "save the state every S real seconds (default {def})" },
     { "dump", 0, "FILE", .parse = opt_dump,
       .help = "at exit, write every register and measurement as JSON" },
+    { "pulses", 0, "FILE", .parse = opt_pulses,
+      .help = "every pulse (serial, count, virtual ms) as CSV (.csv)\n"
+              "or JSON lines (.jsonl, or - for stdout)" },
     { "junit", 0, "FILE", .parse = opt_junit, .usage = "--junit FILE, --tap",
       .help = "scenario results for CI (docs/scenarios.md)" },
     { "tap", 0, NULL, .parse = opt_tap },

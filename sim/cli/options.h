@@ -48,6 +48,7 @@ struct sim_options {
     bool load_set;
     struct load load;
     const char *dump_path;
+    const char *pulses_path;    /* --pulses: the pulse stream, or NULL */
     uint64_t seed;
     const char *junit_path;
     bool tap;
