@@ -223,6 +223,49 @@ int meter_tick(struct meter *m, int64_t now)
     return CORE_OK;
 }
 
+bool meter_quiet(const struct meter *m)
+{
+    const struct prepaid_config *pc = &m->set.prepaid;
+
+    return m->hold.valid && !pc->enabled && pc->limit_w == 0;
+}
+
+unsigned meter_run_seconds(struct meter *m, int64_t t, unsigned n)
+{
+    int64_t sec = t % 60;
+
+    /* within a minute of the RTC nothing but time can change: tariff
+     * periods, demand subintervals and month ends start on whole minutes;
+     * with prepaid and its over-power limit off the relay stays as it is */
+    if (n == 0 || t < 0 || t != m->rtc.now + 1 || !meter_quiet(m))
+        return 0;
+    if (sec == 0) {
+        meter_tick(m, t);
+        meter_integrate(m, 1000);
+        return 1;
+    }
+    if (n > 60 - sec)
+        n = (unsigned)(60 - sec);
+    /* the first second in full: it closes the second before */
+    meter_tick(m, t);
+    meter_integrate(m, 1000);
+    for (unsigned j = 1; j < n; j++) {
+        /* each second's averages are those of the one before (the same
+         * load, the same sums): the last is closed, as a tick would */
+        if (j == n - 1)
+            close_second(m);
+        else
+            m->sec = (struct meter_second){ 0 };
+        m->rtc.now = t + j;
+        m->sub_ms = 0.0;
+        meter_integrate(m, 1000);
+    }
+    /* no subinterval ends within the minute: demand_tick would only
+     * have moved its clock */
+    m->demand.last = t + n - 1;
+    return n;
+}
+
 /* A command from the host: the host hears of it once it took effect. */
 static int command_done(struct meter *m, int err)
 {

@@ -61,4 +61,19 @@ void meter_integrate(struct meter *m, uint32_t ms);
  * values meter_integrate will hold. */
 void meter_window(struct meter *m, const struct metro_result *w);
 
+/* Seconds t .. t + n - 1 of the held load at once: the same state, to the
+ * bit, as meter_tick(t + j) then meter_integrate(1000) for each j (energy,
+ * pulses and their times, demand, averages), without the work a tick does
+ * that cannot change anything within a minute (rate, settlement, relay).
+ * Runs as many as it can: up to the end of the RTC's minute, one second
+ * at a minute's start, none (0) when t is not the clock's next second or
+ * prepaid or the over-power limit is on (tick those one by one). */
+unsigned meter_run_seconds(struct meter *m, int64_t t, unsigned n);
+
+/* Whether meter_run_seconds can run this meter's seconds: a load held,
+ * prepaid and the over-power limit off, so no tick but one at a minute's
+ * start can raise an event (a month end's settlement; the relay cannot
+ * move). */
+bool meter_quiet(const struct meter *m);
+
 #endif

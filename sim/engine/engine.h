@@ -9,7 +9,8 @@
  *   full  every sample of every second goes through the front end and the
  *         core, 10 ms of samples a step (the default at --speed 1 or less);
  *   fast  one-second steps: the RTC ticks every second; when the load or
- *         the relay has changed (or every 15 virtual minutes, for noise)
+ *         the relay has changed (or, for a load with noise, every 15
+ *         virtual minutes)
  *         the metrology restarts on the new signal and real samples run
  *         through the core, measured only, until a window has measured
  *         the load alone: whole cycles at a settled frequency reference,
@@ -40,7 +41,7 @@ enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
  * meter keeps its own). */
 #define ENGINE_SERIAL_BASE 31000001u
 
-/* Re-measure a steady load this often in fast fidelity, s. */
+/* Re-measure a steady load with noise this often in fast fidelity, s. */
 #define ENGINE_FAST_REMEASURE 900
 
 /* Where virtual time ends: the meter's clock reads up to RTC_MAX
@@ -99,6 +100,9 @@ struct engine {
     unsigned buflen;
     bool pause;                 /* set by a hook: engine_advance returns
                                    after the step in progress */
+    bool per_second;            /* a host needs each second as its own
+                                   step (hooks on pulses), not up to a
+                                   minute at once in fast fidelity */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
 };
 

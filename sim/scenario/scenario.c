@@ -255,6 +255,7 @@ static void on_pulse(void *ctx, unsigned meter, uint64_t count, int64_t t_ms)
 {
     struct scenario *sc = ctx;
     if (sc->pulse_hooks) {
+        sc->e->per_second = true;       /* hooks at the pulse's second */
         queue_event(sc, &(struct sc_event){ .kind = 2, .meter = meter,
                                             .t = t_ms, .count = count });
         sc->e->pause = true;
@@ -692,6 +693,7 @@ void scenario_start(struct scenario *sc, struct engine *e, struct ports *p,
         .ctx = sc, .settled = on_settled, .relay = on_relay,
         .pulse = on_pulse,
     };
+    e->per_second = sc->pulse_hooks;
     if (sc_meters_init(sc)) {
         script_failed(sc, "out of memory for the meters' scenario state",
                       NULL, LUA_ERRMEM);

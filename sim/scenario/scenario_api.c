@@ -368,8 +368,11 @@ static int l_on(lua_State *L)
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     if (!strcmp(ev, "settlement"))
         sc->settle_hooks = true;
-    if (!strcmp(ev, "pulse"))
+    if (!strcmp(ev, "pulse")) {
         sc->pulse_hooks = true;
+        if (sc->e)
+            sc->e->per_second = true;   /* hooks at the pulse's second */
+    }
     return 0;
 }
 
