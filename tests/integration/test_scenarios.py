@@ -521,8 +521,10 @@ def test_progress_line_on_a_terminal_only():
     h = H.harness()
     write(h, "months.lua", """
 setup{ start = "2026-01-01" }
-meter(1):load{ U = 230, I = 5 }
-run_until("2026-05-01")
+-- noise: measured every 15 minutes, each second its own step (a steady
+-- noiseless load runs a year in under a second: no time for a line)
+meter(1):load{ U = 230, I = 5, noise = { U = 0.1 } }
+run_until("2027-01-01")
 """)
     # stderr a pipe (CI): not a trace of it
     r = S.run(h, "months.lua")
