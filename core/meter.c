@@ -223,6 +223,11 @@ int meter_tick(struct meter *m, int64_t now)
     return CORE_OK;
 }
 
+void meter_set_sim_speed(struct meter *m, float speed)
+{
+    m->sim_speed = speed;
+}
+
 bool meter_quiet(const struct meter *m)
 {
     const struct prepaid_config *pc = &m->set.prepaid;

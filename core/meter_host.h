@@ -70,6 +70,10 @@ void meter_window(struct meter *m, const struct metro_result *w);
  * prepaid or the over-power limit is on (tick those one by one). */
 unsigned meter_run_seconds(struct meter *m, int64_t t, unsigned n);
 
+/* The speed an accelerated host achieves, virtual s per real s, served at
+ * REG_X_SIM_SPEED (not saved: 0 until the host says). */
+void meter_set_sim_speed(struct meter *m, float speed);
+
 /* Whether meter_run_seconds can run this meter's seconds: a load held,
  * prepaid and the over-power limit off, so no tick but one at a minute's
  * start can raise an event (a month end's settlement; the relay cannot

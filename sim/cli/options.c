@@ -365,6 +365,12 @@ static enum opt_result opt_fidelity(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
+static enum opt_result opt_threads(const struct opt_def *d, const char *a,
+                                   struct sim_options *o)
+{
+    return ranged_unsigned(d, a, &o->threads);
+}
+
 static enum opt_result opt_seed(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
@@ -478,8 +484,12 @@ static const struct opt_def opts[] = {
       .help = "steady load when no scenario drives one\n"
               "(PF=0.8C capacitive, I<0 or DIR=export exports)" },
     { "fidelity", 0, "full|fast", .parse = opt_fidelity,
-      .help = "every sample through the core, or one real window\n"
+      .help = "every sample through the core, or real windows\n"
               "when the load changes (default: full at speed <= 1)" },
+    { "threads", 0, "N", "0", 0, 64, "is not a number of threads",
+      .parse = opt_threads,
+      .help = "full fidelity's samples on N threads, 0: one a core\n"
+              "(default; results are the same for any N)" },
     { "seed", 0, "N", "1", .parse = opt_seed,
       .help = "deterministic noise and faults (default {def})" },
 

@@ -14,8 +14,24 @@ static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 {
     struct sim_meter *sm = ctx;
     struct engine *e = sm->engine;
-    if (e->hooks.pulse)
-        e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
+
+    if (!e->hooks.pulse)
+        return;
+    if (e->on_workers) {
+        struct engine_part *p = &e->parts[sm->part];
+        if (p->npulses == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 64;
+            struct engine_pulse *v = realloc(p->pulses, cap * sizeof *v);
+            if (!v)
+                abort();        /* a pulse the stream would miss */
+            p->pulses = v;
+            p->cap = cap;
+        }
+        p->pulses[p->npulses++] = (struct engine_pulse){ sm->index, count,
+                                                         t_ms };
+        return;
+    }
+    e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
 }
 
 static void on_relay(void *ctx, bool closed)
@@ -75,6 +91,72 @@ void engine_refresh_load(struct sim_meter *sm)
     sm->dirty = true;
 }
 
+static void free_parts(struct engine *e)
+{
+    workers_stop(&e->pool);
+    for (unsigned k = 0; k < e->nparts; k++) {
+        struct engine_part *p = &e->parts[k];
+        if (k > 0) {
+            free(p->vbuf);
+            free(p->ibuf);
+        }
+        free(p->pulses);
+    }
+    free(e->parts);
+    e->parts = NULL;
+    e->nparts = 0;
+}
+
+/* One part: meters first..end-1, with their own sample blocks. */
+static int set_parts(struct engine *e, unsigned n)
+{
+    e->parts = calloc(n, sizeof *e->parts);
+    if (!e->parts)
+        return -1;
+    e->nparts = n;
+    for (unsigned k = 0; k < n; k++) {
+        struct engine_part *p = &e->parts[k];
+        p->e = e;
+        p->first = (unsigned)((uint64_t)e->count * k / n);
+        p->end = (unsigned)((uint64_t)e->count * (k + 1) / n);
+        for (unsigned j = p->first; j < p->end; j++)
+            e->meters[j].part = k;
+        if (k == 0) {
+            p->vbuf = e->vbuf;
+            p->ibuf = e->ibuf;
+        } else {
+            p->vbuf = calloc(e->buflen, sizeof *p->vbuf);
+            p->ibuf = calloc(e->buflen, sizeof *p->ibuf);
+            if (!p->vbuf || !p->ibuf)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int engine_set_threads(struct engine *e, unsigned threads, char *err,
+                       size_t errlen)
+{
+    unsigned n = threads ? threads : 1;
+
+    if (n > e->count / ENGINE_PART_MIN)
+        n = e->count / ENGINE_PART_MIN;
+    if (n < 1)
+        n = 1;
+    free_parts(e);
+    if (workers_start(&e->pool, n)) {
+        workers_stop(&e->pool);
+        snprintf(err, errlen, "could not start %u worker threads", n - 1);
+        return -1;
+    }
+    if (set_parts(e, n)) {
+        free_parts(e);
+        snprintf(err, errlen, "out of memory for %u worker threads", n);
+        return -1;
+    }
+    return (int)n;
+}
+
 int engine_init(struct engine *e, unsigned count, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
@@ -94,6 +176,11 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
     e->vbuf = calloc(e->buflen, sizeof *e->vbuf);
     e->ibuf = calloc(e->buflen, sizeof *e->ibuf);
     if (!e->meters || !e->vbuf || !e->ibuf) {
+        snprintf(err, errlen, "out of memory for %u meters", count);
+        engine_free(e);
+        return -1;
+    }
+    if (set_parts(e, 1)) {
         snprintf(err, errlen, "out of memory for %u meters", count);
         engine_free(e);
         return -1;
@@ -134,6 +221,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
 
 void engine_free(struct engine *e)
 {
+    free_parts(e);
     free(e->meters);
     free(e->vbuf);
     free(e->ibuf);
@@ -156,6 +244,12 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
     }
     sm->dirty = true;
     return 0;
+}
+
+void engine_set_achieved(struct engine *e, double speed)
+{
+    for (unsigned k = 0; k < e->count; k++)
+        meter_set_sim_speed(&e->meters[k].core, (float)speed);
 }
 
 void engine_set_drift(struct engine *e, unsigned meter, double ppm)
@@ -197,12 +291,13 @@ static void tick_meter(struct sim_meter *sm, int64_t s)
 
 /* Real samples through one meter's front end and core, every window's
  * energy accounted (full fidelity). */
-static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n)
+static void run_samples(struct engine_part *p, struct sim_meter *sm,
+                        unsigned n)
 {
     while (n > 0) {
-        unsigned m = n < e->buflen ? n : e->buflen;
-        wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
-        meter_feed(&sm->core, e->vbuf, e->ibuf, m);
+        unsigned m = n < p->e->buflen ? n : p->e->buflen;
+        wave_generate(&sm->wave, p->vbuf, p->ibuf, m);
+        meter_feed(&sm->core, p->vbuf, p->ibuf, m);
         n -= m;
     }
 }
@@ -237,24 +332,46 @@ static void relay_moved(struct sim_meter *sm)
     }
 }
 
-/* One full-fidelity step of FULL_STEP_MS from e->now_ms. */
-static void step_full(struct engine *e)
+/* A part's meters through FULL_STEP_MS of samples (on a worker). */
+static void full_part(void *ctx, unsigned part)
 {
+    struct engine *e = ctx;
+    struct engine_part *p = &e->parts[part];
     unsigned n = e->sample_rate * FULL_STEP_MS / 1000;
     int64_t s = e->now_ms / 1000;
-    bool second = e->now_ms % 1000 == 0 && s > e->ticked;
 
-    for (unsigned k = 0; k < e->count; k++) {
+    for (unsigned k = p->first; k < p->end; k++) {
         struct sim_meter *sm = &e->meters[k];
-        if (second)
-            tick_meter(sm, s);
         relay_moved(sm);
-        run_samples(e, sm, n);
+        run_samples(p, sm, n);
         sm->dirty = false;
         sm->measured_at = s;
     }
-    if (second)
+}
+
+/* One full-fidelity step of FULL_STEP_MS from e->now_ms: the ticks here
+ * (their events reach the hooks at once), the samples on the parts, then
+ * the parts' pulses in meter order. */
+static void step_full(struct engine *e)
+{
+    int64_t s = e->now_ms / 1000;
+    bool second = e->now_ms % 1000 == 0 && s > e->ticked;
+
+    if (second) {
+        for (unsigned k = 0; k < e->count; k++)
+            tick_meter(&e->meters[k], s);
         e->ticked = s;
+    }
+    e->on_workers = true;
+    workers_run(&e->pool, full_part, e);
+    e->on_workers = false;
+    for (unsigned k = 0; k < e->nparts; k++) {
+        struct engine_part *p = &e->parts[k];
+        for (size_t j = 0; j < p->npulses; j++)
+            e->hooks.pulse(e->hooks.ctx, p->pulses[j].meter,
+                           p->pulses[j].count, p->pulses[j].t_ms);
+        p->npulses = 0;
+    }
     e->now_ms += FULL_STEP_MS;
 }
 

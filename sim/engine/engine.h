@@ -34,6 +34,7 @@
 #include "core/meter.h"
 #include "sim/engine/load.h"
 #include "sim/engine/wave.h"
+#include "sim/engine/workers.h"
 
 enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 
@@ -50,6 +51,26 @@ enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 
 struct engine;
 
+/* Meters a worker thread gets at least: below, fewer threads. */
+#define ENGINE_PART_MIN 50
+
+/* A pulse counted on a worker thread, told to the hooks after the step. */
+struct engine_pulse {
+    unsigned meter;
+    uint64_t count;
+    int64_t t_ms;
+};
+
+/* One worker's share of the fleet in full fidelity: meters first..end-1,
+ * its own sample blocks and the pulses its meters counted this step. */
+struct engine_part {
+    struct engine *e;
+    unsigned first, end;
+    int32_t *vbuf, *ibuf;
+    struct engine_pulse *pulses;
+    size_t npulses, cap;
+};
+
 /* One meter of the fleet: firmware, front end, load. */
 struct sim_meter {
     struct meter core;          /* the firmware state */
@@ -57,6 +78,7 @@ struct sim_meter {
     struct load load;           /* what is connected to it */
     struct engine *engine;      /* back pointer for core callbacks */
     unsigned index;             /* position in the fleet */
+    unsigned part;              /* the worker share it is in */
     bool dirty;                 /* load or relay changed: measure again */
     bool relay_moved;           /* the relay moved: restart the window */
     int64_t measured_at;        /* virtual s of the last real window */
@@ -104,6 +126,14 @@ struct engine {
                                    step (hooks on pulses), not up to a
                                    minute at once in fast fidelity */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
+    /* full fidelity's samples on worker threads: the loop thread ticks
+     * every meter (events reach the hooks at once), the parts run their
+     * meters' samples, then their pulses reach the hooks in meter order:
+     * the same results whatever the number of threads */
+    struct workers pool;
+    struct engine_part *parts;
+    unsigned nparts;
+    bool on_workers;            /* pulses go to the parts' lists */
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
@@ -114,6 +144,12 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
                 uint64_t seed, const struct engine_hooks *hooks,
                 char *err, size_t errlen);
 void engine_free(struct engine *e);
+
+/* Run full fidelity's samples on up to threads threads (this one
+ * included), at least ENGINE_PART_MIN meters each. The number actually
+ * used, or -1 with a message. */
+int engine_set_threads(struct engine *e, unsigned threads, char *err,
+                       size_t errlen);
 
 /* Advance virtual time to target_ms (whole steps only: the time reached
  * is returned; at most max_steps steps, so a caller can interleave I/O).
@@ -136,6 +172,10 @@ int engine_watch_settings(struct engine *e, engine_settings_fn *fn,
                           void *ctx);
 void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
                              void *ctx);
+
+/* The speed the host achieves (virtual s per real s), for every meter's
+ * REG_X_SIM_SPEED. */
+void engine_set_achieved(struct engine *e, double speed);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);
