@@ -424,7 +424,7 @@ static const struct opt_def opts[] = {
     { "slave", 0, "ID", .min = 1, .max = METER_SLAVE_MAX,
       .why = "is not a slave address", .parse = opt_slave,
       .help = "first slave address, {min}..{max} (default 1)" },
-    { "meters", 0, "N", "1", 1, 10000, "is not a count", .parse = opt_meters,
+    { "meters", 0, "N", "1", 1, 100000, "is not a count", .parse = opt_meters,
       .help = "simulate N meters, slave IDs ID..ID+N-1" },
     { "mqtt", 0, "URI", .parse = opt_mqtt,
       .help = "MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"

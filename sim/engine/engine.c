@@ -391,7 +391,9 @@ static void fast_second(struct engine *e, struct sim_meter *sm, int64_t s,
     if (tick)
         tick_meter(sm, s);
     sm->relay_moved = false;            /* measured afresh below */
-    if (sm->dirty || (s - sm->measured_at >= ENGINE_FAST_REMEASURE &&
+    /* a fleet's re-measures spread over a minute, not all at once */
+    int64_t every = ENGINE_FAST_REMEASURE - (int64_t)(sm->index % 60);
+    if (sm->dirty || (s - sm->measured_at >= every &&
                       !noiseless(&sm->wave.cfg))) {
         sm->dirty = false;
         sm->measured_at = s;

@@ -16,7 +16,8 @@ def test_the_same_bytes_whatever_the_thread_count():
     out = []
     for threads in (1, 2, 3):
         d, p = h.path("t%d.json" % threads), h.path("t%d.csv" % threads)
-        # a month end, the relay of some meters opening on credit
+        # across a month end (settlement on the loop thread, pulses from
+        # the workers)
         r = S.run(h, "--no-state", "--tcp", "off", "--meters", "160",
                   "--start", "2026-01-31T23:59:55", "--until", "12",
                   "--speed", "max", "--fidelity", "full", "--threads",
