@@ -263,7 +263,11 @@ unsigned meter_run_seconds(struct meter *m, int64_t t, unsigned n)
             m->sec = (struct meter_second){ 0 };
         m->rtc.now = t + j;
         m->sub_ms = 0.0;
-        meter_integrate(m, 1000);
+        /* only the last two seconds' averages are ever read */
+        if (j + 2 >= n)
+            meter_integrate(m, 1000);
+        else
+            account_energy(m, &m->hold, 1000.0);
     }
     /* no subinterval ends within the minute: demand_tick would only
      * have moved its clock */

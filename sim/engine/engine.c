@@ -121,6 +121,13 @@ static int set_parts(struct engine *e, unsigned n)
         p->end = (unsigned)((uint64_t)e->count * (k + 1) / n);
         for (unsigned j = p->first; j < p->end; j++)
             e->meters[j].part = k;
+        /* a 10 ms step counts at most one pulse a meter (50 kW is 500 J
+         * of the 2250 J a pulse), one more when its relay moves: room
+         * enough that a step never allocates */
+        p->cap = 2 * (size_t)(p->end - p->first) + 16;
+        p->pulses = calloc(p->cap, sizeof *p->pulses);
+        if (!p->pulses)
+            return -1;
         if (k == 0) {
             p->vbuf = e->vbuf;
             p->ibuf = e->ibuf;
