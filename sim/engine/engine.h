@@ -18,6 +18,14 @@
  *         second is integrated at the load so measured (meter_integrate),
  *         which also makes the second's readings. Energy and readings are
  *         those of a steady run, from the first second of a change.
+ *         A quiet fleet (steady noiseless loads, no drift, prepaid and
+ *         the over-power limit off) runs up to a minute of seconds a step
+ *         (meter_run_seconds: the same to the bit as second by second).
+ *
+ * Full fidelity's samples run on worker threads (engine_set_threads);
+ * ticks, hooks and all I/O stay on the calling thread, and pulses counted
+ * on the workers reach the hooks after the step in meter order, so the
+ * results do not depend on the number of threads.
  *
  * A run fed in full fidelity ends with engine_flush: the windows in
  * progress are accounted, so restarts lose no energy.
