@@ -5,8 +5,6 @@ void vclock_init(struct vclock *c, int64_t virtual_ms, double speed,
 {
     c->max = max;
     c->speed = speed;
-    if (c->achieved < 0)
-        c->achieved = 0;
     c->base_virtual = virtual_ms;
     c->base_real = real_now;
 }
