@@ -488,7 +488,7 @@ static const struct opt_def opts[] = {
               "when the load changes (default: full at speed <= 1)" },
     { "threads", 0, "N", "0", 0, 64, "is not a number of threads",
       .parse = opt_threads,
-      .help = "full fidelity's samples on N threads, 0: one a core\n"
+      .help = "the engine's samples on N threads, 0: one a core\n"
               "(default; results are the same for any N)" },
     { "seed", 0, "N", "1", .parse = opt_seed,
       .help = "deterministic noise and faults (default {def})" },

@@ -313,17 +313,17 @@ static void run_samples(struct engine_part *p, struct sim_meter *sm,
  * it and windows run until one measured it alone (whole cycles at a
  * settled frequency reference, or a timeout without voltage), at most
  * FAST_SETTLE_MS; the load so measured is held. */
-static void measure_settled(struct engine *e, struct sim_meter *sm)
+static void measure_settled(struct engine_part *p, struct sim_meter *sm)
 {
-    unsigned left = e->sample_rate * FAST_SETTLE_MS / 1000;
-    unsigned block = e->sample_rate * FAST_BLOCK_MS / 1000;
+    unsigned left = p->e->sample_rate * FAST_SETTLE_MS / 1000;
+    unsigned block = p->e->sample_rate * FAST_BLOCK_MS / 1000;
     bool done = false;
 
     meter_restart_measure(&sm->core, false);
     while (left > 0 && !done) {
         unsigned m = left < block ? left : block;
-        wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
-        meter_measure_settle(&sm->core, e->vbuf, e->ibuf, m, &done);
+        wave_generate(&sm->wave, p->vbuf, p->ibuf, m);
+        meter_measure_settle(&sm->core, p->vbuf, p->ibuf, m, &done);
         left -= m;
     }
 }
@@ -391,25 +391,51 @@ static bool noiseless(const struct wave_config *c)
            c->drift_period == 0.0;
 }
 
-/* One fast-fidelity second s of one meter (tick: its RTC ticks first). */
-static void fast_second(struct engine *e, struct sim_meter *sm, int64_t s,
-                        bool tick)
+/* The first half of a fast-fidelity second s of one meter: its RTC
+ * ticks (tick), and whether its load is to be measured (changed, or a
+ * noisy one due again). */
+static bool fast_tick(struct sim_meter *sm, int64_t s, bool tick)
 {
     if (tick)
         tick_meter(sm, s);
-    sm->relay_moved = false;            /* measured afresh below */
+    sm->relay_moved = false;            /* measured afresh */
     /* a fleet's re-measures spread over a minute, not all at once */
     int64_t every = ENGINE_FAST_REMEASURE - (int64_t)(sm->index % 60);
     if (sm->dirty || (s - sm->measured_at >= every &&
                       !noiseless(&sm->wave.cfg))) {
         sm->dirty = false;
         sm->measured_at = s;
-        measure_settled(e, sm);
+        return true;
     }
-    /* the whole second at the load just measured (or still held): exact
-     * whatever the windows' boundaries; the second's readings are that
-     * load's */
+    return false;
+}
+
+/* One fast-fidelity second s of one meter (tick: its RTC ticks first):
+ * measured if need be, then the whole second at the load just measured
+ * (or still held), exact whatever the windows' boundaries; the second's
+ * readings are that load's. */
+static void fast_second(struct engine *e, struct sim_meter *sm, int64_t s,
+                        bool tick)
+{
+    if (fast_tick(sm, s, tick))
+        measure_settled(&e->parts[0], sm);
     meter_integrate(&sm->core, 1000);
+}
+
+/* A part's meters that are to be measured this second (on a worker:
+ * measuring raises no event). */
+static void measure_part(void *ctx, unsigned part)
+{
+    struct engine *e = ctx;
+    struct engine_part *p = &e->parts[part];
+
+    for (unsigned k = p->first; k < p->end; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        if (sm->measure) {
+            sm->measure = false;
+            measure_settled(p, sm);
+        }
+    }
 }
 
 /* A meter whose seconds can run a minute at a time: a steady noiseless
@@ -461,8 +487,23 @@ static void step_fast(struct engine *e, unsigned n)
     int64_t s = e->now_ms / 1000;
     bool tick = s > e->ticked;
 
-    for (unsigned k = 0; k < e->count; k++)
-        fast_meter(e, &e->meters[k], s, n, tick);
+    if (n == 1 && e->nparts > 1) {
+        /* the ticks here, the measurements on the workers, then every
+         * second's energy here: each meter as fast_second has it */
+        bool any = false;
+        for (unsigned k = 0; k < e->count; k++) {
+            struct sim_meter *sm = &e->meters[k];
+            sm->measure = fast_tick(sm, s, tick);
+            any = any || sm->measure;
+        }
+        if (any)
+            workers_run(&e->pool, measure_part, e);
+        for (unsigned k = 0; k < e->count; k++)
+            meter_integrate(&e->meters[k].core, 1000);
+    } else {
+        for (unsigned k = 0; k < e->count; k++)
+            fast_meter(e, &e->meters[k], s, n, tick);
+    }
     e->ticked = s + n - 1;
     e->now_ms += (int64_t)n * 1000;
 }

@@ -89,6 +89,7 @@ struct sim_meter {
     unsigned part;              /* the worker share it is in */
     bool dirty;                 /* load or relay changed: measure again */
     bool relay_moved;           /* the relay moved: restart the window */
+    bool measure;               /* fast: to be measured on a worker */
     int64_t measured_at;        /* virtual s of the last real window */
     int64_t rtc_last;           /* the RTC second last ticked */
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
@@ -153,8 +154,9 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
                 char *err, size_t errlen);
 void engine_free(struct engine *e);
 
-/* Run full fidelity's samples on up to threads threads (this one
- * included), at least ENGINE_PART_MIN meters each. The number actually
+/* Run full fidelity's samples, and fast fidelity's measurements of
+ * changed loads, on up to threads threads (this one included), at least
+ * ENGINE_PART_MIN meters each. The number actually
  * used, or -1 with a message. */
 int engine_set_threads(struct engine *e, unsigned threads, char *err,
                        size_t errlen);

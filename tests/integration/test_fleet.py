@@ -31,6 +31,30 @@ def test_the_same_bytes_whatever_the_thread_count():
     assert out[0][1].count(b"\n") > 160 * 12
 
 
+def test_fast_fidelity_the_same_whatever_the_thread_count():
+    # fast fidelity measures changed and noisy loads on the workers
+    h = H.harness()
+    with open(h.path("f.lua"), "w") as f:
+        f.write('''
+setup{ meters = 120, start = "2026-01-31T23:50" }
+meters():load{ U = 230, I = 8, PF = "0.9C", noise = { U = 0.2, I = 0.01 } }
+advance("15m")
+meters(1, 60):load{ F = 57.3, I = 3 }
+meters(61, 120):relay("open")
+advance("16m")
+''')
+    out = []
+    for threads in (1, 2):
+        d, p = h.path("f%d.json" % threads), h.path("f%d.csv" % threads)
+        r = S.run(h, h.path("f.lua"), "-q", "--no-state", "--tcp", "off",
+                  "--fidelity", "fast", "--threads", str(threads), "--dump",
+                  d, "--pulses", p)
+        assert r.returncode == 0, r.stderr + r.stdout
+        out.append((open(d, "rb").read(), open(p, "rb").read()))
+    assert out[0] == out[1]
+    assert out[0][1].count(b"\n") > 120 * 50
+
+
 def test_falling_behind_is_said_once_with_the_speed_achieved():
     h = H.harness()
     # no machine runs 60 meters' samples a million times faster than real
