@@ -25,15 +25,18 @@ static void update_rate(struct meter *m)
 {
     struct rtc_date d;
 
-    rtc_to_date(m->rtc.now, &d);
+    rtc_date(&m->rtc, &d);
     m->rate = (uint8_t)tariff_rate(&m->set.tariff, &d);
 }
 
 static void settle(struct meter *m)
 {
+    struct rtc_date d;
+
+    rtc_date(&m->rtc, &d);
     int32_t n = billing_catch_up(&m->billing, &m->energy,
                                  m->set.comb_active, m->set.comb_reactive,
-                                 rtc_month_index(m->rtc.now),
+                                 rtc_date_month_index(&d),
                                  m->port.settled, m->port.ctx);
     /* the maximum demand is per billing month too: one month end moves
      * this month's maximum to "last month"; two or more mean the meter

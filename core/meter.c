@@ -9,6 +9,9 @@
  * and the relay decision.
  */
 #include "meter_host.h"
+
+#include <math.h>
+
 #include "control.h"
 #include "regmap.h"
 #include "meter_nv.h"
@@ -105,8 +108,6 @@ static void take_window(struct meter *m, const struct metro_result *w,
     };
     if (energy)
         account(m, &m->hold, w->duration * 1e3);
-    else if (w->duration > 0.0)
-        account_display(m, &m->hold, w->duration * 1e3);
 }
 
 void meter_window(struct meter *m, const struct metro_result *w)
@@ -138,6 +139,42 @@ size_t meter_feed_measure(struct meter *m, const int32_t *v,
 {
     feed(m, v, i, n, false);
     return n;
+}
+
+/* A window measures its load alone: whole cycles at a reference within
+ * METER_SETTLE_HZ of their frequency (Q is right), or a timeout without
+ * crossings (no voltage: U, I, P = 0 are right). A window cut short by
+ * the first crossing after a restart is neither. */
+static bool settled(const struct metro_result *w)
+{
+    if (w->timed_out)
+        return true;
+    return w->synced && fabs(w->f - w->f_ref) <= METER_SETTLE_HZ;
+}
+
+size_t meter_measure_settle(struct meter *m, const int32_t *v,
+                            const int32_t *i, size_t n, bool *done)
+{
+    struct metro_result r;
+    size_t off = 0;
+
+    *done = false;
+    while (off < n && !*done) {
+        off += metro_feed(&m->metro, v + off, i + off, n - off);
+        if (metro_take(&m->metro, &r)) {
+            take_window(m, &r, false);
+            *done = settled(&r);
+        }
+    }
+    return off;
+}
+
+void meter_restart_measure(struct meter *m, bool account)
+{
+    if (account)
+        meter_flush(m);
+    metro_restart(&m->metro);
+    m->sec = (struct meter_second){ 0 };
 }
 
 void meter_flush(struct meter *m)
@@ -184,6 +221,58 @@ int meter_tick(struct meter *m, int64_t now)
     close_second(m);
     control_clock(m, now, false);
     return CORE_OK;
+}
+
+void meter_set_sim_speed(struct meter *m, float speed)
+{
+    m->sim_speed = speed;
+}
+
+bool meter_quiet(const struct meter *m)
+{
+    const struct prepaid_config *pc = &m->set.prepaid;
+
+    return m->hold.valid && !pc->enabled && pc->limit_w == 0;
+}
+
+unsigned meter_run_seconds(struct meter *m, int64_t t, unsigned n)
+{
+    int64_t sec = t % 60;
+
+    /* within a minute of the RTC nothing but time can change: tariff
+     * periods, demand subintervals and month ends start on whole minutes;
+     * with prepaid and its over-power limit off the relay stays as it is */
+    if (n == 0 || t < 0 || t != m->rtc.now + 1 || !meter_quiet(m))
+        return 0;
+    if (sec == 0) {
+        meter_tick(m, t);
+        meter_integrate(m, 1000);
+        return 1;
+    }
+    if (n > 60 - sec)
+        n = (unsigned)(60 - sec);
+    /* the first second in full: it closes the second before */
+    meter_tick(m, t);
+    meter_integrate(m, 1000);
+    for (unsigned j = 1; j < n; j++) {
+        /* each second's averages are those of the one before (the same
+         * load, the same sums): the last is closed, as a tick would */
+        if (j == n - 1)
+            close_second(m);
+        else
+            m->sec = (struct meter_second){ 0 };
+        m->rtc.now = t + j;
+        m->sub_ms = 0.0;
+        /* only the last two seconds' averages are ever read */
+        if (j + 2 >= n)
+            meter_integrate(m, 1000);
+        else
+            account_energy(m, &m->hold, 1000.0);
+    }
+    /* no subinterval ends within the minute: demand_tick would only
+     * have moved its clock */
+    m->demand.last = t + n - 1;
+    return n;
 }
 
 /* A command from the host: the host hears of it once it took effect. */

@@ -155,6 +155,8 @@ struct meter {
     struct prepaid prepaid;         /* credit and relay reasons */
     uint32_t prog_count;            /* successful register writes */
     int64_t prog_time;              /* time of the last one, s */
+    float sim_speed;                /* the host's achieved speed, 0 none
+                                       (meter_host.h) */
     struct lcd lcd;                 /* the front panel's menu, volatile */
 };
 

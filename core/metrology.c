@@ -150,7 +150,9 @@ static void close_window(struct metro *m, bool sync, double u1,
     r->duration = t / c->sample_rate;
     r->synced = whole;
     r->f = whole ? m->cycles * (double)c->sample_rate / t : 0.0;
+    r->f_ref = m->f_ref;
     r->seq = m->seq++;
+    r->timed_out = !sync;
 
     /* fundamental: (P1 + jQ1) = 2/T^2 * V * conj(I), current rotated by
      * the phase correction */
@@ -185,7 +187,13 @@ static void close_window(struct metro *m, bool sync, double u1,
 
     /* the next window's references: DC for crossings, frequency for the
      * oscillator (kept when there is no lock, so it resyncs at once) */
-    m->dc_v = (int32_t)(mv + (mv >= 0.0 ? 0.5 : -0.5));
+    /* only whole cycles have the signal's DC as their mean: once one has
+     * measured it, a fragment (a restart, a flush, a timeout) does not
+     * move it, or it would shift the next crossings and with them the
+     * next window's length and F */
+    if (whole || !m->dc_known)
+        m->dc_v = (int32_t)(mv + (mv >= 0.0 ? 0.5 : -0.5));
+    m->dc_known = m->dc_known || whole;
     if (whole && r->f >= 40.0 && r->f <= 70.0)
         set_reference(m, r->f);
     else
@@ -275,6 +283,13 @@ size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
         }
     }
     return k;
+}
+
+void metro_restart(struct metro *m)
+{
+    reset_sums(m);
+    m->synced_start = false;
+    m->armed = false;
 }
 
 bool metro_flush(struct metro *m)

@@ -49,8 +49,11 @@ struct metro_result {
     double pf;              /* P / S, carries the sign of P; 1 at no load */
     double f;               /* Hz; 0 when the window is not synchronized */
     double duration;        /* s, exact window length */
+    double f_ref;           /* Hz, the reference the fundamental phasors
+                               (Q) were taken at: the previous window's F */
     uint32_t seq;           /* window sequence number, from 0 */
     bool synced;            /* true when the window spans whole cycles */
+    bool timed_out;         /* closed for want of crossings (no voltage) */
 };
 
 /* Running state of one channel pair. Caller-owned; fields are private. */
@@ -74,6 +77,7 @@ struct metro {
     double u0;                      /* start crossing: fraction before 1st sample */
     double e0[9];                   /* start-edge corrections, see .c */
     int32_t dc_v;                   /* voltage DC estimate, codes */
+    bool dc_known;                  /* dc_v is of whole cycles */
     double f_ref;                   /* reference frequency, Hz */
     uint32_t seq;
     bool ready;
@@ -93,6 +97,11 @@ int metro_init(struct metro *m, const struct metro_config *cfg);
  */
 size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
                   size_t n);
+
+/* Drop the window in progress (its samples are of a signal that is gone)
+ * and start the next one afresh; the frequency reference and the DC
+ * estimate are kept. */
+void metro_restart(struct metro *m);
 
 /* Take the completed window, if any. Returns true once per window. */
 bool metro_take(struct metro *m, struct metro_result *out);

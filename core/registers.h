@@ -80,6 +80,8 @@
 #define REG_X_QUADRANT      0x101A  /* f32 x4 RO reactive QI..QIV, kvarh */
 #define REG_X_PROG_COUNT    0x1022  /* u32 RO successful register writes */
 #define REG_X_PROG_TIME     0x1024  /* u32 RO time of the last one */
+#define REG_X_SIM_SPEED     0x1026  /* f32 RO virtual s per real s the host
+                                       achieves (a simulator; 0 on a board) */
 
 #define REG_X_SLAVE         0x1100  /* u16 RW 1..247 */
 #define REG_X_BAUD          0x1101  /* u16 RW 1200, 2400, 4800, 9600 */

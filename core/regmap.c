@@ -19,7 +19,7 @@ enum id {
     X_MAP_VERSION, X_FW_VERSION, X_SERIAL, X_PULSES, X_RATE, X_ZONE,
     X_STATUS, X_REASONS, X_MD, X_MD_TIME, X_PREV_MD, X_PREV_MD_TIME,
     X_CREDIT_KWH, X_MONTH_ACT, X_MONTH_REACT, X_QUADRANT, X_PROG_COUNT,
-    X_PROG_TIME,
+    X_PROG_TIME, X_SIM_SPEED,
     X_SLAVE, X_BAUD, X_PARITY, X_WORD_ORDER, X_UPLINK, X_PASSWORD,
     X_COMB_ACT, X_COMB_REACT,
     X_DATE, X_WEEKDAY, X_EPOCH,
@@ -60,6 +60,7 @@ static const struct reg ext[] = {
     { REG_X_QUADRANT + 6, K_F32, 0, X_QUADRANT, 3 },
     { REG_X_PROG_COUNT, K_U32, 0, X_PROG_COUNT, 0 },
     { REG_X_PROG_TIME, K_U32, 0, X_PROG_TIME, 0 },
+    { REG_X_SIM_SPEED, K_F32, 0, X_SIM_SPEED, 0 },
 
     { REG_X_SLAVE, K_U16, 1, X_SLAVE, 0 },
     { REG_X_BAUD, K_U16, 1, X_BAUD, 0 },
@@ -250,6 +251,7 @@ static void value_info(const struct meter *m, const struct reg *r, float *f,
         break;
     case X_PROG_COUNT: *u = m->prog_count; break;
     case X_PROG_TIME: *u = u32_time(m->prog_time); break;
+    case X_SIM_SPEED: *f = m->sim_speed; break;
     default: break;
     }
 }

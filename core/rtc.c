@@ -76,12 +76,34 @@ int rtc_from_date(const struct rtc_date *d, int64_t *t)
     return CORE_OK;
 }
 
+void rtc_date(struct rtc *r, struct rtc_date *d)
+{
+    int64_t sod = r->now - r->day0;
+
+    if (!r->cached || sod < 0 || sod >= 86400) {
+        rtc_to_date(r->now, d);
+        r->day0 = r->now - (d->hour * 3600 + d->min * 60 + d->sec);
+        r->date0 = *d;
+        r->cached = true;
+        return;
+    }
+    *d = r->date0;
+    d->hour = (uint8_t)(sod / 3600);
+    d->min = (uint8_t)(sod / 60 % 60);
+    d->sec = (uint8_t)(sod % 60);
+}
+
+int32_t rtc_date_month_index(const struct rtc_date *d)
+{
+    return (d->year - 1970) * 12 + d->month - 1;
+}
+
 int32_t rtc_month_index(int64_t t)
 {
     struct rtc_date d;
 
     rtc_to_date(t, &d);
-    return (d.year - 1970) * 12 + d.month - 1;
+    return rtc_date_month_index(&d);
 }
 
 int64_t rtc_month_start(int32_t index)

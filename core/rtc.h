@@ -33,6 +33,11 @@ struct rtc_date {
  * a signed number of seconds. */
 struct rtc {
     int64_t now;            /* s since 1970-01-01 00:00:00 */
+    /* the calendar of one day, for rtc_date: a tick within it needs no
+     * conversion */
+    bool cached;
+    int64_t day0;           /* 00:00:00 of that day */
+    struct rtc_date date0;  /* its date */
 };
 
 bool rtc_is_leap(int32_t year);
@@ -45,6 +50,13 @@ int64_t rtc_days_from_civil(int32_t year, unsigned month, unsigned day);
 
 /* Civil date and time (with weekday) of a time. */
 void rtc_to_date(int64_t t, struct rtc_date *d);
+
+/* The same for the clock's own time, converted once a day (the clock
+ * remembers the day it is in). */
+void rtc_date(struct rtc *r, struct rtc_date *d);
+
+/* rtc_month_index of a date. */
+int32_t rtc_date_month_index(const struct rtc_date *d);
 
 /* Time of a civil date and time; CORE_EINVAL for an impossible date or
  * time, CORE_ERANGE outside RTC_MIN..RTC_MAX. wday is ignored. */

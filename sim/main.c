@@ -15,6 +15,7 @@
 
 #include "sim/ports/bus.h"
 #include "sim/store/dump.h"
+#include "sim/store/pulses.h"
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
@@ -31,6 +32,7 @@
 
 #define PACE_INTERVAL 0.01      /* s between pacing steps at finite speed */
 #define MAX_SLICE 0.02          /* s of work per loop turn at max speed */
+#define MONITOR_PERIOD 1.0      /* real s between measures of the speed */
 
 enum exit_code { EXIT_OK = 0, EXIT_ASSERT = 1, EXIT_USAGE = 2,
                  EXIT_RUNTIME = 3 };
@@ -43,12 +45,18 @@ struct sim {
     struct uplink *uplink;      /* the MQTT uplink, NULL without --mqtt */
     struct scenario *scenario;  /* the Lua scenario, NULL without one */
     struct progress progress;   /* the progress line on a terminal */
+    struct pulses *pulses;      /* --pulses: the stream, NULL without */
+    unsigned threads;           /* threads full fidelity's samples run on */
     int64_t start_ms;           /* where the run started, virtual ms */
     struct tui *tui;            /* the terminal UI, NULL when headless */
     struct ev_loop *loop;
     ev_timer pace;
     ev_idle rush;
     ev_timer checkpoint;
+    ev_timer monitor;           /* measures the speed achieved */
+    int64_t monitor_ms;         /* virtual ms at the last measure */
+    double monitor_real;        /* real s then */
+    bool told_behind;           /* said once that it cannot keep up */
     ev_signal sigint, sigterm;
     int64_t until_ms;           /* INT64_MAX: run until a signal */
     int exit_code;
@@ -147,7 +155,12 @@ static void advance(struct sim *s, int64_t target)
         progress_update(&s->progress, s->engine.now_ms, from, to,
                         monotonic_s());
     }
-    if (s->engine.now_ms >= s->until_ms) {
+    if (s->engine.now_ms >= ENGINE_END_MS && s->until_ms > ENGINE_END_MS) {
+        log_error("the meter's clock ends at 2099-12-31T23:59:59: "
+                  "stopping there");
+        s->exit_code = EXIT_RUNTIME;
+        ev_break(s->loop, EVBREAK_ALL);
+    } else if (s->engine.now_ms >= s->until_ms) {
         char when[32];
         progress_end(s);
         time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
@@ -166,6 +179,36 @@ static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct sim *s = w->data;
     advance(s, INT64_MAX);
+}
+
+/* Once a real second: the speed achieved, for the status line and the
+ * register; a run that falls behind the asked speed says so once. */
+static void on_monitor(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct sim *s = w->data;
+    double real = monotonic_s(), dt = real - s->monitor_real;
+    int64_t now = s->engine.now_ms;
+    bool paced = !s->clock.max && s->clock.speed > 0;
+
+    if (dt <= 0)
+        return;
+    double achieved = (double)(now - s->monitor_ms) / 1000.0 / dt;
+    s->clock.achieved = achieved;
+    engine_set_achieved(&s->engine, achieved);
+    /* behind: short of the asked speed, and more than a real second of
+     * virtual time late */
+    int64_t lag = vclock_target(&s->clock, real) - now;
+    if (paced && !s->told_behind && achieved < 0.98 * s->clock.speed &&
+        (double)lag > 1000.0 * s->clock.speed && now < s->until_ms) {
+        s->told_behind = true;
+        log_warn("cannot keep up with --speed %g: %.3g virtual seconds per "
+                 "real second (%u meters, %s fidelity, %u thread%s); "
+                 "virtual time falls behind", s->clock.speed, achieved,
+                 s->engine.count, s->engine.fidelity == ENGINE_FULL ?
+                 "full" : "fast", s->threads, s->threads == 1 ? "" : "s");
+    }
+    s->monitor_ms = now;
+    s->monitor_real = real;
 }
 
 static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
@@ -262,6 +305,24 @@ static int build_fleet(struct sim *s)
             log_info("restored %u meter(s) from %s", info.meters,
                      s->opt.state_path);
     }
+    unsigned threads = s->opt.threads;
+    if (threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (unsigned)cores : 1;
+    }
+    int used = engine_set_threads(&s->engine, threads, err, sizeof err);
+    if (used < 0) {
+        log_error("%s", err);
+        return EXIT_RUNTIME;
+    }
+    s->threads = (unsigned)used;
+    /* before the power-on second: the stream holds every pulse */
+    if (s->opt.pulses_path &&
+        !(s->pulses = pulses_open(s->opt.pulses_path, &s->engine, err,
+                                  sizeof err))) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
     if (ports_check_faults(&s->opt, err, sizeof err) ||
         ports_configure_meters(&s->engine, &s->opt, err, sizeof err)) {
         log_error("%s", err);
@@ -273,6 +334,11 @@ static int build_fleet(struct sim *s)
                                              : s->opt.until) * 1000;
     if (s->until_ms < start * 1000) {
         log_error("--until is before the clock's start");
+        return EXIT_USAGE;
+    }
+    if (s->opt.until_set && s->until_ms > ENGINE_END_MS) {
+        log_error("--until lies beyond the meter's clock, which ends at "
+                  "2099-12-31T23:59:59 (2100-01-01T00:00 at the latest)");
         return EXIT_USAGE;
     }
     /* power-on: the first second is measured at once, so every port has
@@ -355,7 +421,9 @@ static int finish_scenario(struct sim *s, int status)
     int rc;
 
     if (!scenario_done(s->scenario))
-        why = s->engine.now_ms >= s->until_ms ? "--until" : "a signal";
+        why = s->engine.now_ms >= s->until_ms ? "--until" :
+              s->engine.now_ms >= ENGINE_END_MS ? "the end of the meter's "
+                                                  "clock" : "a signal";
     progress_clear(&s->progress);
     rc = scenario_finish(s->scenario, why);
     scenario_free(s->scenario);
@@ -377,7 +445,9 @@ static int start(struct sim *s, int argc, char **argv)
     }
     log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
-    if (outputs_check(&s->opt, err, sizeof err)) {
+    if (outputs_check(&s->opt, err, sizeof err) ||
+        (s->opt.pulses_path &&
+         pulses_check(s->opt.pulses_path, err, sizeof err))) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
@@ -440,9 +510,12 @@ static void log_running(const struct sim *s)
         snprintf(speed, sizeof speed, "0 (frozen)");
     else
         snprintf(speed, sizeof speed, "%g", s->opt.speed);
-    log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity",
+    char threads[32] = "";
+    if (s->engine.fidelity == ENGINE_FULL && s->threads > 1)
+        snprintf(threads, sizeof threads, ", %u threads", s->threads);
+    log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity%s",
              s->engine.count, when, speed,
-             s->engine.fidelity == ENGINE_FULL ? "full" : "fast");
+             s->engine.fidelity == ENGINE_FULL ? "full" : "fast", threads);
 }
 
 /* The scenario, the pacing, checkpoints, signals and the terminal UI on
@@ -459,7 +532,11 @@ static void arm_loop(struct sim *s)
                            .panel_ms = scenario_panel_ms, .ui = scenario_ui,
                            .mqtt = s->uplink != NULL,
                            .broker = scenario_broker });
-    s->pace.data = s->rush.data = s->checkpoint.data = s;
+    s->pace.data = s->rush.data = s->checkpoint.data = s->monitor.data = s;
+    s->monitor_ms = s->engine.now_ms;
+    s->monitor_real = monotonic_s();
+    ev_timer_init(&s->monitor, on_monitor, MONITOR_PERIOD, MONITOR_PERIOD);
+    ev_timer_start(s->loop, &s->monitor);
     ev_idle_init(&s->rush, on_rush);
     ev_timer_init(&s->pace, on_pace, PACE_INTERVAL, PACE_INTERVAL);
     set_pacing(s, s->opt.speed, s->opt.speed_max);
@@ -516,6 +593,10 @@ static void stop(struct sim *s)
     }
     if (s->opt.dump_path &&
         dump_write(s->opt.dump_path, &s->engine, err, sizeof err)) {
+        log_error("%s", err);
+        s->exit_code = EXIT_RUNTIME;
+    }
+    if (pulses_close(s->pulses, err, sizeof err)) {
         log_error("%s", err);
         s->exit_code = EXIT_RUNTIME;
     }

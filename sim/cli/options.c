@@ -384,6 +384,12 @@ static enum opt_result opt_fidelity(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
+static enum opt_result opt_threads(const struct opt_def *d, const char *a,
+                                   struct sim_options *o)
+{
+    return ranged_unsigned(d, a, &o->threads);
+}
+
 static enum opt_result opt_seed(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
@@ -406,6 +412,7 @@ OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
 
 OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
 OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
+OPT_FN(opt_pulses, o->pulses_path = a; return OPT_OK)
 OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
 OPT_FN(opt_tap, o->tap = true; return OPT_OK)
 OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
@@ -443,7 +450,7 @@ static const struct opt_def opts[] = {
     { "slave", 0, "ID", .min = 1, .max = METER_SLAVE_MAX,
       .why = "is not a slave address", .parse = opt_slave,
       .help = "first slave address, {min}..{max} (default 1)" },
-    { "meters", 0, "N", "1", 1, 10000, "is not a count", .parse = opt_meters,
+    { "meters", 0, "N", "1", 1, 100000, "is not a count", .parse = opt_meters,
       .help = "simulate N meters, slave IDs ID..ID+N-1" },
     { "mqtt", 0, "URI", .parse = opt_mqtt,
       .help = "MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"
@@ -512,8 +519,12 @@ static const struct opt_def opts[] = {
               "(PF=0.8C capacitive; I<0, PF<0 or DIR=export\n"
               "exports)" },
     { "fidelity", 0, "full|fast", .parse = opt_fidelity,
-      .help = "every sample through the core, or one real window\n"
+      .help = "every sample through the core, or real windows\n"
               "when the load changes (default: full at speed <= 1)" },
+    { "threads", 0, "N", "0", 0, 64, "is not a number of threads",
+      .parse = opt_threads,
+      .help = "the engine's samples on N threads, 0: one a core\n"
+              "(default; results are the same for any N)" },
     { "seed", 0, "N", "1", .parse = opt_seed,
       .help = "deterministic noise and faults (default {def})" },
 
@@ -527,6 +538,9 @@ static const struct opt_def opts[] = {
       .help = "save the state every S real seconds (default {def})" },
     { "dump", 0, "FILE", .parse = opt_dump,
       .help = "at exit, write every register and measurement as JSON" },
+    { "pulses", 0, "FILE", .parse = opt_pulses,
+      .help = "every pulse (serial, count, virtual ms) as CSV (.csv)\n"
+              "or JSON lines (.jsonl, or - for stdout)" },
     { "junit", 0, "FILE", .parse = opt_junit, .usage = "--junit FILE, --tap",
       .help = "scenario results for CI (docs/scenarios.md)" },
     { "tap", 0, NULL, .parse = opt_tap },

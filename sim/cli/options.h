@@ -24,6 +24,7 @@ struct sim_options {
     char parity;                /* 'E', 'O', 'N'; 0 = the meter's own */
     int slave;                  /* first slave address; 0 = the meter's own */
     unsigned meters;            /* fleet size */
+    unsigned threads;           /* --threads: 0 one a core */
     const char *mqtt_uri;       /* NULL = no uplink */
     const char *mqtt_client_id; /* NULL: kpm31c-<serial> */
     const char *mqtt_user;      /* NULL: $KPM31C_MQTT_USER, or none */
@@ -48,6 +49,7 @@ struct sim_options {
     bool load_set;
     struct load load;
     const char *dump_path;
+    const char *pulses_path;    /* --pulses: the pulse stream, or NULL */
     uint64_t seed;
     const char *junit_path;
     bool tap;

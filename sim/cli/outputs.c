@@ -29,6 +29,8 @@ static size_t files_of(const struct sim_options *o, struct named_file *v)
         v[n++] = (struct named_file){ "--dump", o->dump_path, true };
     if (o->junit_path)
         v[n++] = (struct named_file){ "--junit", o->junit_path, true };
+    if (o->pulses_path)
+        v[n++] = (struct named_file){ "--pulses", o->pulses_path, true };
     return n;
 }
 

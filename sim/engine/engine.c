@@ -8,14 +8,32 @@
 #include <string.h>
 
 #define FULL_STEP_MS 10
-#define FAST_MEASURE_MS 500
+#define FAST_BLOCK_MS 20        /* samples generated at a time to settle */
+#define FAST_SETTLE_MS 2000     /* at most this long to settle (noise) */
+#define FAST_MAX_SECONDS 60     /* seconds a fast step may run at once */
 
 static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 {
     struct sim_meter *sm = ctx;
     struct engine *e = sm->engine;
-    if (e->hooks.pulse)
-        e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
+
+    if (!e->hooks.pulse)
+        return;
+    if (e->on_workers) {
+        struct engine_part *p = &e->parts[sm->part];
+        if (p->npulses == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 64;
+            struct engine_pulse *v = realloc(p->pulses, cap * sizeof *v);
+            if (!v)
+                abort();        /* a pulse the stream would miss */
+            p->pulses = v;
+            p->cap = cap;
+        }
+        p->pulses[p->npulses++] = (struct engine_pulse){ sm->index, count,
+                                                         t_ms };
+        return;
+    }
+    e->hooks.pulse(e->hooks.ctx, sm->index, count, t_ms);
 }
 
 static void on_relay(void *ctx, bool closed)
@@ -23,6 +41,7 @@ static void on_relay(void *ctx, bool closed)
     struct sim_meter *sm = ctx;
     struct engine *e = sm->engine;
     engine_refresh_load(sm);
+    sm->relay_moved = true;
     if (e->hooks.relay)
         e->hooks.relay(e->hooks.ctx, sm->index, closed);
 }
@@ -101,6 +120,79 @@ void engine_refresh_load(struct sim_meter *sm)
     sm->dirty = true;
 }
 
+static void free_parts(struct engine *e)
+{
+    workers_stop(&e->pool);
+    for (unsigned k = 0; k < e->nparts; k++) {
+        struct engine_part *p = &e->parts[k];
+        if (k > 0) {
+            free(p->vbuf);
+            free(p->ibuf);
+        }
+        free(p->pulses);
+    }
+    free(e->parts);
+    e->parts = NULL;
+    e->nparts = 0;
+}
+
+/* One part: meters first..end-1, with their own sample blocks. */
+static int set_parts(struct engine *e, unsigned n)
+{
+    e->parts = calloc(n, sizeof *e->parts);
+    if (!e->parts)
+        return -1;
+    e->nparts = n;
+    for (unsigned k = 0; k < n; k++) {
+        struct engine_part *p = &e->parts[k];
+        p->e = e;
+        p->first = (unsigned)((uint64_t)e->count * k / n);
+        p->end = (unsigned)((uint64_t)e->count * (k + 1) / n);
+        for (unsigned j = p->first; j < p->end; j++)
+            e->meters[j].part = k;
+        /* a 10 ms step counts at most one pulse a meter (50 kW is 500 J
+         * of the 2250 J a pulse), one more when its relay moves: room
+         * enough that a step never allocates */
+        p->cap = 2 * (size_t)(p->end - p->first) + 16;
+        p->pulses = calloc(p->cap, sizeof *p->pulses);
+        if (!p->pulses)
+            return -1;
+        if (k == 0) {
+            p->vbuf = e->vbuf;
+            p->ibuf = e->ibuf;
+        } else {
+            p->vbuf = calloc(e->buflen, sizeof *p->vbuf);
+            p->ibuf = calloc(e->buflen, sizeof *p->ibuf);
+            if (!p->vbuf || !p->ibuf)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int engine_set_threads(struct engine *e, unsigned threads, char *err,
+                       size_t errlen)
+{
+    unsigned n = threads ? threads : 1;
+
+    if (n > e->count / ENGINE_PART_MIN)
+        n = e->count / ENGINE_PART_MIN;
+    if (n < 1)
+        n = 1;
+    free_parts(e);
+    if (workers_start(&e->pool, n)) {
+        workers_stop(&e->pool);
+        snprintf(err, errlen, "could not start %u worker threads", n - 1);
+        return -1;
+    }
+    if (set_parts(e, n)) {
+        free_parts(e);
+        snprintf(err, errlen, "out of memory for %u worker threads", n);
+        return -1;
+    }
+    return (int)n;
+}
+
 int engine_init(struct engine *e, unsigned count, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
@@ -115,11 +207,16 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
     e->sample_rate = e->front_end.sample_rate;
     if (hooks)
         e->hooks = *hooks;
-    e->buflen = e->sample_rate * FAST_MEASURE_MS / 1000;
+    e->buflen = e->sample_rate * FAST_BLOCK_MS / 1000;
     e->meters = calloc(count, sizeof *e->meters);
     e->vbuf = calloc(e->buflen, sizeof *e->vbuf);
     e->ibuf = calloc(e->buflen, sizeof *e->ibuf);
     if (!e->meters || !e->vbuf || !e->ibuf) {
+        snprintf(err, errlen, "out of memory for %u meters", count);
+        engine_free(e);
+        return -1;
+    }
+    if (set_parts(e, 1)) {
         snprintf(err, errlen, "out of memory for %u meters", count);
         engine_free(e);
         return -1;
@@ -161,6 +258,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
 
 void engine_free(struct engine *e)
 {
+    free_parts(e);
     free(e->meters);
     free(e->vbuf);
     free(e->ibuf);
@@ -184,6 +282,12 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
     }
     sm->dirty = true;
     return 0;
+}
+
+void engine_set_achieved(struct engine *e, double speed)
+{
+    for (unsigned k = 0; k < e->count; k++)
+        meter_set_sim_speed(&e->meters[k].core, (float)speed);
 }
 
 void engine_set_drift(struct engine *e, unsigned meter, double ppm)
@@ -223,69 +327,216 @@ static void tick_meter(struct sim_meter *sm, int64_t s)
     sm->rtc_last = meter_time(&sm->core);
 }
 
-/* Real samples through one meter's front end and core; energy: the
- * windows account their own time (full fidelity) or only measure (fast,
- * where the engine integrates every second whole). */
-static void run_samples(struct engine *e, struct sim_meter *sm, unsigned n,
-                        bool energy)
+/* Real samples through one meter's front end and core, every window's
+ * energy accounted (full fidelity). */
+static void run_samples(struct engine_part *p, struct sim_meter *sm,
+                        unsigned n)
 {
     while (n > 0) {
-        unsigned m = n < e->buflen ? n : e->buflen;
-        wave_generate(&sm->wave, e->vbuf, e->ibuf, m);
-        if (energy)
-            meter_feed(&sm->core, e->vbuf, e->ibuf, m);
-        else
-            meter_feed_measure(&sm->core, e->vbuf, e->ibuf, m);
+        unsigned m = n < p->e->buflen ? n : p->e->buflen;
+        wave_generate(&sm->wave, p->vbuf, p->ibuf, m);
+        meter_feed(&sm->core, p->vbuf, p->ibuf, m);
         n -= m;
     }
 }
 
-/* One full-fidelity step of FULL_STEP_MS from e->now_ms. */
-static void step_full(struct engine *e)
+/* Fast fidelity's measurement of a (new) load: the metrology restarts on
+ * it and windows run until one measured it alone (whole cycles at a
+ * settled frequency reference, or a timeout without voltage), at most
+ * FAST_SETTLE_MS; the load so measured is held. */
+static void measure_settled(struct engine_part *p, struct sim_meter *sm)
 {
+    unsigned left = p->e->sample_rate * FAST_SETTLE_MS / 1000;
+    unsigned block = p->e->sample_rate * FAST_BLOCK_MS / 1000;
+    bool done = false;
+
+    meter_restart_measure(&sm->core, false);
+    while (left > 0 && !done) {
+        unsigned m = left < block ? left : block;
+        wave_generate(&sm->wave, p->vbuf, p->ibuf, m);
+        meter_measure_settle(&sm->core, p->vbuf, p->ibuf, m, &done);
+        left -= m;
+    }
+}
+
+/* The relay moved since the last step: in full fidelity the window in
+ * progress (of the old current) is accounted and the next starts on the
+ * new current, so the second reads the new state alone. */
+static void relay_moved(struct sim_meter *sm)
+{
+    if (sm->relay_moved) {
+        sm->relay_moved = false;
+        meter_restart_measure(&sm->core, true);
+    }
+}
+
+/* A part's meters through FULL_STEP_MS of samples (on a worker). */
+static void full_part(void *ctx, unsigned part)
+{
+    struct engine *e = ctx;
+    struct engine_part *p = &e->parts[part];
     unsigned n = e->sample_rate * FULL_STEP_MS / 1000;
     int64_t s = e->now_ms / 1000;
-    bool second = e->now_ms % 1000 == 0 && s > e->ticked;
 
-    for (unsigned k = 0; k < e->count; k++) {
+    for (unsigned k = p->first; k < p->end; k++) {
         struct sim_meter *sm = &e->meters[k];
-        if (second)
-            tick_meter(sm, s);
-        run_samples(e, sm, n, true);
+        relay_moved(sm);
+        run_samples(p, sm, n);
         sm->dirty = false;
         sm->measured_at = s;
     }
-    if (second)
+}
+
+/* One full-fidelity step of FULL_STEP_MS from e->now_ms: the ticks here
+ * (their events reach the hooks at once), the samples on the parts, then
+ * the parts' pulses in meter order. */
+static void step_full(struct engine *e)
+{
+    int64_t s = e->now_ms / 1000;
+    bool second = e->now_ms % 1000 == 0 && s > e->ticked;
+
+    if (second) {
+        for (unsigned k = 0; k < e->count; k++)
+            tick_meter(&e->meters[k], s);
         e->ticked = s;
+    }
+    e->on_workers = true;
+    workers_run(&e->pool, full_part, e);
+    e->on_workers = false;
+    for (unsigned k = 0; k < e->nparts; k++) {
+        struct engine_part *p = &e->parts[k];
+        for (size_t j = 0; j < p->npulses; j++)
+            e->hooks.pulse(e->hooks.ctx, p->pulses[j].meter,
+                           p->pulses[j].count, p->pulses[j].t_ms);
+        p->npulses = 0;
+    }
     e->now_ms += FULL_STEP_MS;
 }
 
-/* One fast-fidelity second from e->now_ms (a whole second). */
-static void step_fast(struct engine *e)
+/* A signal without noise or wander: measuring it again reads what the
+ * last measurement read (to the last float32 digit), so a steady one is
+ * measured once. */
+static bool noiseless(const struct wave_config *c)
+{
+    return c->ch[WAVE_V].noise_rms == 0.0 && c->ch[WAVE_I].noise_rms == 0.0 &&
+           c->drift_period == 0.0;
+}
+
+/* The first half of a fast-fidelity second s of one meter: its RTC
+ * ticks (tick), and whether its load is to be measured (changed, or a
+ * noisy one due again). */
+static bool fast_tick(struct sim_meter *sm, int64_t s, bool tick)
+{
+    if (tick)
+        tick_meter(sm, s);
+    sm->relay_moved = false;            /* measured afresh */
+    /* a fleet's re-measures spread over a minute, not all at once */
+    int64_t every = ENGINE_FAST_REMEASURE - (int64_t)(sm->index % 60);
+    if (sm->dirty || (s - sm->measured_at >= every &&
+                      !noiseless(&sm->wave.cfg))) {
+        sm->dirty = false;
+        sm->measured_at = s;
+        return true;
+    }
+    return false;
+}
+
+/* One fast-fidelity second s of one meter (tick: its RTC ticks first):
+ * measured if need be, then the whole second at the load just measured
+ * (or still held), exact whatever the windows' boundaries; the second's
+ * readings are that load's. */
+static void fast_second(struct engine *e, struct sim_meter *sm, int64_t s,
+                        bool tick)
+{
+    if (fast_tick(sm, s, tick))
+        measure_settled(&e->parts[0], sm);
+    meter_integrate(&sm->core, 1000);
+}
+
+/* A part's meters that are to be measured this second (on a worker:
+ * measuring raises no event). */
+static void measure_part(void *ctx, unsigned part)
+{
+    struct engine *e = ctx;
+    struct engine_part *p = &e->parts[part];
+
+    for (unsigned k = p->first; k < p->end; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        if (sm->measure) {
+            sm->measure = false;
+            measure_settled(p, sm);
+        }
+    }
+}
+
+/* A meter whose seconds can run a minute at a time: a steady noiseless
+ * load, a clock without drift, and a core that raises no event within a
+ * minute. */
+static bool quiet(const struct sim_meter *sm)
+{
+    return !sm->dirty && !sm->relay_moved && sm->drift_ppm == 0.0 &&
+           noiseless(&sm->wave.cfg) && meter_quiet(&sm->core);
+}
+
+/* n fast-fidelity seconds of one meter from s (n > 1: a quiet meter): up
+ * to a minute's seconds at once (the core's meter_run_seconds: the same
+ * results to the bit), the rest one by one. */
+static void fast_meter(struct engine *e, struct sim_meter *sm, int64_t s,
+                       unsigned n, bool tick)
+{
+    for (unsigned j = 0; j < n;) {
+        unsigned done = 0;
+        if ((tick || j > 0) && quiet(sm)) {
+            sm->rtc_offset = engine_rtc_offset(sm);
+            done = meter_run_seconds(&sm->core, s + j + sm->rtc_offset,
+                                     n - j);
+            if (done)
+                sm->rtc_last = meter_time(&sm->core);
+        }
+        if (!done) {
+            fast_second(e, sm, s + j, tick || j > 0);
+            done = 1;
+        }
+        j += done;
+    }
+}
+
+/* Every meter quiet: no second of the next minute can raise an event but
+ * a month end's, so the fleet may run that long in one step (hooks then
+ * hear of pulses when the step is over, stamped with their own time). */
+static bool fleet_quiet(const struct engine *e)
+{
+    for (unsigned k = 0; k < e->count; k++)
+        if (!quiet(&e->meters[k]))
+            return false;
+    return true;
+}
+
+/* n fast-fidelity seconds from e->now_ms (a whole second). */
+static void step_fast(struct engine *e, unsigned n)
 {
     int64_t s = e->now_ms / 1000;
-    bool second = s > e->ticked;
+    bool tick = s > e->ticked;
 
-    for (unsigned k = 0; k < e->count; k++) {
-        struct sim_meter *sm = &e->meters[k];
-        if (second)
-            tick_meter(sm, s);
-        if (sm->dirty || s - sm->measured_at >= ENGINE_FAST_REMEASURE) {
-            /* without voltage there are no crossings: windows close on
-             * the metrology's timeout (300 ms), and the one spanning the
-             * change is a mix; a dead line is measured the whole second
-             * so that a window of it alone is held */
-            unsigned ms = sm->load.u > 0 ? FAST_MEASURE_MS : 1000;
-            sm->dirty = false;
-            sm->measured_at = s;
-            run_samples(e, sm, e->sample_rate * ms / 1000, false);
+    if (n == 1 && e->nparts > 1) {
+        /* the ticks here, the measurements on the workers, then every
+         * second's energy here: each meter as fast_second has it */
+        bool any = false;
+        for (unsigned k = 0; k < e->count; k++) {
+            struct sim_meter *sm = &e->meters[k];
+            sm->measure = fast_tick(sm, s, tick);
+            any = any || sm->measure;
         }
-        /* the whole second at the load just measured (or still held):
-         * exact whatever the windows' boundaries */
-        meter_integrate(&sm->core, 1000);
+        if (any)
+            workers_run(&e->pool, measure_part, e);
+        for (unsigned k = 0; k < e->count; k++)
+            meter_integrate(&e->meters[k].core, 1000);
+    } else {
+        for (unsigned k = 0; k < e->count; k++)
+            fast_meter(e, &e->meters[k], s, n, tick);
     }
-    e->ticked = s;
-    e->now_ms += 1000;
+    e->ticked = s + n - 1;
+    e->now_ms += (int64_t)n * 1000;
 }
 
 void engine_flush(struct engine *e)
@@ -301,7 +552,7 @@ void engine_finish(struct engine *e)
 {
     int64_t s = e->now_ms / 1000;
 
-    if (e->now_ms % 1000 != 0 || s <= e->ticked)
+    if (e->now_ms % 1000 != 0 || s <= e->ticked || s > RTC_MAX)
         return;
     for (unsigned k = 0; k < e->count; k++)
         tick_meter(&e->meters[k], s);
@@ -310,11 +561,23 @@ void engine_finish(struct engine *e)
 
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
 {
+    if (target_ms > ENGINE_END_MS)
+        target_ms = ENGINE_END_MS;
     for (unsigned steps = 0; steps < max_steps; steps++) {
         if (e->fidelity == ENGINE_FAST && e->now_ms % 1000 == 0) {
             if (e->now_ms + 1000 > target_ms)
                 break;
-            step_fast(e);
+            /* up to a minute a step, as the budget and target allow;
+             * every second its own step for a host that asks */
+            int64_t n = (target_ms - e->now_ms) / 1000;
+            if (n > FAST_MAX_SECONDS)
+                n = FAST_MAX_SECONDS;
+            if (n > (int64_t)(max_steps - steps))
+                n = max_steps - steps;
+            if (e->per_second || n < 2 || !fleet_quiet(e))
+                n = 1;
+            step_fast(e, (unsigned)n);
+            steps += (unsigned)n - 1;
         } else {
             if (e->now_ms + FULL_STEP_MS > target_ms)
                 break;

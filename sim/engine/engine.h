@@ -8,12 +8,24 @@
  *
  *   full  every sample of every second goes through the front end and the
  *         core, 10 ms of samples a step (the default at --speed 1 or less);
- *   fast  one-second steps: the RTC ticks every second; when the load has
- *         changed (or every 15 virtual minutes, for drift and noise) the
- *         first 500 ms of the second are real samples through the core,
- *         measured only (meter_feed_measure), and the whole second is
- *         integrated at the load so measured (meter_integrate). Energy
- *         stays exact for steady loads, and no window's energy waits.
+ *   fast  one-second steps: the RTC ticks every second; when the load or
+ *         the relay has changed (or, for a load with noise, every 15
+ *         virtual minutes)
+ *         the metrology restarts on the new signal and real samples run
+ *         through the core, measured only, until a window has measured
+ *         the load alone: whole cycles at a settled frequency reference,
+ *         or a timeout on a dead line (meter_measure_settle); the whole
+ *         second is integrated at the load so measured (meter_integrate),
+ *         which also makes the second's readings. Energy and readings are
+ *         those of a steady run, from the first second of a change.
+ *         A quiet fleet (steady noiseless loads, no drift, prepaid and
+ *         the over-power limit off) runs up to a minute of seconds a step
+ *         (meter_run_seconds: the same to the bit as second by second).
+ *
+ * Full fidelity's samples run on worker threads (engine_set_threads);
+ * ticks, hooks and all I/O stay on the calling thread, and pulses counted
+ * on the workers reach the hooks after the step in meter order, so the
+ * results do not depend on the number of threads.
  *
  * A run fed in full fidelity ends with engine_flush: the windows in
  * progress are accounted, so restarts lose no energy.
@@ -30,6 +42,7 @@
 #include "core/meter.h"
 #include "sim/engine/load.h"
 #include "sim/engine/wave.h"
+#include "sim/engine/workers.h"
 
 enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 
@@ -37,10 +50,34 @@ enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
  * meter keeps its own). */
 #define ENGINE_SERIAL_BASE 31000001u
 
-/* Re-measure a steady load this often in fast fidelity, s. */
+/* Re-measure a steady load with noise this often in fast fidelity, s. */
 #define ENGINE_FAST_REMEASURE 900
 
+/* Where virtual time ends: the meter's clock reads up to RTC_MAX
+ * (2099-12-31T23:59:59), so its last second ends here, ms. */
+#define ENGINE_END_MS ((RTC_MAX + 1) * 1000)
+
 struct engine;
+
+/* Meters a worker thread gets at least: below, fewer threads. */
+#define ENGINE_PART_MIN 50
+
+/* A pulse counted on a worker thread, told to the hooks after the step. */
+struct engine_pulse {
+    unsigned meter;
+    uint64_t count;
+    int64_t t_ms;
+};
+
+/* One worker's share of the fleet in full fidelity: meters first..end-1,
+ * its own sample blocks and the pulses its meters counted this step. */
+struct engine_part {
+    struct engine *e;
+    unsigned first, end;
+    int32_t *vbuf, *ibuf;
+    struct engine_pulse *pulses;
+    size_t npulses, cap;
+};
 
 /* One meter of the fleet: firmware, front end, load. */
 struct sim_meter {
@@ -49,7 +86,10 @@ struct sim_meter {
     struct load load;           /* what is connected to it */
     struct engine *engine;      /* back pointer for core callbacks */
     unsigned index;             /* position in the fleet */
+    unsigned part;              /* the worker share it is in */
     bool dirty;                 /* load or relay changed: measure again */
+    bool relay_moved;           /* the relay moved: restart the window */
+    bool measure;               /* fast: to be measured on a worker */
     int64_t measured_at;        /* virtual s of the last real window */
     int64_t rtc_last;           /* the RTC second last ticked */
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
@@ -91,9 +131,20 @@ struct engine {
     unsigned buflen;
     bool pause;                 /* set by a hook: engine_advance returns
                                    after the step in progress */
+    bool per_second;            /* a host needs each second as its own
+                                   step (hooks on pulses), not up to a
+                                   minute at once in fast fidelity */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
     bool clip_warned[2];        /* a load beyond the front end's full scale
                                    was reported, per channel (wave_chan) */
+    /* full fidelity's samples on worker threads: the loop thread ticks
+     * every meter (events reach the hooks at once), the parts run their
+     * meters' samples, then their pulses reach the hooks in meter order:
+     * the same results whatever the number of threads */
+    struct workers pool;
+    struct engine_part *parts;
+    unsigned nparts;
+    bool on_workers;            /* pulses go to the parts' lists */
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
@@ -105,8 +156,16 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
                 char *err, size_t errlen);
 void engine_free(struct engine *e);
 
+/* Run full fidelity's samples, and fast fidelity's measurements of
+ * changed loads, on up to threads threads (this one included), at least
+ * ENGINE_PART_MIN meters each. The number actually
+ * used, or -1 with a message. */
+int engine_set_threads(struct engine *e, unsigned threads, char *err,
+                       size_t errlen);
+
 /* Advance virtual time to target_ms (whole steps only: the time reached
- * is returned; at most max_steps steps, so a caller can interleave I/O). */
+ * is returned; at most max_steps steps, so a caller can interleave I/O).
+ * Never past ENGINE_END_MS. */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
 
 /* The run ends: the windows in progress are measured and accounted, so
@@ -125,6 +184,10 @@ int engine_watch_settings(struct engine *e, engine_settings_fn *fn,
                           void *ctx);
 void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
                              void *ctx);
+
+/* The speed the host achieves (virtual s per real s), for every meter's
+ * REG_X_SIM_SPEED. */
+void engine_set_achieved(struct engine *e, double speed);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);

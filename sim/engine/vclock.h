@@ -13,6 +13,8 @@ struct vclock {
     double speed;           /* virtual s per real s; 0 = frozen */
     int64_t base_virtual;   /* virtual ms at base_real */
     double base_real;       /* real s (monotonic) */
+    double achieved;        /* virtual s per real s over the last real
+                               second, as measured by the host; 0 not yet */
 };
 
 void vclock_init(struct vclock *c, int64_t virtual_ms, double speed,

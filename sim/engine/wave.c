@@ -106,7 +106,9 @@ static inline int32_t quantize(double x)
         return METRO_ADC_MAX;
     if (x <= METRO_ADC_MIN)
         return METRO_ADC_MIN;
-    return (int32_t)(x >= 0.0 ? x + 0.5 : x - 0.5);
+    /* half away from zero, without a branch (-0.0 rounds to 0 either
+     * way) */
+    return (int32_t)(x + copysign(0.5, x));
 }
 
 /* One chunk of one channel at constant frequency f. */
@@ -135,6 +137,27 @@ static void channel_chunk(struct wave *w, const struct wave_channel *ch,
         nc++;
     }
 
+    /* the common channels, with their phasor in registers: the same
+     * operations in the same order as the general loop below, so the
+     * same codes to the bit */
+    if (noise == 0.0 && nc == 0) {
+        int32_t q = quantize(base);
+        for (size_t j = 0; j < n; j++)
+            out[j] = q;
+        return;
+    }
+    if (noise == 0.0 && nc == 1) {
+        double a = amp[0], r = re[0], m = im[0], c = sr[0], s = si[0];
+        for (size_t j = 0; j < n; j++) {
+            double x = base;
+            x += a * m;
+            double rn = r * c - m * s;
+            m = m * c + r * s;
+            r = rn;
+            out[j] = quantize(x);
+        }
+        return;
+    }
     for (size_t j = 0; j < n; j++) {
         double x = base;
         for (unsigned k = 0; k < nc; k++) {

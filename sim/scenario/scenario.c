@@ -285,14 +285,21 @@ static void on_relay(void *ctx, unsigned meter, bool closed)
 static void on_pulse(void *ctx, unsigned meter, uint64_t count, int64_t t_ms)
 {
     struct scenario *sc = ctx;
-    sc->chained.pulse(sc->chained.ctx, meter, count, t_ms);
+    if (sc->pulse_hooks) {
+        sc->e->per_second = true;       /* hooks at the pulse's second */
+        queue_event(sc, &(struct sc_event){ .kind = 2, .meter = meter,
+                                            .t = t_ms, .count = count });
+        sc->e->pause = true;
+    }
+    if (sc->chained.pulse)
+        sc->chained.pulse(sc->chained.ctx, meter, count, t_ms);
 }
 
 /* Run the hooks of one event. */
 static void run_event(struct scenario *sc, const struct sc_event *ev)
 {
     lua_State *L = sc->L;
-    static const char *const names[] = { "settlement", "relay" };
+    static const char *const names[] = { "settlement", "relay", "pulse" };
 
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->hooks_ref);
     if (lua_getfield(L, -1, names[ev->kind]) != LUA_TTABLE) {
@@ -303,11 +310,17 @@ static void run_event(struct scenario *sc, const struct sc_event *ev)
     for (lua_Integer k = 1; k <= n && sc->state != SC_DONE; k++) {
         lua_rawgeti(L, -1, k);
         sc_meter_push(L, ev->meter);
-        if (ev->kind == 0)
+        int nargs = 2;
+        if (ev->kind == 0) {
             lua_pushinteger(L, ev->t);
-        else
+        } else if (ev->kind == 1) {
             lua_pushstring(L, ev->closed ? "closed" : "open");
-        protected_call(sc, 2);
+        } else {
+            lua_pushinteger(L, (lua_Integer)ev->count);
+            lua_pushinteger(L, ev->t);
+            nargs = 3;
+        }
+        protected_call(sc, nargs);
     }
     lua_pop(L, 2);
 }
@@ -738,8 +751,9 @@ void scenario_start(struct scenario *sc, struct engine *e, struct ports *p,
     sc->chained = e->hooks;
     e->hooks = (struct engine_hooks){
         .ctx = sc, .settled = on_settled, .relay = on_relay,
-        .pulse = sc->chained.pulse ? on_pulse : NULL,
+        .pulse = on_pulse,
     };
+    e->per_second = sc->pulse_hooks;
     if (sc_meters_init(sc)) {
         script_failed(sc, "out of memory for the meters' scenario state",
                       NULL, LUA_ERRMEM);

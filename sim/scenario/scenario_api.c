@@ -359,9 +359,10 @@ static int l_on(lua_State *L)
     struct scenario *sc = sc_of(L);
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (strcmp(ev, "settlement") && strcmp(ev, "relay"))
-        return sc_error(L, "on('%s'): the events are 'settlement' and "
-                          "'relay'", ev);
+    if (strcmp(ev, "settlement") && strcmp(ev, "relay") &&
+        strcmp(ev, "pulse"))
+        return sc_error(L, "on('%s'): the events are 'settlement', "
+                          "'relay' and 'pulse'", ev);
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->hooks_ref);
     if (lua_getfield(L, -1, ev) != LUA_TTABLE) {
         lua_pop(L, 1);
@@ -373,6 +374,11 @@ static int l_on(lua_State *L)
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     if (!strcmp(ev, "settlement"))
         sc->settle_hooks = true;
+    if (!strcmp(ev, "pulse")) {
+        sc->pulse_hooks = true;
+        if (sc->e)
+            sc->e->per_second = true;   /* hooks at the pulse's second */
+    }
     return 0;
 }
 

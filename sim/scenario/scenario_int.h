@@ -115,10 +115,11 @@ enum sc_state {
 
 /* An engine event for the hooks, queued until the step is over. */
 struct sc_event {
-    uint8_t kind;           /* 0 settlement, 1 relay */
+    uint8_t kind;           /* 0 settlement, 1 relay, 2 pulse */
     unsigned meter;
-    int64_t t;              /* settlement: the month's end, s */
+    int64_t t;              /* settlement: the month's end, s; pulse: ms */
     bool closed;            /* relay */
+    uint64_t count;         /* pulse: the meter's count after it */
 };
 
 /* An assertion group in progress: check(name, fn). */
@@ -154,6 +155,7 @@ struct scenario {
     int hooks_ref;              /* table: event name -> list of functions */
     bool settle_hooks;          /* on("settlement") has functions: stop at
                                    every month end a meter reaches */
+    bool pulse_hooks;           /* on("pulse") has functions */
     struct sc_results res;
     struct sc_check check;
     struct sc_mqtt *mqtt;       /* NULL until a message comes */

@@ -224,6 +224,12 @@ static void status_lines(struct tui *t, char out[][160], unsigned *n)
         snprintf(speed, sizeof speed, "frozen");
     else
         snprintf(speed, sizeof speed, "x%g", vc->speed);
+    /* what the run achieves, when it is not what was asked */
+    if (vc && vc->achieved > 0.0 &&
+        (vc->max || vc->achieved < 0.98 * vc->speed)) {
+        size_t len = strlen(speed);
+        snprintf(speed + len, sizeof speed - len, " (x%.3g)", vc->achieved);
+    }
     meter_reg_float(m, 0x0080, &total);
 
     snprintf(out[k++], 160, "clock  %s %s", clock, speed);

@@ -754,10 +754,12 @@ def test_progress_line_on_a_terminal():
     h = H.harness()
     write(h, "months.lua", """
 setup{ start = "2026-01-01" }
-meter(1):load{ U = 230, I = 5 }
-run_until("2026-03-01")
-print("march")
-run_until("2026-05-01")
+-- noise: measured every 15 minutes, each second its own step (a steady
+-- noiseless load runs a year in under a second: no time for a line)
+meter(1):load{ U = 230, I = 5, noise = { U = 0.1 } }
+run_until("2026-07-01")
+print("july")
+run_until("2027-01-01")
 """)
     # stderr a pipe, a short run: not a trace of it
     r = S.run(h, "months.lua")
@@ -786,11 +788,11 @@ run_until("2026-05-01")
     assert re.search(r"\r" + line + r"  \d+(:\d\d)? s? ?left\x1b\[K", text), \
         repr(text[-400:])
     # the line is erased before other output: nothing follows it directly
-    before = text[:text.index("march")]
+    before = text[:text.index("july")]
     if "\x1b[K" in before:
         assert before.endswith("\r\x1b[K"), repr(before[-100:])
     assert not re.search(r"left\x1b\[K[^\r]", text), repr(text)
-    assert re.search(r"\r2026-05-01T00:00:00  100%  x[\d.]+[kM]?  in "
+    assert re.search(r"\r2027-01-01T00:00:00  100%  x[\d.]+[kM]?  in "
                      r"[\d:]+( s)?\x1b\[K\r\n0 passed, 0 failed", text), \
         repr(text[-300:])
 

@@ -73,6 +73,24 @@ def test_same_seed_same_bytes():
     assert a == b
 
 
+def test_fast_steps_of_any_length_give_the_same_bytes():
+    # at max speed fast fidelity runs a minute's seconds at once; paced,
+    # the steps end wherever real time puts them: the dump and every
+    # pulse's time are the same to the byte
+    h = H.harness()
+    out = []
+    for speed in ("max", "7200"):
+        d, p = h.path("s%s.json" % speed), h.path("s%s.csv" % speed)
+        r = S.run(h, "--no-state", "--tcp", "off", "--load",
+                  "U=230,I=7.3,PF=0.9C", "--start", "2026-01-01T06:59:17",
+                  "--until", "2h", "--speed", speed, "--fidelity", "fast",
+                  "--dump", d, "--pulses", p)
+        assert r.returncode == 0, r.stderr
+        out.append((open(d, "rb").read(), open(p, "rb").read()))
+    assert out[0] == out[1]
+    assert out[0][1].count(b"\n") > 2000
+
+
 def test_dump_holds_every_manual_address():
     h = H.harness()
     d = S.dump(day(h, "fast", "d.json", until="2026-01-01T01:00"))
@@ -90,6 +108,33 @@ def test_settlement_at_month_end_in_the_dump():
     assert abs(r["009C"] - 28 * 24) < 0.01, r["009C"]
     assert abs(r["009E"] - 31 * 24) < 0.01, r["009E"]
     assert abs(r["00D2"] - 28 * 7) < 0.01 and abs(r["00D0"]) < 0.001
+
+
+def test_the_clock_ends_at_2099_12_31_23_59_59():
+    h = H.harness()
+    common = ("--no-state", "--tcp", "off", "--load", KW, "--start",
+              "2099-12-31T23:59", "--speed", "max")
+    # no --until: the run stops where the clock ends, saying so, exit 3
+    r = S.run(h, *common, "--dump", h.path("end.json"), timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert "clock ends at 2099-12-31T23:59:59" in r.stderr, r.stderr
+    d = S.dump(h.path("end.json"))
+    assert d["time"] == "2099-12-31T23:59:59", d["time"]
+    assert abs(d["registers"]["0080"] - 60 / 3600) < 1e-6    # 60 s at 1 kW
+    # an --until beyond is refused at start
+    r = S.run(h, *common, "--until", "2h", timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "--until lies beyond the meter's clock" in r.stderr, r.stderr
+    # up to the end exactly is a normal run
+    r = S.run(h, *common, "--until", "1m", timeout=60)
+    assert r.returncode == 0, r.stderr
+    # a scenario that waits past it stops there too
+    with open(h.path("end.lua"), "w") as f:
+        f.write('setup{start = "2099-12-31T23:59"}\nadvance("1h")\n')
+    r = S.run(h, h.path("end.lua"), "--no-state", "--tcp", "off",
+              timeout=60)
+    assert r.returncode == 3, r.stderr + r.stdout
+    assert "by the end of the meter's clock" in r.stderr + r.stdout
 
 
 if __name__ == "__main__":

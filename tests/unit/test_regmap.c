@@ -188,7 +188,7 @@ static void test_unmapped_everywhere(void **state)
     for (uint32_t a = 0; a <= 0xFFFF; a++) {
         bool manual = (a >= 0x30 && a < 0x3E) || a == 0x70 || a == 0x71 ||
                       (a >= 0x80 && a < 0x1A0);
-        bool ext = (a >= 0x1000 && a < 0x1026) || (a >= 0x1100 && a < 0x1108) ||
+        bool ext = (a >= 0x1000 && a < 0x1028) || (a >= 0x1100 && a < 0x1108) ||
                    (a >= 0x1110 && a < 0x1119) || (a >= 0x1120 && a < 0x1123) ||
                    (a >= 0x1130 && a < 0x113B) || (a >= 0x1200 && a < 0x1249);
         int ex = meter_reg_read(&m, (uint16_t)a, 1, w);
