@@ -386,7 +386,9 @@ static void on_up(void *ctx)
     m->refusal_logged = false;
     m->ever_up = true;
     u->up_count++;
-    um_log(m, LOG_INFO, "MQTT meter %08u connected to %s as %s (%u queued)",
+    /* a connection taken over again and again was reported once */
+    um_log(m, m->short_lives >= TAKEOVER_COUNT ? LOG_DEBUG : LOG_INFO,
+           "MQTT meter %08u connected to %s as %s (%u queued)",
            (unsigned)m->serial, u->uri, m->client_id, m->q.count);
     if (u->count > 1 && u->up_count == u->count && !u->all_up_logged) {
         log_info("MQTT: all %u meters connected to %s", u->count, u->uri);

@@ -800,5 +800,86 @@ def test_time_zero_is_a_time():
     assert t["time"] == "1970-01-01T00:00:00", t
 
 
+IN_USE = "probably in use by another client"
+
+
+def test_serial_base_lets_two_processes_share_a_broker():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/+/availability", "kpm31c/+/state"])
+    h.on_close(sub.close)
+    one = meter(h, b, "--load", LOAD, "--meters", "2", "--mqtt-period", "1",
+                state=h.path("one.state"))
+    two = meter(h, b, "--load", LOAD, "--meters", "2", "--mqtt-period", "1",
+                "--serial-base", "32000001", state=h.path("two.state"))
+    serials = ["31000001", "31000002", "32000001", "32000002"]
+    for sn in serials:
+        wait_seq(sub, 5, base="kpm31c/" + sn)
+    for sn in serials:      # connected once each: no takeover, no flapping
+        assert sub.on("kpm31c/%s/availability" % sn) == [(b"online", False)]
+    assert m_regs_serial(two) == 32000001
+    for m in (one, two):
+        assert IN_USE not in m.proc.stderr()
+    # the state file keeps the serials: another --serial-base is refused
+    two.proc.stop()
+    r = S.run(h, "--state", h.path("two.state"), "--tcp", "off",
+              "--meters", "2", "--serial-base", "33000001", "--until", "1")
+    assert r.returncode == 2 and "has serial 32000001" in r.stderr, r.stderr
+
+
+def m_regs_serial(m):
+    hi, lo = m.regs(0x1002, 2)
+    return hi << 16 | lo
+
+
+def test_a_client_id_in_use_is_reported_once():
+    h = H.harness()
+    b = M.Broker(h)
+    one = meter(h, b, "--load", LOAD, state=h.path("one.state"))
+    two = meter(h, b, "--load", LOAD, state=h.path("two.state"))
+    # the same serials, so the same client ids: the broker closes the
+    # older connection each time the other reconnects
+    for m in (one, two):
+        line = m.proc.wait_stderr(".*" + IN_USE + ".*", timeout=60).group(0)
+        assert "error" in line and "'kpm31c-31000001'" in line, line
+        assert "--serial-base" in line and "--mqtt-client-id" in line, line
+    # later takeovers say nothing more at default verbosity
+    sub = M.Sub(b.port, ["kpm31c/+/availability"])
+    h.on_close(sub.close)
+    sub.wait(lambda _: len(sub.on(BASE + "/availability")) >= 4, timeout=60)
+    for m in (one, two):
+        assert m.proc.stderr().count(IN_USE) == 1, m.proc.stderr()
+
+
+def test_credentials_revoked_while_connected_are_an_error():
+    h = H.harness()
+    pw = h.path("passwd")
+
+    def passwd(password):
+        subprocess.run(["mosquitto_passwd", "-b", "-c", pw, "meter",
+                        password], check=True, capture_output=True)
+        os.chmod(pw, 0o600)
+
+    passwd("s3cret")
+    b = M.Broker(h, conf="password_file %s\nallow_anonymous false" % pw)
+    env = dict(os.environ, KPM31C_MQTT_USER="meter",
+               KPM31C_MQTT_PASSWORD="s3cret")
+    proc = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                    "--mqtt", "mqtt://127.0.0.1:%d" % b.port,
+                    "--mqtt-reconnect-max", "1"], env=env, stdin=False)
+    proc.wait_stderr(r"connected to mqtt://")
+    # the password changes; mosquitto re-reads the file on SIGHUP and
+    # drops the clients it no longer accepts
+    passwd("changed")
+    b.proc.p.send_signal(signal.SIGHUP)
+    line = proc.wait_stderr(r".*refused meter 31000001's connection.*",
+                            30).group(0)
+    assert "error" in line and "user 'meter'" in line, line
+    assert "not authorized" in line or "bad user name or password" in line, \
+        line
+    assert proc.running(), "a refusal after a good connection is retried"
+    assert proc.stderr().count("refused meter") == 1, proc.stderr()
+
+
 if __name__ == "__main__":
     H.main(globals())
