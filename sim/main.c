@@ -273,6 +273,25 @@ static int choose_start(struct sim *s, int64_t *start)
     return EXIT_OK;
 }
 
+/* A serial number is a meter's identity (its topics, its retained
+ * messages): a restored meter keeps its own, and a --serial-base that
+ * disagrees with it is refused rather than silently ignored. */
+static int check_serials(struct sim *s, unsigned restored)
+{
+    for (unsigned k = 0; k < restored && s->opt.serial_base_set; k++) {
+        uint32_t serial = s->engine.meters[k].core.serial;
+        if (serial != s->opt.serial_base + k) {
+            log_error("--serial-base %u: meter %u of %s has serial %08u "
+                      "(serials are kept in the state file; leave out "
+                      "--serial-base or use another --state)",
+                      s->opt.serial_base, k, s->opt.state_path,
+                      (unsigned)serial);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
 static int build_fleet(struct sim *s)
 {
     char err[512];
@@ -294,6 +313,14 @@ static int build_fleet(struct sim *s)
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
+    if ((uint64_t)s->opt.serial_base + s->engine.count - 1 >
+        ENGINE_SERIAL_MAX) {
+        log_error("--serial-base %u with %u meters: the last serial would "
+                  "pass %u (8 digits)", s->opt.serial_base, s->engine.count,
+                  ENGINE_SERIAL_MAX);
+        return EXIT_USAGE;
+    }
+    engine_set_serials(&s->engine, s->opt.serial_base);
     if (s->opt.state_path) {
         rc = state_load(s->opt.state_path, &s->engine, start, &info, err,
                         sizeof err);
@@ -304,6 +331,9 @@ static int build_fleet(struct sim *s)
         if (rc == 0)
             log_info("restored %u meter(s) from %s", info.meters,
                      s->opt.state_path);
+        rc = check_serials(s, rc == 0 ? info.meters : 0);
+        if (rc)
+            return rc;
     }
     unsigned threads = s->opt.threads;
     if (threads == 0) {

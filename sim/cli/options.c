@@ -263,6 +263,13 @@ static enum opt_result opt_meters(const struct opt_def *d, const char *a,
     return ranged_unsigned(d, a, &o->meters);
 }
 
+static enum opt_result opt_serial_base(const struct opt_def *d,
+                                       const char *a, struct sim_options *o)
+{
+    o->serial_base_set = true;
+    return ranged_unsigned(d, a, &o->serial_base);
+}
+
 static enum opt_result opt_mqtt(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
@@ -300,6 +307,19 @@ static enum opt_result opt_mqtt_discovery(const struct opt_def *d,
         return OPT_OK;
     }
     return topic_prefix(d, a, &o->mqtt_discovery);
+}
+
+static enum opt_result opt_mqtt_reactive_class(const struct opt_def *d,
+                                               const char *a,
+                                               struct sim_options *o)
+{
+    if (!strcmp(a, "none"))
+        o->mqtt_reactive_class = NULL;
+    else if (!strcmp(a, "reactive_energy"))
+        o->mqtt_reactive_class = a;
+    else
+        return bad(d, a, "is not none or reactive_energy");
+    return OPT_OK;
 }
 
 OPT_FN(opt_mqtt_period, return ranged_unsigned(d, a, &o->mqtt_period))
@@ -452,6 +472,10 @@ static const struct opt_def opts[] = {
       .help = "first slave address, {min}..{max} (default 1)" },
     { "meters", 0, "N", "1", 1, 100000, "is not a count", .parse = opt_meters,
       .help = "simulate N meters, slave IDs ID..ID+N-1" },
+    { "serial-base", 0, "N", XSTR(ENGINE_SERIAL_BASE), 1, ENGINE_SERIAL_MAX,
+      "is not a serial number", .parse = opt_serial_base,
+      .help = "serial numbers of a new fleet: N..N+meters-1,\n"
+              "{min}..{max} (default {def}; docs/mqtt.md)" },
     { "mqtt", 0, "URI", .parse = opt_mqtt,
       .help = "MQTT broker, e.g. mqtt://127.0.0.1:1883 or\n"
               "mqtts://broker:8883 (turns 4g_M to Mqtt; docs/mqtt.md)" },
@@ -474,6 +498,10 @@ static const struct opt_def opts[] = {
     { "mqtt-discovery", 0, "P|off", "homeassistant",
       .parse = opt_mqtt_discovery,
       .help = "Home Assistant discovery prefix (default {def})" },
+    { "mqtt-reactive-class", 0, "none|reactive_energy", "none",
+      .parse = opt_mqtt_reactive_class,
+      .help = "reactive energy's device class in discovery\n"
+              "(reactive_energy: Home Assistant 2025.6+; default {def})" },
     { "mqtt-period", 0, "S", "60", 1, 86400, "is not seconds",
       .parse = opt_mqtt_period,
       .help = "telemetry every S virtual seconds, {min}..{max} "
@@ -659,7 +687,7 @@ static void set_defaults(struct sim_options *o)
             opts[k].parse(&opts[k], opts[k].def, o);
     /* the defaults were not given on the command line */
     o->tcp_set = o->meters_set = o->speed_set = o->seed_set =
-        o->state_set = false;
+        o->state_set = o->serial_base_set = false;
 }
 
 /* getopt_long's view of the table: each option returns FIRST_VAL + its

@@ -25,6 +25,8 @@ struct sim_options {
     int slave;                  /* first slave address; 0 = the meter's own */
     unsigned meters;            /* fleet size */
     unsigned threads;           /* --threads: 0 one a core */
+    unsigned serial_base;       /* a new fleet's first serial number */
+    bool serial_base_set;       /* given on the command line */
     const char *mqtt_uri;       /* NULL = no uplink */
     const char *mqtt_client_id; /* NULL: kpm31c-<serial> */
     const char *mqtt_user;      /* NULL: $KPM31C_MQTT_USER, or none */
@@ -35,6 +37,7 @@ struct sim_options {
     int mqtt_keepalive;         /* s */
     const char *mqtt_prefix;    /* topic prefix ("kpm31c") */
     const char *mqtt_discovery; /* Home Assistant discovery prefix, NULL off */
+    const char *mqtt_reactive_class;    /* its device class, NULL none */
     unsigned mqtt_period;       /* telemetry period, virtual s */
     unsigned mqtt_queue;        /* queued messages per meter at most */
     double mqtt_reconnect_max;  /* real s between reconnects at most */

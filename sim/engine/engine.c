@@ -239,7 +239,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
             engine_free(e);
             return -1;
         }
-        meter_set_serial(&sm->core, ENGINE_SERIAL_BASE + k);
+        meter_set_serial(&sm->core, (uint32_t)ENGINE_SERIAL_BASE + k);
         sm->rtc_last = start;
         wave_config_default(&wc);
         wc.sample_rate = e->sample_rate;
@@ -254,6 +254,12 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
         }
     }
     return 0;
+}
+
+void engine_set_serials(struct engine *e, uint32_t first)
+{
+    for (unsigned k = 0; k < e->count; k++)
+        meter_set_serial(&e->meters[k].core, first + k);
 }
 
 void engine_free(struct engine *e)

@@ -48,7 +48,8 @@ enum engine_fidelity { ENGINE_FULL = 0, ENGINE_FAST = 1 };
 
 /* Serial numbers of a fresh fleet: consecutive from this one (a restored
  * meter keeps its own). */
-#define ENGINE_SERIAL_BASE 31000001u
+#define ENGINE_SERIAL_BASE 31000001
+#define ENGINE_SERIAL_MAX 99999999      /* eight digits */
 
 /* Re-measure a steady load with noise this often in fast fidelity, s. */
 #define ENGINE_FAST_REMEASURE 900
@@ -162,6 +163,10 @@ void engine_free(struct engine *e);
  * used, or -1 with a message. */
 int engine_set_threads(struct engine *e, unsigned threads, char *err,
                        size_t errlen);
+
+/* Number the fleet's meters first, first + 1, ... (before a state file
+ * restores the saved ones). */
+void engine_set_serials(struct engine *e, uint32_t first);
 
 /* Advance virtual time to target_ms (whole steps only: the time reached
  * is returned; at most max_steps steps, so a caller can interleave I/O).

@@ -24,6 +24,10 @@
 #define SETTLE_TIMEOUT 3.0      /* real s for clean disconnects */
 #define RESULT_GRACE 2.0        /* real s results may delay 4g_M = Debug */
 #define SECTION_HEADER 12       /* meter index, serial, period */
+/* A connection the broker closes this soon after accepting it, so many
+ * times in a row, is taken over: another client uses the same id. */
+#define TAKEOVER_LIFE 5.0       /* real s */
+#define TAKEOVER_COUNT 3
 /* Telemetry sequence numbers reserved in the state file ahead of use: a
  * restart after kill -9 resumes past them, so no number is used twice;
  * reaching the end of a block saves the state first (docs/mqtt.md). */
@@ -48,6 +52,8 @@ struct um {
     bool ever_up;               /* connected at least once */
     unsigned failures;          /* failed attempts since the last up */
     bool refusal_logged;        /* a refusal since the last up was logged */
+    double up_since;            /* real s of the last up */
+    unsigned short_lives;       /* connections closed soon after, in a row */
     double off_since;           /* real s 4g_M = Debug was seen, 0: not */
     uint64_t seq_limit;         /* sequence numbers below are on disk as
                                    used or reserved */
@@ -66,10 +72,15 @@ struct uplink {
     bool started, failed;
     unsigned up_count;          /* meters connected now */
     bool all_up_logged;
+    bool takeover_logged;       /* a client id in use was reported */
     /* the options this uses */
     char uri[256];
     const char *client_id, *user, *password, *ca, *cert, *key;
-    const char *prefix, *discovery;
+    const char *prefix, *discovery, *reactive_class;
+    bool speed_max;
+    double speed;               /* at start: expire_after in real s */
+    char sim_id[32];            /* the process's device: kpm31c_sim_FIRST */
+    char fleet_topic[160];      /* its retained fleet record */
     int keepalive;
     uint32_t period;
     unsigned queue_cap;
@@ -256,17 +267,109 @@ static void emit_discovery(void *ctx, const char *topic, const char *payload)
     enqueue(ctx, UPLINK_DISCOVERY, topic, payload, false, true);
 }
 
-static void publish_discovery(struct um *m)
+/* How long Home Assistant keeps a value without fresh telemetry: three
+ * periods, in real seconds at the starting speed; none with a frozen
+ * clock (telemetry comes only with changes then). */
+static unsigned expire_after(const struct um *m)
 {
-    struct uplink_device d = {
-        .serial = m->serial,
+    const struct uplink *u = m->u;
+    double s = 3.0 * m->period;
+
+    if (!u->speed_max && u->speed <= 0)
+        return 0;
+    if (!u->speed_max && u->speed < 1)
+        s = s / u->speed;
+    return s > 1e9 ? 1000000000u : (unsigned)(s + 0.999);
+}
+
+static void meter_device(struct um *m, uint32_t serial, const char *base,
+                         struct uplink_device *d)
+{
+    *d = (struct uplink_device){
+        .serial = serial,
         .fw_version = uplink_reg_u16(core_of(m), REG_X_FW_VERSION),
-        .base = m->base,
+        .base = base,
         .disc = m->u->discovery,
         .sim_version = SIM_VERSION,
+        .via = m->u->sim_id,
+        .reactive_class = m->u->reactive_class,
+        .expire_after = expire_after(m),
     };
+}
+
+/* The fleet record and the simulator's own device: meter 0's to send. */
+static void publish_fleet(struct um *m)
+{
+    struct uplink *u = m->u;
+    uint32_t *serials = malloc(u->count * sizeof *serials);
+    struct uplink_sim_device s = {
+        .id = u->sim_id, .fleet_topic = u->fleet_topic, .disc = u->discovery,
+        .sim_version = SIM_VERSION,
+    };
+
+    uplink_json_sim_device(&s, emit_discovery, m);
+    if (!serials)
+        return;
+    for (unsigned k = 0; k < u->count; k++)
+        serials[k] = u->m[k].serial;
+    char *text = uplink_json_fleet(serials, u->count);
+    if (text)
+        enqueue(m, UPLINK_DISCOVERY, u->fleet_topic, text, false, true);
+    free(text);
+    free(serials);
+}
+
+static void publish_discovery(struct um *m)
+{
+    struct uplink_device d;
+
+    meter_device(m, m->serial, m->base, &d);
     uplink_json_discovery(&d, emit_discovery, m);
+    if (m->index == 0)
+        publish_fleet(m);
     pump(m);
+}
+
+static bool in_fleet(const struct uplink *u, uint32_t serial)
+{
+    for (unsigned k = 0; k < u->count; k++)
+        if (u->m[k].serial == serial)
+            return true;
+    return false;
+}
+
+/* The fleet record the broker kept from the last run: the meters it had
+ * and this run has not are gone, and so are their discovery configs
+ * (empty retained payloads). */
+static void remove_gone(struct um *m, const void *payload, size_t len)
+{
+    struct uplink *u = m->u;
+    json_t *o = json_loadb(payload, len, 0, NULL);
+    json_t *a = json_object_get(o, "serials"), *v;
+    size_t k;
+    unsigned gone = 0;
+
+    json_array_foreach(a, k, v) {
+        const char *sn = json_string_value(v);
+        char *end;
+        unsigned long serial = sn ? strtoul(sn, &end, 10) : 0;
+        if (!sn || *end || !serial || serial > ENGINE_SERIAL_MAX ||
+            in_fleet(u, (uint32_t)serial))
+            continue;
+        char base[96];
+        struct uplink_device d;
+        snprintf(base, sizeof base, "%s/%08lu", u->prefix, serial);
+        meter_device(m, (uint32_t)serial, base, &d);
+        d.clear = true;
+        uplink_json_discovery(&d, emit_discovery, m);
+        gone++;
+    }
+    json_decref(o);
+    if (gone) {
+        log_info("MQTT: %u meter(s) of the last run are gone: their Home "
+                 "Assistant discovery configs are removed", gone);
+        pump(m);
+    }
 }
 
 /* ---- what the connection reports ---- */
@@ -278,11 +381,14 @@ static void on_up(void *ctx)
     char filter[160];
 
     m->up = true;
+    m->up_since = monotonic_s();
     m->failures = 0;
     m->refusal_logged = false;
     m->ever_up = true;
     u->up_count++;
-    um_log(m, LOG_INFO, "MQTT meter %08u connected to %s as %s (%u queued)",
+    /* a connection taken over again and again was reported once */
+    um_log(m, m->short_lives >= TAKEOVER_COUNT ? LOG_DEBUG : LOG_INFO,
+           "MQTT meter %08u connected to %s as %s (%u queued)",
            (unsigned)m->serial, u->uri, m->client_id, m->q.count);
     if (u->count > 1 && u->up_count == u->count && !u->all_up_logged) {
         log_info("MQTT: all %u meters connected to %s", u->count, u->uri);
@@ -294,9 +400,39 @@ static void on_up(void *ctx)
     if (u->discovery) {
         snprintf(filter, sizeof filter, "%s/status", u->discovery);
         mqtt_subscribe(m->client, filter, 2);
+        /* the last run's fleet record: the broker hands it over before
+         * the new one, published after this on the same connection */
+        if (m->index == 0)
+            mqtt_subscribe(m->client, u->fleet_topic, 1);
         publish_discovery(m);
     }
     pump(m);
+}
+
+/* The connection was just lost: is another client taking it over (the
+ * same client id: a broker closes the older connection, and the two
+ * reconnect and close each other in turn)? Reported once per process, at
+ * default verbosity; true: the loss is that, already said. */
+static bool taken_over(struct um *m)
+{
+    struct uplink *u = m->u;
+
+    if (monotonic_s() - m->up_since >= TAKEOVER_LIFE) {
+        m->short_lives = 0;
+        return false;
+    }
+    m->short_lives++;
+    if (m->short_lives < TAKEOVER_COUNT)
+        return false;
+    log_msg(u->takeover_logged ? LOG_DEBUG : LOG_ERROR,
+            "MQTT meter %08u: the broker %s closed the connection right "
+            "after accepting it, %u times in a row: client id '%s' is "
+            "probably in use by another client (another kpm31c-sim with "
+            "the same serials?); give each process its own --serial-base, "
+            "or its own --mqtt-client-id", (unsigned)m->serial, u->uri,
+            m->short_lives, m->client_id);
+    u->takeover_logged = true;
+    return true;
 }
 
 static void on_down(void *ctx, const char *why)
@@ -307,8 +443,9 @@ static void on_down(void *ctx, const char *why)
     if (m->up) {
         m->up = false;
         u->up_count--;
-        um_log(m, LOG_WARN, "MQTT meter %08u: %s; reconnecting (%u queued)",
-               (unsigned)m->serial, why, m->q.count);
+        if (!taken_over(m))
+            um_log(m, LOG_WARN, "MQTT meter %08u: %s; reconnecting (%u "
+                   "queued)", (unsigned)m->serial, why, m->q.count);
     } else {
         um_log(m, m->failures == 0 ? LOG_WARN : LOG_DEBUG,
                "MQTT meter %08u: %s %s; retrying (%u queued)",
@@ -378,6 +515,11 @@ static void on_message(void *ctx, const char *topic, const void *payload,
                 publish_discovery(m);
             return;
         }
+        if (!strcmp(topic, u->fleet_topic)) {
+            if (retained && m->index == 0)
+                remove_gone(m, payload, len);
+            return;
+        }
     }
     if (strncmp(topic, m->base, blen) || strncmp(topic + blen, "/cmd/", 5))
         return;
@@ -414,6 +556,8 @@ static void on_message(void *ctx, const char *topic, const void *payload,
         m->period = env.period;
         m->next_due = next_boundary(now_s(u), m->period);
         recompute_due(u);
+        if (u->discovery)
+            publish_discovery(m);       /* expire_after follows it */
     }
     sample(m);      /* the new state, at once */
 }
@@ -658,6 +802,9 @@ struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
     u->key = o->mqtt_key;
     u->prefix = o->mqtt_prefix;
     u->discovery = o->mqtt_discovery;
+    u->reactive_class = o->mqtt_reactive_class;
+    u->speed_max = o->speed_max;
+    u->speed = o->speed;
     u->keepalive = o->mqtt_keepalive;
     u->period = o->mqtt_period;
     u->queue_cap = o->mqtt_queue;
@@ -766,6 +913,10 @@ int uplink_start(struct uplink *u, struct ev_loop *loop, char *err,
         if (!m->client)
             return -1;
     }
+    snprintf(u->sim_id, sizeof u->sim_id, "kpm31c_sim_%08u",
+             (unsigned)u->m[0].serial);
+    snprintf(u->fleet_topic, sizeof u->fleet_topic, "%s/sim/%08u/fleet",
+             u->prefix, (unsigned)u->m[0].serial);
     u->started = true;
     int64_t now = now_s(u);
     for (unsigned k = 0; k < u->count; k++) {

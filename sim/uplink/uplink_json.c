@@ -7,6 +7,9 @@
 #include "sim/base/json_real32.h"
 #include "sim/base/timeparse.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
 const char *const uplink_rate_names[4] = { "sharp", "peak", "flat", "valley" };
 
 json_t *uplink_json_time(int64_t t)
@@ -189,8 +192,9 @@ static const struct entity entities[] = {
       "total_increasing", "kWh" },
     { "energy_valley", "Active energy valley", "energy.active_valley",
       "energy", "total_increasing", "kWh" },
-    /* reactive energy: no device class, so that every Home Assistant
-     * release accepts it (the reactive_energy class is recent) */
+    /* reactive energy: no device class by default, so that every Home
+     * Assistant release accepts it (reactive_energy is from 2025.6 on:
+     * --mqtt-reactive-class) */
     { "reactive_energy_total", "Reactive energy total",
       "energy.reactive_total", NULL, "total_increasing", "kvarh" },
     { "reactive_energy_import", "Reactive energy import",
@@ -224,7 +228,17 @@ static json_t *device_block(const struct uplink_device *d, const char *id,
     json_object_set_new(dev, "name", json_string(name));
     json_object_set_new(dev, "serial_number", json_string(sn));
     json_object_set_new(dev, "sw_version", json_string(sw));
+    if (d->via)
+        json_object_set_new(dev, "via_device", json_string(d->via));
     return dev;
+}
+
+static json_t *origin_block(const char *sim_version)
+{
+    json_t *origin = json_object();
+    json_object_set_new(origin, "name", json_string("kpm31c-sim"));
+    json_object_set_new(origin, "sw_version", json_string(sim_version));
+    return origin;
 }
 
 /* What every entity of the meter shares. */
@@ -232,7 +246,7 @@ static json_t *common(const struct uplink_device *d, const char *node,
                       const char *sn, const char *object, const char *name)
 {
     char buf[256];
-    json_t *o = json_object(), *origin = json_object();
+    json_t *o = json_object();
 
     json_object_set_new(o, "name", json_string(name));
     snprintf(buf, sizeof buf, "%s_%s", node, object);
@@ -244,15 +258,44 @@ static json_t *common(const struct uplink_device *d, const char *node,
     json_object_set_new(o, "payload_available", json_string("online"));
     json_object_set_new(o, "payload_not_available", json_string("offline"));
     json_object_set_new(o, "device", device_block(d, node, sn));
-    json_object_set_new(origin, "name", json_string("kpm31c-sim"));
-    json_object_set_new(origin, "sw_version", json_string(d->sim_version));
-    json_object_set_new(o, "origin", origin);
+    json_object_set_new(o, "origin", origin_block(d->sim_version));
+    json_object_set_new(o, "qos", json_integer(1));
     return o;
 }
 
-void uplink_json_discovery(const struct uplink_device *d,
-                           void (*emit)(void *ctx, const char *topic,
-                                        const char *payload),
+/* A read-only entity's values go stale after expire_after s. */
+static void set_expiry(json_t *o, const struct uplink_device *d)
+{
+    if (d->expire_after)
+        json_object_set_new(o, "expire_after",
+                            json_integer((json_int_t)d->expire_after));
+}
+
+typedef void emit_fn(void *ctx, const char *topic, const char *payload);
+
+/* Publish o (freed) at <disc>/<component>/<node>/<object>/config, or an
+ * empty payload there when the device is being removed. */
+static void emit_config(const char *disc, const char *component,
+                        const char *node, const char *object, json_t *o,
+                        bool clear, emit_fn *emit, void *ctx)
+{
+    char topic[512];
+
+    snprintf(topic, sizeof topic, "%s/%s/%s/%s/config", disc, component,
+             node, object);
+    if (clear) {
+        json_decref(o);
+        emit(ctx, topic, "");
+        return;
+    }
+    char *payload = uplink_json_dump(o);
+    if (payload) {
+        emit(ctx, topic, payload);
+        free(payload);
+    }
+}
+
+void uplink_json_discovery(const struct uplink_device *d, emit_fn *emit,
                            void *ctx)
 {
     char sn[16], node[32], topic[512], tpl[128];
@@ -262,22 +305,20 @@ void uplink_json_discovery(const struct uplink_device *d,
     for (size_t k = 0; k < sizeof entities / sizeof entities[0]; k++) {
         const struct entity *en = &entities[k];
         json_t *o = common(d, node, sn, en->object, en->name);
+        const char *dc = en->device_class;
         snprintf(tpl, sizeof tpl, "{{ value_json.%s }}", en->value);
         json_object_set_new(o, "value_template", json_string(tpl));
-        if (en->device_class)
-            json_object_set_new(o, "device_class",
-                                json_string(en->device_class));
+        if (!dc && en->unit && !strcmp(en->unit, "kvarh"))
+            dc = d->reactive_class;
+        if (dc)
+            json_object_set_new(o, "device_class", json_string(dc));
         json_object_set_new(o, "state_class", json_string(en->state_class));
         if (en->unit)
             json_object_set_new(o, "unit_of_measurement",
                                 json_string(en->unit));
-        snprintf(topic, sizeof topic, "%s/sensor/%s/%s/config", d->disc, node,
-                 en->object);
-        char *payload = uplink_json_dump(o);
-        if (payload) {
-            emit(ctx, topic, payload);
-            free(payload);
-        }
+        set_expiry(o, d);
+        emit_config(d->disc, "sensor", node, en->object, o, d->clear, emit,
+                    ctx);
     }
 
     /* the tariff rate now, one of four */
@@ -289,12 +330,17 @@ void uplink_json_discovery(const struct uplink_device *d,
                         json_string("{{ value_json.rate_name }}"));
     json_object_set_new(o, "device_class", json_string("enum"));
     json_object_set_new(o, "options", opts);
-    snprintf(topic, sizeof topic, "%s/sensor/%s/rate/config", d->disc, node);
-    char *payload = uplink_json_dump(o);
-    if (payload) {
-        emit(ctx, topic, payload);
-        free(payload);
-    }
+    set_expiry(o, d);
+    emit_config(d->disc, "sensor", node, "rate", o, d->clear, emit, ctx);
+
+    /* the low-credit alarm */
+    o = common(d, node, sn, "low_credit", "Low credit");
+    json_object_set_new(o, "value_template", json_string(
+        "{{ 'ON' if value_json.low_credit else 'OFF' }}"));
+    json_object_set_new(o, "device_class", json_string("problem"));
+    set_expiry(o, d);
+    emit_config(d->disc, "binary_sensor", node, "low_credit", o, d->clear,
+                emit, ctx);
 
     /* the relay, as a switch that sends the relay command */
     o = common(d, node, sn, "relay", "Relay");
@@ -307,11 +353,55 @@ void uplink_json_discovery(const struct uplink_device *d,
     json_object_set_new(o, "state_on", json_string("closed"));
     json_object_set_new(o, "state_off", json_string("open"));
     json_object_set_new(o, "device_class", json_string("switch"));
+    emit_config(d->disc, "switch", node, "relay", o, d->clear, emit, ctx);
+
+    /* a top-up of UPLINK_TOPUP_KWH, as a button that sends the command */
+    o = common(d, node, sn, "topup", "Top up " XSTR(UPLINK_TOPUP_KWH)
+               " kWh");
+    json_object_del(o, "state_topic");      /* a button has no state */
+    snprintf(topic, sizeof topic, "%s/cmd/topup", d->base);
+    json_object_set_new(o, "command_topic", json_string(topic));
+    json_object_set_new(o, "payload_press",
+                        json_string("{\"kwh\":" XSTR(UPLINK_TOPUP_KWH) "}"));
+    emit_config(d->disc, "button", node, "topup", o, d->clear, emit, ctx);
+}
+
+void uplink_json_sim_device(const struct uplink_sim_device *s, emit_fn *emit,
+                            void *ctx)
+{
+    char buf[512];
+    json_t *o = json_object(), *dev = json_object(), *ids = json_array();
+
+    json_object_set_new(o, "name", json_string("Meters"));
+    snprintf(buf, sizeof buf, "%s_meters", s->id);
+    json_object_set_new(o, "unique_id", json_string(buf));
+    json_object_set_new(o, "state_topic", json_string(s->fleet_topic));
+    json_object_set_new(o, "value_template",
+                        json_string("{{ value_json.meters }}"));
+    json_object_set_new(o, "state_class", json_string("measurement"));
     json_object_set_new(o, "qos", json_integer(1));
-    snprintf(topic, sizeof topic, "%s/switch/%s/relay/config", d->disc, node);
-    payload = uplink_json_dump(o);
-    if (payload) {
-        emit(ctx, topic, payload);
-        free(payload);
+    json_array_append_new(ids, json_string(s->id));
+    json_object_set_new(dev, "identifiers", ids);
+    json_object_set_new(dev, "manufacturer", json_string("kpm31c-sim"));
+    json_object_set_new(dev, "model", json_string("KPM31C simulator"));
+    snprintf(buf, sizeof buf, "kpm31c-sim %s", s->id + 11);
+    json_object_set_new(dev, "name", json_string(buf));
+    json_object_set_new(dev, "sw_version", json_string(s->sim_version));
+    json_object_set_new(o, "device", dev);
+    json_object_set_new(o, "origin", origin_block(s->sim_version));
+    emit_config(s->disc, "sensor", s->id, "meters", o, false, emit, ctx);
+}
+
+char *uplink_json_fleet(const uint32_t *serials, unsigned count)
+{
+    json_t *o = json_object(), *a = json_array();
+    char sn[16];
+
+    for (unsigned k = 0; k < count; k++) {
+        serial_text(serials[k], sn, sizeof sn);
+        json_array_append_new(a, json_string(sn));
     }
+    json_object_set_new(o, "meters", json_integer(count));
+    json_object_set_new(o, "serials", a);
+    return uplink_json_dump(o);
 }

@@ -10,6 +10,7 @@
 #define SIM_UPLINK_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sim/uplink/uplink_queue.h"
@@ -40,10 +41,33 @@ struct uplink_device {
     const char *base;
     const char *disc;
     const char *sim_version;    /* the origin block's */
+    const char *via;            /* the simulator's device id, or NULL */
+    const char *reactive_class; /* reactive energy's device class, or NULL */
+    unsigned expire_after;      /* s a value stays valid; 0: no limit */
+    bool clear;                 /* the meter is gone: empty payloads */
 };
 void uplink_json_discovery(const struct uplink_device *d,
                            void (*emit)(void *ctx, const char *topic,
                                         const char *payload),
                            void *ctx);
+
+/* The button's top-up, kWh. */
+#define UPLINK_TOPUP_KWH 10
+
+/* The simulator process as a device of its own (the meters' via_device),
+ * with one sensor: how many meters it runs, read from its fleet record. */
+struct uplink_sim_device {
+    const char *id;             /* "kpm31c_sim_<first serial>" */
+    const char *fleet_topic;    /* the retained fleet record */
+    const char *disc;
+    const char *sim_version;
+};
+void uplink_json_sim_device(const struct uplink_sim_device *s,
+                            void (*emit)(void *ctx, const char *topic,
+                                         const char *payload),
+                            void *ctx);
+
+/* The fleet record: {"meters": N, "serials": ["31000001", ...]}. */
+char *uplink_json_fleet(const uint32_t *serials, unsigned count);
 
 #endif

@@ -13,6 +13,7 @@ import time
 
 import jsonschema
 
+import ha_discovery as HA
 import harness as H
 import mqtt_peer as M
 import sim as S
@@ -167,20 +168,48 @@ def result_and_report(sub):
     return wait_seq(sub, 2)[-1]
 
 
-def test_home_assistant_discovery():
-    h = H.harness()
-    b = M.Broker(h)
-    meter(h, b, "--load", LOAD)
-    sub = M.Sub(b.port, ["homeassistant/#"])     # retained: all of them
-    h.on_close(sub.close)
-    node = "kpm31c_" + SERIAL
-    sub.wait(lambda ms: len({t for t, _, _ in ms}) >= 26)
+CONFIGS = 28            # discovery configs per meter
+SIM_ID = "kpm31c_sim_" + SERIAL
+
+
+def discovery_configs(h, b, count):
+    """The retained configs under homeassistant/, once count are there:
+    {(component, node, object): config}."""
+    first = M.Sub(b.port, ["homeassistant/#"])
+    h.on_close(first.close)
+    first.wait(lambda ms: len({t for t, p, _ in ms if p}) >= count)
     # all of them retained: a subscriber that comes later gets them all
     late = M.Sub(b.port, ["homeassistant/#"])
     h.on_close(late.close)
-    configs = late.wait(lambda ms: ms if len(ms) >= 26 else None)
-    topics = {t for t, _, _ in configs}
-    assert len(topics) == 26, sorted(topics)
+    msgs = late.wait(lambda ms: ms if len({t for t, p, _ in ms if p})
+                     >= count else None)
+    out = {}
+    for topic, payload, retain in msgs:
+        assert retain, topic
+        parts = topic.split("/")
+        assert parts[0] == "homeassistant" and parts[4] == "config" and \
+            len(parts) == 5, topic
+        if payload:
+            out[tuple(parts[1:4])] = json.loads(payload)
+    return out
+
+
+def mosquitto_pub(b, topic, payload):
+    subprocess.run(["mosquitto_pub", "-p", str(b.port), "-q", "1", "-t",
+                    topic, "-m", payload], check=True, timeout=10)
+
+
+def test_home_assistant_discovery():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = subscribed(h, b)
+    m = meter(h, b, "--load", LOAD, "--mqtt-period", "10")
+    hsub = M.Sub(b.port, ["homeassistant/#"])
+    h.on_close(hsub.close)
+    node = "kpm31c_" + SERIAL
+    configs = discovery_configs(h, b, CONFIGS + 1)
+    assert len(configs) == CONFIGS + 1, sorted(configs)
+    tele = wait_seq(sub, 1)[-1]
     energy = {"energy_total", "energy_import", "energy_export",
               "energy_sharp", "energy_peak", "energy_flat", "energy_valley"}
     units = {"voltage": ("voltage", "V"), "current": ("current", "A"),
@@ -189,23 +218,32 @@ def test_home_assistant_discovery():
              "apparent_power": ("apparent_power", "VA"),
              "frequency": ("frequency", "Hz"), "demand": ("apparent_power",
                                                           "VA")}
-    seen = set()
-    for topic, payload, retain in configs:
-        assert retain, topic
-        parts = topic.split("/")
-        assert parts[0] == "homeassistant" and parts[2] == node and \
-            parts[4] == "config" and len(parts) == 5, topic
-        c = json.loads(payload)
-        obj = parts[3]
-        seen.add((parts[1], obj))
+    for (component, nd, obj), c in configs.items():
+        # every supported release accepts it, as it is
+        for release in (HA.OLDEST, HA.REACTIVE):
+            assert HA.check(component, c, release) == [], (obj, release, c)
+        if nd == SIM_ID:            # the simulator process's own device
+            assert (component, obj) == ("sensor", "meters")
+            assert c["device"]["identifiers"] == [SIM_ID]
+            continue
+        assert nd == node
+        # the release before the oldest supported rejects it
+        assert any("serial_number" in e for e in
+                   HA.check(component, c, (2024, 1))), obj
         assert c["unique_id"] == node + "_" + obj
         assert c["availability_topic"] == BASE + "/availability"
-        assert c["state_topic"] == BASE + "/state"
-        assert c["value_template"].startswith("{{ value_json.")
+        assert c["qos"] == 1
         d = c["device"]
         assert d["identifiers"] == [node] and d["manufacturer"] == "Compere"
         assert d["model"] == "KPM31C" and d["serial_number"] == SERIAL
         assert d["sw_version"] == "1.00" and d["name"]
+        assert d["via_device"] == SIM_ID
+        if component in ("sensor", "binary_sensor"):
+            # three telemetry periods (10 s at speed 1)
+            assert c["expire_after"] == 30, (obj, c)
+        if "state_topic" in c:
+            assert c["state_topic"] == BASE + "/state"
+            HA.render(c["value_template"], tele)    # reads the telemetry
         if obj in energy:
             assert (c["device_class"], c["state_class"],
                     c["unit_of_measurement"]) == ("energy",
@@ -220,13 +258,79 @@ def test_home_assistant_discovery():
         elif obj == "power_factor":
             assert c["device_class"] == "power_factor"
             assert "unit_of_measurement" not in c
-    assert ("switch", "relay") in seen and ("sensor", "credit") in seen
-    relay = json.loads([p for t, p, _ in configs if "/switch/" in t][0])
-    assert relay["command_topic"] == BASE + "/cmd/relay"
+    kinds = {(comp, obj) for comp, _, obj in configs}
+    assert {("switch", "relay"), ("sensor", "credit"), ("button", "topup"),
+            ("binary_sensor", "low_credit")} <= kinds, kinds
+
+    # the entities' commands, sent as Home Assistant would, act
+    relay = configs[("switch", node, "relay")]
+    topup = configs[("button", node, "topup")]
+    low = configs[("binary_sensor", node, "low_credit")]
+    mosquitto_pub(b, relay["command_topic"], relay["payload_off"])
+    sub.wait(lambda _: m.regs(0x1131, 1) == [0])
+    t = sub.wait(lambda _: [x for x in states(sub) if x["relay"] == "open"])
+    assert HA.render(relay["value_template"], t[-1]) == relay["state_off"]
+    mosquitto_pub(b, relay["command_topic"], relay["payload_on"])
+    sub.wait(lambda _: m.regs(0x1131, 1) == [1])
+    t = sub.wait(lambda _: [x for x in states(sub)
+                            if x["relay"] == "closed" and x["seq"] > 2])
+    assert HA.render(relay["value_template"], t[-1]) == relay["state_on"]
+    before = states(sub)[-1]["credit_wh"]
+    mosquitto_pub(b, topup["command_topic"], topup["payload_press"])
+    t = sub.wait(lambda _: [x for x in states(sub)
+                            if x["credit_wh"] == before + 10000])
+    assert m.regs(0x1132, 2) == [0, before + 10000]
+    assert HA.render(low["value_template"], t[-1]) == "OFF"
+    # low credit: prepaid with an alarm above the credit
+    assert result_of(sub, "credit", '{"wh": 100}')["ok"]
+    assert result_of(sub, "config", '{"prepaid": true, "alarm_wh": 500}')["ok"]
+    t = sub.wait(lambda _: [x for x in states(sub) if x["low_credit"]])
+    assert HA.render(low["value_template"], t[-1]) == "ON"
     # Home Assistant restarts: "online" on homeassistant/status -> again
-    n = len(sub.msgs)
-    sub.publish("homeassistant/status", "online")
-    sub.wait(lambda ms: len(ms) >= n + 26)
+    n = len(hsub.msgs)
+    hsub.publish("homeassistant/status", "online")
+    hsub.wait(lambda ms: len(ms) >= n + CONFIGS + 1)
+
+
+def test_reactive_energy_class_for_recent_home_assistant():
+    h = H.harness()
+    b = M.Broker(h)
+    meter(h, b, "--load", LOAD, "--mqtt-reactive-class", "reactive_energy")
+    configs = discovery_configs(h, b, CONFIGS + 1)
+    reactive = {k: c for k, c in configs.items()
+                if k[2].startswith("reactive_energy")}
+    assert len(reactive) == 7
+    for (component, _, obj), c in reactive.items():
+        assert c["device_class"] == "reactive_energy"
+        assert c["unit_of_measurement"] == "kvarh"
+        assert HA.check(component, c, HA.REACTIVE) == [], c
+        assert HA.check(component, c, (2025, 5)) != [], c
+    r = subprocess.run([S.exe(), "--mqtt-reactive-class", "varh"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "none or reactive_energy" in r.stderr
+
+
+def test_meters_gone_at_restart_lose_their_configs():
+    h = H.harness()
+    b = M.Broker(h)
+    args = ["--no-state", "--tcp", "off", "--mqtt",
+            "mqtt://127.0.0.1:%d" % b.port, "--speed", "max", "--until", "5"]
+    r = S.run(h, *args, "--meters", "3")
+    assert r.returncode == 0, r.stderr
+    assert len(discovery_configs(h, b, 3 * CONFIGS + 1)) == 3 * CONFIGS + 1
+    r = S.run(h, *args, "--meters", "1")
+    assert r.returncode == 0, r.stderr
+    assert "2 meter(s) of the last run are gone" in r.stderr, r.stderr
+    # what the broker keeps now: meter 1's configs and the simulator's
+    # (retained ones come before a message published after subscribing)
+    late = M.Sub(b.port, ["homeassistant/#", "probe"])
+    h.on_close(late.close)
+    late.publish("probe", "x")
+    late.wait(lambda _: late.on("probe"))
+    nodes = {t.split("/")[2] for t, p, _ in late.msgs if t != "probe"}
+    assert nodes == {"kpm31c_" + SERIAL, SIM_ID}, nodes
+    late.msgs = [x for x in late.msgs if x[0] != "probe"]
+    assert len(late.msgs) == CONFIGS + 1
 
 
 def test_commands_and_their_results():
@@ -606,7 +710,7 @@ def test_burst_of_1000_commands_and_discovery_during_a_partition():
             sub.c.publish("homeassistant/status", "online", qos=1)
     queued = proc.wait_stderr(r"link to the broker restored \((\d+) queued",
                               timeout=40)
-    assert int(queued.group(1)) >= 1000 + 26, queued.group(0)
+    assert int(queued.group(1)) >= 1000 + CONFIGS, queued.group(0)
     sub.wait(lambda _: len(sub.on(BASE + "/result")) >= 1000, timeout=60)
     rs = sub.json_on(BASE + "/result")
     for r in rs:
@@ -616,7 +720,7 @@ def test_burst_of_1000_commands_and_discovery_during_a_partition():
     assert [r["id"] for r in rs] == list(range(1000))
     assert [r["credit_wh"] for r in rs] == list(range(1, 1001))
     cfg = {t for t, _, _ in sub.msgs[n_cfg:] if t.endswith("/config")}
-    assert len(cfg) == 26, sorted(cfg)
+    assert len(cfg) == CONFIGS + 1, sorted(cfg)
     assert "dropping the oldest result" not in proc.stderr()
 
 
@@ -694,6 +798,87 @@ def test_time_zero_is_a_time():
     t = states(sub)[-1]
     jsonschema.validate(t, SCHEMA)
     assert t["time"] == "1970-01-01T00:00:00", t
+
+
+IN_USE = "probably in use by another client"
+
+
+def test_serial_base_lets_two_processes_share_a_broker():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/+/availability", "kpm31c/+/state"])
+    h.on_close(sub.close)
+    one = meter(h, b, "--load", LOAD, "--meters", "2", "--mqtt-period", "1",
+                state=h.path("one.state"))
+    two = meter(h, b, "--load", LOAD, "--meters", "2", "--mqtt-period", "1",
+                "--serial-base", "32000001", state=h.path("two.state"))
+    serials = ["31000001", "31000002", "32000001", "32000002"]
+    for sn in serials:
+        wait_seq(sub, 5, base="kpm31c/" + sn)
+    for sn in serials:      # connected once each: no takeover, no flapping
+        assert sub.on("kpm31c/%s/availability" % sn) == [(b"online", False)]
+    assert m_regs_serial(two) == 32000001
+    for m in (one, two):
+        assert IN_USE not in m.proc.stderr()
+    # the state file keeps the serials: another --serial-base is refused
+    two.proc.stop()
+    r = S.run(h, "--state", h.path("two.state"), "--tcp", "off",
+              "--meters", "2", "--serial-base", "33000001", "--until", "1")
+    assert r.returncode == 2 and "has serial 32000001" in r.stderr, r.stderr
+
+
+def m_regs_serial(m):
+    hi, lo = m.regs(0x1002, 2)
+    return hi << 16 | lo
+
+
+def test_a_client_id_in_use_is_reported_once():
+    h = H.harness()
+    b = M.Broker(h)
+    one = meter(h, b, "--load", LOAD, state=h.path("one.state"))
+    two = meter(h, b, "--load", LOAD, state=h.path("two.state"))
+    # the same serials, so the same client ids: the broker closes the
+    # older connection each time the other reconnects
+    for m in (one, two):
+        line = m.proc.wait_stderr(".*" + IN_USE + ".*", timeout=60).group(0)
+        assert "error" in line and "'kpm31c-31000001'" in line, line
+        assert "--serial-base" in line and "--mqtt-client-id" in line, line
+    # later takeovers say nothing more at default verbosity
+    sub = M.Sub(b.port, ["kpm31c/+/availability"])
+    h.on_close(sub.close)
+    sub.wait(lambda _: len(sub.on(BASE + "/availability")) >= 4, timeout=60)
+    for m in (one, two):
+        assert m.proc.stderr().count(IN_USE) == 1, m.proc.stderr()
+
+
+def test_credentials_revoked_while_connected_are_an_error():
+    h = H.harness()
+    pw = h.path("passwd")
+
+    def passwd(password):
+        subprocess.run(["mosquitto_passwd", "-b", "-c", pw, "meter",
+                        password], check=True, capture_output=True)
+        os.chmod(pw, 0o600)
+
+    passwd("s3cret")
+    b = M.Broker(h, conf="password_file %s\nallow_anonymous false" % pw)
+    env = dict(os.environ, KPM31C_MQTT_USER="meter",
+               KPM31C_MQTT_PASSWORD="s3cret")
+    proc = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                    "--mqtt", "mqtt://127.0.0.1:%d" % b.port,
+                    "--mqtt-reconnect-max", "1"], env=env, stdin=False)
+    proc.wait_stderr(r"connected to mqtt://")
+    # the password changes; mosquitto re-reads the file on SIGHUP and
+    # drops the clients it no longer accepts
+    passwd("changed")
+    b.proc.p.send_signal(signal.SIGHUP)
+    line = proc.wait_stderr(r".*refused meter 31000001's connection.*",
+                            30).group(0)
+    assert "error" in line and "user 'meter'" in line, line
+    assert "not authorized" in line or "bad user name or password" in line, \
+        line
+    assert proc.running(), "a refusal after a good connection is retried"
+    assert proc.stderr().count("refused meter") == 1, proc.stderr()
 
 
 if __name__ == "__main__":
