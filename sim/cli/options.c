@@ -413,6 +413,8 @@ OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
 OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
 OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
 OPT_FN(opt_pulses, o->pulses_path = a; return OPT_OK)
+OPT_FN(opt_ready_file, return nonempty(d, a, "is not a file name",
+                                       &o->ready_path))
 OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
 OPT_FN(opt_tap, o->tap = true; return OPT_OK)
 OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
@@ -541,6 +543,10 @@ static const struct opt_def opts[] = {
     { "pulses", 0, "FILE", .parse = opt_pulses,
       .help = "every pulse (serial, count, virtual ms) as CSV (.csv)\n"
               "or JSON lines (.jsonl, or - for stdout)" },
+    { "ready-file", 0, "FILE", .parse = opt_ready_file,
+      .help = "once every port listens, write the endpoints (real\n"
+              "addresses, the pty), the pid and the meters as JSON;\n"
+              "removed at exit (docs/usage.md)" },
     { "junit", 0, "FILE", .parse = opt_junit, .usage = "--junit FILE, --tap",
       .help = "scenario results for CI (docs/scenarios.md)" },
     { "tap", 0, NULL, .parse = opt_tap },
