@@ -25,6 +25,7 @@
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_find.h"
 #include "sim/store/statefile.h"
 #include "sim/base/timeparse.h"
 #include "sim/tui/tui.h"
@@ -67,6 +68,7 @@ struct sim {
     struct endpoints endpoints; /* where it listens: announced, and in
                                    --ready-file (any listener adds itself) */
     bool ready_written;         /* --ready-file is ours to remove at exit */
+    char scenario_path[4096];   /* the scenario, found in the library */
 };
 
 /* Save the state: a failure is said once, retried at every checkpoint
@@ -449,6 +451,14 @@ static int start(struct sim *s, int argc, char **argv)
     }
     log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
+    if (s->opt.scenario) {
+        if (scenario_find(s->opt.scenario, s->scenario_path,
+                          sizeof s->scenario_path, err, sizeof err)) {
+            log_error("%s", err);
+            return EXIT_USAGE;
+        }
+        s->opt.scenario = s->scenario_path;
+    }
     if (outputs_check(&s->opt, err, sizeof err) ||
         (s->opt.pulses_path &&
          pulses_check(s->opt.pulses_path, err, sizeof err))) {

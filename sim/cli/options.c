@@ -228,7 +228,15 @@ static enum opt_result opt_rtu_tcp(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
-OPT_FN(opt_rtu, return nonempty(d, a, "is not a path", &o->rtu_path))
+static enum opt_result opt_rtu(const struct opt_def *d, const char *a,
+                               struct sim_options *o)
+{
+    if (!strcmp(a, "off")) {            /* as --tcp off: none */
+        o->rtu_path = NULL;
+        return OPT_OK;
+    }
+    return nonempty(d, a, "is not a path", &o->rtu_path);
+}
 
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
@@ -441,7 +449,8 @@ static const struct opt_def opts[] = {
               "'--tcp off' disables it)" },
     { "rtu", 0, "PATH", .parse = opt_rtu,
       .help = "Modbus RTU on a pseudo-terminal, symlinked at PATH,\n"
-              "or on the serial device PATH (e.g. /dev/ttyUSB0)" },
+              "or on the serial device PATH (e.g. /dev/ttyUSB0);\n"
+              "'--rtu off': none (the default)" },
     { "rtu-tcp", 0, "HOST:PORT", .parse = opt_rtu_tcp,
       .help = "RTU over TCP (RTU frames, no MBAP), e.g. 127.0.0.1:1503" },
     { "baud", 0, "N", .parse = opt_baud,

@@ -419,7 +419,8 @@ def run_command(doc, line, comment, what):
         args = words[1:]
         if not args:       # its defaults, made private
             text = open(os.path.join(ROOT, prog)).read()
-            args = shlex.split(re.search(r"set -- (.*)", text).group(1))
+            args = [w for d in re.findall(r"defaults\+=\((.*)\)", text)
+                    for w in shlex.split(d)]
         args, _ = doc.localize_sim(args)
         doc.serve([os.path.join(ROOT, prog)] + args, "scripts-run", env)
         return ""
