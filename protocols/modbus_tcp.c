@@ -732,6 +732,27 @@ int mb_tcp_port(const struct mb_tcp *s)
     return s->port;
 }
 
+int mb_tcp_address(const struct mb_tcp *s, char *host, size_t hostlen,
+                   int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    const void *addr;
+
+    if (getsockname(s->fd, (struct sockaddr *)&ss, &sl))
+        return -errno;
+    if (ss.ss_family == AF_INET6) {
+        addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+        addr = &((struct sockaddr_in *)&ss)->sin_addr;
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (!inet_ntop(ss.ss_family, addr, host, (socklen_t)hostlen))
+        return -errno;
+    return 0;
+}
+
 int mb_tcp_clients(const struct mb_tcp *s)
 {
     return s->nclients;

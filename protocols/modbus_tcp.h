@@ -67,6 +67,12 @@ void mb_tcp_close(struct mb_tcp *tcp);
 /* The port actually bound (useful with port "0"). */
 int mb_tcp_port(const struct mb_tcp *tcp);
 
+/* The address actually bound, as the listening socket reports it:
+ * host[0..hostlen) ("127.0.0.1", "::1", "0.0.0.0") and the port. 0, or
+ * -errno. */
+int mb_tcp_address(const struct mb_tcp *tcp, char *host, size_t hostlen,
+                   int *port);
+
 /* Clients connected now. */
 int mb_tcp_clients(const struct mb_tcp *tcp);
 

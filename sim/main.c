@@ -21,9 +21,11 @@
 #include "sim/base/monotonic.h"
 #include "sim/cli/options.h"
 #include "sim/cli/outputs.h"
+#include "sim/ports/endpoints.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
 #include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_find.h"
 #include "sim/store/statefile.h"
 #include "sim/base/timeparse.h"
 #include "sim/tui/tui.h"
@@ -63,6 +65,10 @@ struct sim {
     struct lockfile state_lock; /* this process's state file */
     bool save_failing;          /* the last save failed (said once) */
     unsigned save_failures;     /* saves that failed during the run */
+    struct endpoints endpoints; /* where it listens: announced, and in
+                                   --ready-file (any listener adds itself) */
+    bool ready_written;         /* --ready-file is ours to remove at exit */
+    char scenario_path[4096];   /* the scenario, found in the library */
 };
 
 /* Save the state: a failure is said once, retried at every checkpoint
@@ -475,12 +481,23 @@ static int start(struct sim *s, int argc, char **argv)
     }
     log_set_level(s->opt.verbosity < 0 ? LOG_WARN :
                   s->opt.verbosity > 0 ? LOG_DEBUG : LOG_INFO);
+    if (s->opt.scenario) {
+        if (scenario_find(s->opt.scenario, s->scenario_path,
+                          sizeof s->scenario_path, err, sizeof err)) {
+            log_error("%s", err);
+            return EXIT_USAGE;
+        }
+        s->opt.scenario = s->scenario_path;
+    }
     if (outputs_check(&s->opt, err, sizeof err) ||
         (s->opt.pulses_path &&
          pulses_check(s->opt.pulses_path, err, sizeof err))) {
         log_error("%s", err);
         return EXIT_USAGE;
     }
+    /* a ready file that exists belongs to a running process */
+    if (s->opt.ready_path && strcmp(s->opt.ready_path, "-"))
+        unlink(s->opt.ready_path);
     if (s->opt.scenario) {
         /* runs the script up to its first use of the meters: its setup{}
          * can still change the options */
@@ -594,6 +611,26 @@ static void arm_loop(struct sim *s)
         uplink_set_observer(s->uplink, on_mqtt, s);
 }
 
+/* Everything listens: say where, and write --ready-file. false when the
+ * file cannot be written (a caller would wait for it forever). */
+static bool announce(struct sim *s)
+{
+    char err[512];
+
+    ports_endpoints(&s->ports, &s->opt, &s->endpoints);
+    endpoints_announce(&s->endpoints);
+    if (!s->opt.ready_path)
+        return true;
+    if (endpoints_write_ready(&s->endpoints, &s->engine, s->opt.ready_path,
+                              err, sizeof err)) {
+        log_error("%s", err);
+        s->exit_code = EXIT_RUNTIME;
+        return false;
+    }
+    s->ready_written = strcmp(s->opt.ready_path, "-") != 0;
+    return true;
+}
+
 /* After the loop: the terminal back, the last energy in, the results,
  * the uplink's queue and the state saved, the dump written. */
 static void stop(struct sim *s)
@@ -630,6 +667,9 @@ static void stop(struct sim *s)
         log_error("%s", err);
         s->exit_code = EXIT_RUNTIME;
     }
+    /* last: once it is gone, the state and the results are there */
+    if (s->ready_written)
+        unlink(s->opt.ready_path);
     uplink_free(s->uplink);
     ports_close(&s->ports);
     engine_free(&s->engine);
@@ -647,7 +687,7 @@ int main(int argc, char **argv)
     }
     log_running(s);
     arm_loop(s);
-    if (s->engine.now_ms < s->until_ms)
+    if (announce(s) && s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
     stop(s);
     lockfile_drop(&s->state_lock);

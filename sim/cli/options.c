@@ -228,7 +228,15 @@ static enum opt_result opt_rtu_tcp(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
-OPT_FN(opt_rtu, return nonempty(d, a, "is not a path", &o->rtu_path))
+static enum opt_result opt_rtu(const struct opt_def *d, const char *a,
+                               struct sim_options *o)
+{
+    if (!strcmp(a, "off")) {            /* as --tcp off: none */
+        o->rtu_path = NULL;
+        return OPT_OK;
+    }
+    return nonempty(d, a, "is not a path", &o->rtu_path);
+}
 
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
@@ -433,6 +441,8 @@ OPT_FN(opt_no_state, o->state_path = NULL; o->state_set = true; return OPT_OK)
 OPT_FN(opt_checkpoint, return ranged_double(d, a, &o->checkpoint))
 OPT_FN(opt_dump, o->dump_path = a; return OPT_OK)
 OPT_FN(opt_pulses, o->pulses_path = a; return OPT_OK)
+OPT_FN(opt_ready_file, return nonempty(d, a, "is not a file name",
+                                       &o->ready_path))
 OPT_FN(opt_junit, o->junit_path = a; return OPT_OK)
 OPT_FN(opt_tap, o->tap = true; return OPT_OK)
 OPT_FN(opt_unsafe_lua, o->unsafe_lua = true; return OPT_OK)
@@ -459,7 +469,8 @@ static const struct opt_def opts[] = {
               "'--tcp off' disables it)" },
     { "rtu", 0, "PATH", .parse = opt_rtu,
       .help = "Modbus RTU on a pseudo-terminal, symlinked at PATH,\n"
-              "or on the serial device PATH (e.g. /dev/ttyUSB0)" },
+              "or on the serial device PATH (e.g. /dev/ttyUSB0);\n"
+              "'--rtu off': none (the default)" },
     { "rtu-tcp", 0, "HOST:PORT", .parse = opt_rtu_tcp,
       .help = "RTU over TCP (RTU frames, no MBAP), e.g. 127.0.0.1:1503" },
     { "baud", 0, "N", .parse = opt_baud,
@@ -569,6 +580,10 @@ static const struct opt_def opts[] = {
     { "pulses", 0, "FILE", .parse = opt_pulses,
       .help = "every pulse (serial, count, virtual ms) as CSV (.csv)\n"
               "or JSON lines (.jsonl, or - for stdout)" },
+    { "ready-file", 0, "FILE", .parse = opt_ready_file,
+      .help = "once every port listens, write the endpoints (real\n"
+              "addresses, the pty), the pid and the meters as JSON;\n"
+              "removed at exit (docs/usage.md)" },
     { "junit", 0, "FILE", .parse = opt_junit, .usage = "--junit FILE, --tap",
       .help = "scenario results for CI (docs/scenarios.md)" },
     { "tap", 0, NULL, .parse = opt_tap },

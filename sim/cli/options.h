@@ -53,6 +53,7 @@ struct sim_options {
     struct load load;
     const char *dump_path;
     const char *pulses_path;    /* --pulses: the pulse stream, or NULL */
+    const char *ready_path;     /* --ready-file: the endpoints, or NULL */
     uint64_t seed;
     const char *junit_path;
     bool tap;

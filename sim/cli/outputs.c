@@ -31,6 +31,8 @@ static size_t files_of(const struct sim_options *o, struct named_file *v)
         v[n++] = (struct named_file){ "--junit", o->junit_path, true };
     if (o->pulses_path)
         v[n++] = (struct named_file){ "--pulses", o->pulses_path, true };
+    if (o->ready_path)
+        v[n++] = (struct named_file){ "--ready-file", o->ready_path, true };
     return n;
 }
 

@@ -209,6 +209,31 @@ void ports_sync(struct ports *p, const struct engine *e)
     follow_line(p, e);
 }
 
+/* A TCP listener as its socket says it is bound. */
+static void tcp_endpoint(const struct mb_tcp *tcp, const char *kind,
+                         const char *label, struct endpoints *eps)
+{
+    char host[64];
+    int port;
+
+    if (mb_tcp_address(tcp, host, sizeof host, &port) == 0)
+        endpoints_add_tcp(eps, kind, label, NULL, host, port);
+}
+
+void ports_endpoints(const struct ports *p, const struct sim_options *o,
+                     struct endpoints *eps)
+{
+    if (p->tcp)
+        tcp_endpoint(p->tcp, "modbus-tcp", "Modbus TCP", eps);
+    if (p->rtu_tcp)
+        tcp_endpoint(p->rtu_tcp, "modbus-rtu-tcp", "Modbus RTU over TCP",
+                     eps);
+    if (p->rtu)
+        endpoints_add_path(eps, "modbus-rtu", mb_rtu_link(p->rtu) ?
+                           "Modbus RTU (pty)" : "Modbus RTU (serial)",
+                           o->rtu_path, mb_rtu_pty(p->rtu));
+}
+
 void ports_close(struct ports *p)
 {
     if (p->watching) {

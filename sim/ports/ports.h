@@ -13,6 +13,7 @@
 
 #include "sim/base/lockfile.h"
 #include "sim/ports/bus.h"
+#include "sim/ports/endpoints.h"
 #include "sim/engine/engine.h"
 #include "sim/cli/options.h"
 #include "protocols/modbus.h"
@@ -54,6 +55,11 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
  * parity) now. The open ports also follow every change by themselves:
  * they watch the engine's settings changes. */
 void ports_sync(struct ports *p, const struct engine *e);
+
+/* Add the open listeners to eps as bound: the TCP ports' own addresses,
+ * the RTU link and its pty (or the serial device). */
+void ports_endpoints(const struct ports *p, const struct sim_options *o,
+                     struct endpoints *eps);
 
 void ports_close(struct ports *p);
 

@@ -19,6 +19,7 @@ import atexit
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -199,6 +200,20 @@ def harness():
     h = Harness()
     _live.append(h)
     return h
+
+
+def missing_packages(root):
+    """The packages root/scripts/setup would install now: a test that runs
+    scripts/setup (or a script that does) skips when there are any, since
+    a test never installs packages."""
+    text = open(os.path.join(root, "scripts", "setup")).read()
+    body = re.search(r"packages=\((.*?)\n\)", text, re.S).group(1)
+    pkgs = shlex.split(body, comments=True)
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\n"]
+                       + pkgs, capture_output=True, text=True)
+    ok = {line.split()[0] for line in r.stdout.splitlines()
+          if line.endswith("install ok installed")}
+    return [p for p in pkgs if p not in ok]
 
 
 def free_port(host="127.0.0.1"):

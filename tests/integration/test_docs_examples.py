@@ -299,17 +299,6 @@ class Doc:
 # running a sh command
 
 
-def missing_packages():
-    text = open(os.path.join(ROOT, "scripts", "setup")).read()
-    body = re.search(r"packages=\((.*?)\n\)", text, re.S).group(1)
-    pkgs = shlex.split(body, comments=True)
-    r = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\n"]
-                       + pkgs, capture_output=True, text=True)
-    ok = {line.split()[0] for line in r.stdout.splitlines()
-          if line.endswith("install ok installed")}
-    return [p for p in pkgs if p not in ok]
-
-
 class Skip(Exception):
     pass
 
@@ -405,7 +394,7 @@ def run_command(doc, line, comment, what):
         return run(localize_broker(doc, words), doc.h.tmp, want=want,
                    what=what)
     if prog in ("scripts/setup", "scripts/run", "scripts/firmware"):
-        missing = missing_packages()
+        missing = H.missing_packages(ROOT)
         if missing:
             raise Skip("scripts/setup would install " + " ".join(missing))
         env["BUILDDIR"] = BUILD
@@ -419,7 +408,8 @@ def run_command(doc, line, comment, what):
         args = words[1:]
         if not args:       # its defaults, made private
             text = open(os.path.join(ROOT, prog)).read()
-            args = shlex.split(re.search(r"set -- (.*)", text).group(1))
+            args = [w for d in re.findall(r"defaults\+=\((.*)\)", text)
+                    for w in shlex.split(d)]
         args, _ = doc.localize_sim(args)
         doc.serve([os.path.join(ROOT, prog)] + args, "scripts-run", env)
         return ""

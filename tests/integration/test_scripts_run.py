@@ -1,0 +1,104 @@
+"""scripts/run from another directory: each default stays unless an
+argument replaces it, relative paths are the caller's, and the state file
+is the caller's ./kpm31c.state (docs/usage.md, "Start a meter").
+Usage: test_scripts_run.py KPM31C_SIM"""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import harness as H
+import sim as S
+
+S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+RUN = os.path.join(ROOT, "scripts", "run")
+
+
+def caller(h):
+    d = h.path("caller")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def serve(h, cwd, *args, env):
+    """scripts/run ARGS started from cwd; its ready file's JSON."""
+    cmd = "cd %s && exec %s %s" % (shlex.quote(cwd), shlex.quote(RUN),
+                                   " ".join(shlex.quote(str(a)) for a in args))
+    p = h.start(["sh", "-c", cmd], stdin=False, env=env)
+    ready = os.path.join(cwd, "ready.json")
+
+    def loaded():
+        if not p.running():
+            raise AssertionError("exited %s:\n%s" % (p.p.poll(), p.stderr()))
+        return os.path.exists(ready) and json.load(open(ready))
+    doc = H.wait_until(loaded, timeout=30)
+    assert doc, p.stderr()
+    return p, doc
+
+
+def test_a_replaced_default_keeps_the_others_in_the_callers_directory():
+    h = H.harness()
+    cwd = caller(h)
+    env = dict(os.environ, KPM31C_SIM=S.exe())
+    port = H.free_port()
+    # --tcp replaced, --rtu replaced by a relative link, --load kept
+    p, doc = serve(h, cwd, "--tcp", "127.0.0.1:%d" % port, "--rtu", "tty",
+                   "--headless", "--ready-file", "ready.json", env=env)
+    eps = {e["kind"]: e for e in doc["endpoints"]}
+    assert eps["modbus-tcp"]["port"] == port, doc
+    assert eps["modbus-rtu"]["path"] == os.path.join(cwd, "tty"), doc
+    m = S.Sim.__new__(S.Sim)
+    m.port = port
+    assert abs(m.float(0x32) - 5.0) < 0.05, "the default load is gone"
+    assert abs(m.float(0x30) - 230.0) < 0.5
+    assert p.stop() == 0, p.stderr()
+    assert os.path.isfile(os.path.join(cwd, "kpm31c.state")), \
+        "the state file is not the caller's ./kpm31c.state"
+    assert not os.path.exists(os.path.join(ROOT, "caller"))
+
+
+def test_a_relative_scenario_runs_from_the_callers_directory():
+    h = H.harness()
+    cwd = caller(h)
+    os.makedirs(os.path.join(cwd, "sub", "data"))
+    with open(os.path.join(cwd, "sub", "data", "steps.csv"), "w") as f:
+        f.write("amps\n3\n")
+    with open(os.path.join(cwd, "sub", "mine.lua"), "w") as f:
+        f.write('local amps = csv("data/steps.csv"):column("amps")[1]\n'
+                'local m = meter(1)\n'
+                'm:load{ U = 230, I = amps, PF = 1 }\n'
+                'advance("1m")\n'
+                'expect.near(m:read("I"), 3, 0.05, "current")\n')
+    env = dict(os.environ, KPM31C_SIM=S.exe())
+    r = subprocess.run([RUN, "sub/mine.lua", "--headless"], cwd=cwd,
+                       env=env, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "1 passed, 0 failed" in r.stdout, r.stdout
+    # a scenario gets none of the defaults: no TCP, no pty, no state
+    assert "Modbus" not in r.stderr, r.stderr
+    assert os.listdir(cwd) == ["sub"], os.listdir(cwd)
+
+
+def test_it_builds_with_builddir_and_passes_the_arguments_on():
+    missing = H.missing_packages(ROOT)
+    if missing:
+        print("# skipped: scripts/setup would install " + " ".join(missing))
+        return
+    h = H.harness()
+    build = os.path.dirname(os.path.dirname(S.exe()))
+    env = dict(os.environ, BUILDDIR=build)
+    env.pop("KPM31C_SIM", None)
+    r = subprocess.run([RUN, "--version"], cwd=caller(h), env=env,
+                       capture_output=True, text=True, timeout=600,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert r.stdout.startswith("kpm31c-sim "), r.stdout
+
+
+if __name__ == "__main__":
+    H.main(globals())
