@@ -1,6 +1,7 @@
 #include "semihost.h"
 
 #define SYS_WRITE0 0x04
+#define SYS_GET_CMDLINE 0x15
 #define SYS_EXIT 0x18
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 #define ADP_STOPPED_RUNTIME_ERROR 0x20023
@@ -30,6 +31,13 @@ void sh_write_uint(unsigned long v)
         v /= 10;
     } while (v);
     sh_write0(p);
+}
+
+int sh_cmdline(char *buf, int cap)
+{
+    struct { char *buf; int len; } block = { buf, cap };
+
+    return semihost(SYS_GET_CMDLINE, &block) == 0 ? 0 : -1;
 }
 
 void sh_exit(int status)
