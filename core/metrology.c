@@ -16,12 +16,54 @@
  * where sample m is the first one at or after the crossing and u = m - t.
  * Over whole cycles the trapezoid rule is near exact for periodic signals,
  * so the only error left is the edge interpolation, far below 1 ppm.
+ *
+ * The hot loop is integer, for a Cortex-M4F whose FPU has no double
+ * precision (docs/firmware.md): the oscillator is a Q30 rotation, and the
+ * phasor sums add 24-bit codes times the oscillator's top 21 fraction bits
+ * (its Q21 value) in 64 bits. The sums cannot overflow: |code| < 2^23,
+ * |Q21| <= 2^21 and a window holds at most 0.3 s of samples (the
+ * timeout), under 2^18.2 at the largest rate of 1 MHz: 2^62.2 < 2^63. The
+ * Q21 rounding is about 5e-7 of full scale, noise-like, far below the
+ * accuracy limits; the Q30 rotation drifts its amplitude by about 1e-9 a
+ * sample and is renormalized once a window. Double precision is used only
+ * once a window, in close_window and set_reference.
  */
 #include "metrology.h"
 
 #include <math.h>
 
 #define PI 3.14159265358979323846
+
+/* The oscillator: Q30 for the rotation, Q21 (its top bits) in the sums. */
+#define OSC_BITS 30
+#define OSC_ONE (1L << OSC_BITS)
+#define SUM_SHIFT 9
+#define SUM_ONE ((double)(OSC_ONE >> SUM_SHIFT))
+
+/* The square root once a window: from the FPU's single-precision VSQRT, one
+ * Newton step to double precision (libm's sqrt() and sqrtf() set errno,
+ * which pulls newlib's reentrancy data into the firmware; the builtin,
+ * with -fno-math-errno, is the instruction even when -ffreestanding). */
+#if defined(__GNUC__)
+#define SQRTF(x) __builtin_sqrtf(x)
+#else
+#define SQRTF(x) sqrtf(x)
+#endif
+
+static double root(double x)
+{
+    if (!(x > 0.0))
+        return 0.0;
+    double y = (double)SQRTF((float)x);
+    return 0.5 * (y + x / y);
+}
+
+/* x in [-1, 1] to Q30, rounded to nearest */
+static int32_t q30(double x)
+{
+    double q = x * OSC_ONE;
+    return (int32_t)(q >= 0.0 ? q + 0.5 : q - 0.5);
+}
 
 enum { Q_V, Q_I, Q_VV, Q_II, Q_VI, Q_VRE, Q_VIM, Q_IRE, Q_IIM, Q_COUNT };
 
@@ -43,25 +85,26 @@ void metro_config_default(struct metro_config *cfg)
 static void set_reference(struct metro *m, double f)
 {
     double w = 2.0 * PI * f / m->cfg.sample_rate;
-    double r = sqrt(m->osc_c * m->osc_c + m->osc_s * m->osc_s);
+    double c = m->osc_c, s = m->osc_s;
+    double r = root(c * c + s * s);
 
     m->f_ref = f;
-    m->step_c = cos(w);
-    m->step_s = -sin(w);
+    m->step_c = q30(cos(w));
+    m->step_s = q30(-sin(w));
     /* renormalize once a window so rounding never drifts the amplitude */
     if (r > 0.0) {
-        m->osc_c /= r;
-        m->osc_s /= r;
+        m->osc_c = q30(c / r);
+        m->osc_s = q30(s / r);
     } else {
-        m->osc_c = 1.0;
-        m->osc_s = 0.0;
+        m->osc_c = (int32_t)OSC_ONE;
+        m->osc_s = 0;
     }
 }
 
 static void reset_sums(struct metro *m)
 {
     m->sv = m->si = m->svv = m->sii = m->svi = 0;
-    m->vre = m->vim = m->ire = m->iim = 0.0;
+    m->vre = m->vim = m->ire = m->iim = 0;
     m->count = 0;
     m->crossings = 0;
 }
@@ -77,9 +120,9 @@ int metro_init(struct metro *m, const struct metro_config *cfg)
         return CORE_EINVAL;
 
     *m = (struct metro){ .cfg = *cfg };
-    m->osc_c = 1.0;
-    m->osc_s = 0.0;
-    m->prev_c = 1.0;
+    m->osc_c = (int32_t)OSC_ONE;
+    m->osc_s = 0;
+    m->prev_c = (int32_t)OSC_ONE;
     set_reference(m, cfg->f_nominal);
     /* 10 cycles on 50 Hz systems, 12 on 60 Hz ones: 200 ms (IEC 61000-4-30);
      * fixed by the system, not the measurement, so windows never flip */
@@ -96,16 +139,21 @@ static void edge_terms(const struct metro *m, int32_t v, int32_t i,
 {
     double x1[Q_COUNT], x0[Q_COUNT];
     double v1 = v, i1 = i, v0 = m->prev_v, i0 = m->prev_i;
+    /* the oscillator as the sums saw it (Q21), in units of one */
+    double c1 = (m->osc_c >> SUM_SHIFT) / SUM_ONE;
+    double s1 = (m->osc_s >> SUM_SHIFT) / SUM_ONE;
+    double c0 = (m->prev_c >> SUM_SHIFT) / SUM_ONE;
+    double s0 = (m->prev_s >> SUM_SHIFT) / SUM_ONE;
 
     x1[Q_V] = v1;               x0[Q_V] = v0;
     x1[Q_I] = i1;               x0[Q_I] = i0;
     x1[Q_VV] = v1 * v1;         x0[Q_VV] = v0 * v0;
     x1[Q_II] = i1 * i1;         x0[Q_II] = i0 * i0;
     x1[Q_VI] = v1 * i1;         x0[Q_VI] = v0 * i0;
-    x1[Q_VRE] = v1 * m->osc_c;  x0[Q_VRE] = v0 * m->prev_c;
-    x1[Q_VIM] = v1 * m->osc_s;  x0[Q_VIM] = v0 * m->prev_s;
-    x1[Q_IRE] = i1 * m->osc_c;  x0[Q_IRE] = i0 * m->prev_c;
-    x1[Q_IIM] = i1 * m->osc_s;  x0[Q_IIM] = i0 * m->prev_s;
+    x1[Q_VRE] = v1 * c1;        x0[Q_VRE] = v0 * c0;
+    x1[Q_VIM] = v1 * s1;        x0[Q_VIM] = v0 * s0;
+    x1[Q_IRE] = i1 * c1;        x0[Q_IRE] = i0 * c0;
+    x1[Q_IIM] = i1 * s1;        x0[Q_IIM] = i0 * s0;
     for (int q = 0; q < Q_COUNT; q++)
         e[q] = u * x1[q] - u * u * (x1[q] - x0[q]) * 0.5 - x1[q] * 0.5;
 }
@@ -121,7 +169,8 @@ static void close_window(struct metro *m, bool sync, double u1,
     struct metro_result *r = &m->result;
     double in[Q_COUNT] = {
         (double)m->sv, (double)m->si, (double)m->svv, (double)m->sii,
-        (double)m->svi, m->vre, m->vim, m->ire, m->iim,
+        (double)m->svi, (double)m->vre / SUM_ONE, (double)m->vim / SUM_ONE,
+        (double)m->ire / SUM_ONE, (double)m->iim / SUM_ONE,
     };
     double t = m->count;
     bool whole = sync && m->synced_start && m->crossings == m->cycles;
@@ -145,8 +194,8 @@ static void close_window(struct metro *m, bool sync, double u1,
     double ii = in[Q_II] / t - mi * mi;
     double vi = in[Q_VI] / t - mv * mi;
 
-    r->vrms = sqrt(vv > 0.0 ? vv : 0.0) * kv;
-    r->irms = sqrt(ii > 0.0 ? ii : 0.0) * ki;
+    r->vrms = root(vv) * kv;
+    r->irms = root(ii) * ki;
     r->duration = t / c->sample_rate;
     r->synced = whole;
     r->f = whole ? m->cycles * (double)c->sample_rate / t : 0.0;
@@ -209,18 +258,28 @@ static void close_window(struct metro *m, bool sync, double u1,
     m->ready = true;
 }
 
-size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
-                  size_t n)
+/* Kept out of line so the per-sample code stands alone in the image:
+ * scripts/firmware checks it calls no double-precision helper. */
+#if defined(__GNUC__)
+#define PER_SAMPLE __attribute__((noinline))
+#else
+#define PER_SAMPLE
+#endif
+
+/* The per-sample path: sums up to the sample that ends the window (a
+ * crossing or the timeout); returns the samples summed. */
+static PER_SAMPLE size_t metro_sum(struct metro *m, const int32_t *v,
+                                   const int32_t *i, size_t n)
 {
     int64_t sv = m->sv, si = m->si, svv = m->svv, sii = m->sii, svi = m->svi;
-    double vre = m->vre, vim = m->vim, ire = m->ire, iim = m->iim;
-    double c = m->osc_c, s = m->osc_s;
-    const double wc = m->step_c, ws = m->step_s;
+    int64_t vre = m->vre, vim = m->vim, ire = m->ire, iim = m->iim;
+    int32_t c = m->osc_c, s = m->osc_s;
+    const int32_t wc = m->step_c, ws = m->step_s;
     const int32_t dc = m->dc_v, hyst = m->cfg.zc_hyst;
     bool armed = m->armed;
     uint32_t count = m->count;
     int32_t pv = m->prev_v, pi = m->prev_i;
-    double pc = m->prev_c, ps = m->prev_s;
+    int32_t pc = m->prev_c, ps = m->prev_s;
     size_t k;
 
     for (k = 0; k < n; k++) {
@@ -244,15 +303,17 @@ size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
         svv += (int64_t)vk * vk;
         sii += (int64_t)ik * ik;
         svi += (int64_t)vk * ik;
-        double dv = vk, di = ik;
-        vre += dv * c;
-        vim += dv * s;
-        ire += di * c;
-        iim += di * s;
+        int32_t cq = c >> SUM_SHIFT, sq = s >> SUM_SHIFT;
+        vre += (int64_t)vk * cq;
+        vim += (int64_t)vk * sq;
+        ire += (int64_t)ik * cq;
+        iim += (int64_t)ik * sq;
         pc = c;
         ps = s;
-        double cn = c * wc - s * ws;
-        s = s * wc + c * ws;
+        const int64_t half = 1L << (OSC_BITS - 1);
+        int32_t cn = (int32_t)(((int64_t)c * wc - (int64_t)s * ws + half)
+                               >> OSC_BITS);
+        s = (int32_t)(((int64_t)s * wc + (int64_t)c * ws + half) >> OSC_BITS);
         c = cn;
         pv = vk;
         pi = ik;
@@ -269,13 +330,20 @@ size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
     m->prev_i = pi;
     m->prev_c = pc;
     m->prev_s = ps;
+    return k;
+}
+
+size_t metro_feed(struct metro *m, const int32_t *v, const int32_t *i,
+                  size_t n)
+{
+    size_t k = metro_sum(m, v, i, n);
 
     if (k < n) {
-        if (count >= m->timeout) {
+        if (m->count >= m->timeout) {
             close_window(m, false, 0.0, NULL);
         } else {
             double e1[Q_COUNT];
-            int32_t x1 = v[k] - dc, x0 = m->prev_v - dc;
+            int32_t x1 = v[k] - m->dc_v, x0 = m->prev_v - m->dc_v;
             /* x0 < 0 <= x1: the crossing lies u samples before sample k */
             double u = (double)x1 / ((double)x1 - (double)x0);
             edge_terms(m, v[k], i[k], u, e1);

@@ -59,14 +59,16 @@ struct metro_result {
 /* Running state of one channel pair. Caller-owned; fields are private. */
 struct metro {
     struct metro_config cfg;
-    /* hot-loop sums over the current window, ADC codes */
-    int64_t sv, si, svv, sii, svi;
-    double vre, vim, ire, iim;      /* fundamental phasor sums */
-    double osc_c, osc_s;            /* reference oscillator e^{-jwk} */
-    double step_c, step_s;          /* its per-sample rotation */
+    /* hot-loop sums over the current window, all integer (exact, no
+     * double-precision arithmetic per sample; see metrology.c) */
+    int64_t sv, si, svv, sii, svi;  /* ADC codes */
+    int64_t vre, vim, ire, iim;     /* fundamental phasor sums, codes x
+                                       METRO_OSC_ONE */
+    int32_t osc_c, osc_s;           /* reference oscillator e^{-jwk}, Q30 */
+    int32_t step_c, step_s;         /* its per-sample rotation, Q30 */
     /* the previous sample, for zero-crossing interpolation */
     int32_t prev_v, prev_i;
-    double prev_c, prev_s;
+    int32_t prev_c, prev_s;         /* its oscillator, Q30 */
     /* window bookkeeping */
     uint32_t count;                 /* samples in the window so far */
     uint32_t timeout;               /* samples before an unsynced close */
