@@ -88,6 +88,8 @@ void mb_rtu_config_default(struct mb_rtu_config *cfg)
     cfg->baud = 9600;
     cfg->parity = 'E';
     cfg->pace = true;
+    cfg->hears = NULL;          /* every meter hears the line */
+    cfg->hears_ctx = NULL;
 }
 
 /* The line speeds the port takes: the meter's four, then faster ones for
