@@ -322,13 +322,15 @@ int main(int argc, char **argv)
     int rtport = 0;
     const char *fault_spec[MB_FAULTS_MAX];
     int nfault = 0, opt;
-    bool tcp_on = true;
+    bool tcp_on = true, any_baud = false;
     unsigned long long seed = 1;
     const char *slaves = "1,2,3";
 
+    /* poisoned first: whatever the defaults leave unset is garbage, as
+     * in a caller's stack, and --any-baud takes the default hears */
+    memset(&rc, 0xA5, sizeof rc);
     mb_rtu_config_default(&rc);
     mb_tcp_config_default(&tc);
-    rc.hears = bank_hears;
     tc.port = 0;
     tc.max_clients = TEST_MAX_CLIENTS;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -346,7 +348,7 @@ int main(int argc, char **argv)
         case O_BAUD: rc.baud = atoi(optarg); break;
         case O_PARITY: rc.parity = optarg[0]; break;
         case O_NOPACE: rc.pace = false; break;
-        case O_ANYBAUD: rc.hears = NULL; break;
+        case O_ANYBAUD: any_baud = true; break;
         case O_SLAVES: slaves = optarg; break;
         case O_MAX: tc.max_clients = atoi(optarg); break;
         case O_IDLE: tc.idle_timeout = atof(optarg); break;
@@ -445,6 +447,8 @@ int main(int argc, char **argv)
         }
         printf("rtutcp %s %d\n", rthost, mb_tcp_port(rtutcp));
     }
+    if (!any_baud)
+        rc.hears = bank_hears;
     if (rc.link) {
         line_baud = rc.baud;
         if (mb_rtu_open(&rtu, loop, &rc, &ops, &faults)) {
