@@ -132,6 +132,21 @@ static int whole(const json_t *v, long long lo, long long hi,
     return 0;
 }
 
+/* obj's whole number key in lo..hi: 1 and *out, 0 when it has no key,
+ * -1 with the message naming where.key. */
+static int whole_field(const json_t *obj, const char *key, long long lo,
+                       long long hi, const char *where, long long *out,
+                       char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    char at[160];
+
+    if (!v)
+        return 0;
+    sub(at, sizeof at, "%s.%s", where, key);
+    return whole(v, lo, hi, at, out, err, errlen) ? -1 : 1;
+}
+
 /* A number or a string as text, as it would be typed. */
 static int as_text(const json_t *v, const char *where, char *buf, size_t len,
                    char *err, size_t errlen)
@@ -394,8 +409,8 @@ static int demand_of(const json_t *v, const char *where,
                      struct demand_config *d, char *err, size_t errlen)
 {
     static const char *const keys[] = { "period", "slide", NULL };
-    char at[128];
     long long x;
+    int rc;
 
     if (!json_is_object(v))
         return fail(err, errlen, where, "is %s, not {\"period\": MIN, "
@@ -403,13 +418,11 @@ static int demand_of(const json_t *v, const char *where,
     if (known_keys(v, keys, where, err, errlen))
         return -1;
     for (int k = 0; keys[k]; k++) {
-        const json_t *f = json_object_get(v, keys[k]);
-        sub(at, sizeof at, "%s.%s", where, keys[k]);
-        if (!f)
-            continue;
-        if (whole(f, 1, 60, at, &x, err, errlen))
+        if ((rc = whole_field(v, keys[k], 1, 60, where, &x, err,
+                              errlen)) < 0)
             return -1;
-        *(k ? &d->slide_min : &d->period_min) = (uint8_t)x;
+        if (rc)
+            *(k ? &d->slide_min : &d->period_min) = (uint8_t)x;
     }
     if (demand_config_check(d))
         return fail(err, errlen, where, "a slide of %u min does not divide "
@@ -425,6 +438,7 @@ static int prepaid_of(const json_t *v, const char *where,
     const json_t *on = json_object_get(v, "on");
     char at[128];
     long long x;
+    int rc;
 
     if (!json_is_object(v))
         return fail(err, errlen, where, "is %s, not {\"on\": true, ...}",
@@ -437,28 +451,16 @@ static int prepaid_of(const json_t *v, const char *where,
                     type_name(on));
     if (on)
         p->enabled = json_is_true(on);
-    sub(at, sizeof at, "%s.alarm", where);
-    if (json_object_get(v, "alarm")) {
-        if (whole(json_object_get(v, "alarm"), 0, PREPAID_CREDIT_MAX_WH, at,
-                  &x, err, errlen))
-            return -1;
+    if ((rc = whole_field(v, "alarm", 0, PREPAID_CREDIT_MAX_WH, where, &x,
+                          err, errlen)) > 0)
         p->alarm_wh = (uint32_t)x;
-    }
-    sub(at, sizeof at, "%s.limit", where);
-    if (json_object_get(v, "limit")) {
-        if (whole(json_object_get(v, "limit"), 0, UINT32_MAX, at, &x, err,
-                  errlen))
-            return -1;
+    if (rc >= 0 && (rc = whole_field(v, "limit", 0, UINT32_MAX, where, &x,
+                                     err, errlen)) > 0)
         p->limit_w = (uint32_t)x;
-    }
-    sub(at, sizeof at, "%s.delay", where);
-    if (json_object_get(v, "delay")) {
-        if (whole(json_object_get(v, "delay"), 0, PREPAID_DELAY_MAX, at, &x,
-                  err, errlen))
-            return -1;
+    if (rc >= 0 && (rc = whole_field(v, "delay", 0, PREPAID_DELAY_MAX, where,
+                                     &x, err, errlen)) > 0)
         p->delay_s = (uint16_t)x;
-    }
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 /* "settings" onto s (the meter's own, or the factory's to check the
@@ -487,11 +489,9 @@ static int settings_of(const json_t *v, const char *where,
                         "\"BADC\" or \"DCBA\"", shown(f, buf, sizeof buf));
         s->comm.word_order = (uint8_t)k;
     }
-    sub(at, sizeof at, "%s.password", where);
-    if ((f = json_object_get(v, "password"))) {
-        if (whole(f, 0, 9999, at, &x, err, errlen))
-            return -1;
-        s->password = (uint16_t)x;
+    switch (whole_field(v, "password", 0, 9999, where, &x, err, errlen)) {
+    case -1: return -1;
+    case 1: s->password = (uint16_t)x; break;
     }
     sub(at, sizeof at, "%s.demand", where);
     if ((f = json_object_get(v, "demand")) &&
