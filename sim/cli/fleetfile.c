@@ -156,7 +156,7 @@ static int as_text(const json_t *v, const char *where, char *buf, size_t len,
     else if (json_is_integer(v))
         snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else if (json_is_real(v))
-        snprintf(buf, len, "%.17g", json_real_value(v));
+        snprintf(buf, len, "%.15g", json_real_value(v));
     else
         return fail(err, errlen, where, "is %s, not a number or a string",
                     type_name(v));
