@@ -19,6 +19,7 @@
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
+#include "sim/cli/fleetfile.h"
 #include "sim/cli/options.h"
 #include "sim/cli/outputs.h"
 #include "sim/ports/endpoints.h"
@@ -360,7 +361,8 @@ static int build_fleet(struct sim *s)
         return EXIT_USAGE;
     }
     if (ports_check_faults(&s->opt, err, sizeof err) ||
-        ports_configure_meters(&s->engine, &s->opt, err, sizeof err)) {
+        ports_configure_meters(&s->engine, &s->opt, err, sizeof err) ||
+        fleet_apply(s->opt.fleet, &s->engine, err, sizeof err)) {
         log_error("%s", err);
         return EXIT_USAGE;
     }

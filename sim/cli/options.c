@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/meter.h"
@@ -23,6 +24,7 @@
 #include "sim/base/numparse.h"
 #include "sim/base/timeparse.h"
 #include "sim/base/version.h"
+#include "sim/cli/fleetfile.h"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -55,6 +57,10 @@ struct opt_def {
 
 /* ---- messages ---- */
 
+/* Where a value being parsed came from, when not the command line:
+ * "fleet.json: $.speed" or "KPM31C_SPEED". */
+static const char *origin;
+
 static enum opt_result bad(const struct opt_def *d, const char *val,
                            const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -65,7 +71,10 @@ static enum opt_result bad(const struct opt_def *d, const char *val,
 {
     va_list ap;
 
-    fprintf(stderr, "kpm31c-sim: --%s: '%s' ", d->name, val);
+    if (origin)
+        fprintf(stderr, "kpm31c-sim: %s: '%s' ", origin, val);
+    else
+        fprintf(stderr, "kpm31c-sim: --%s: '%s' ", d->name, val);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -452,6 +461,9 @@ OPT_FN(opt_headless, o->headless = true; return OPT_OK)
 OPT_FN(opt_quiet, o->verbosity = -1; return OPT_OK)
 OPT_FN(opt_verbose, o->verbosity = 1; return OPT_OK)
 
+/* read before the other options (options_parse) */
+OPT_FN(opt_config, return nonempty(d, a, "is not a file name", &o->config))
+
 OPT_FN(opt_version, printf("kpm31c-sim %s\n", SIM_VERSION); return OPT_EXIT_OK)
 
 static void print_help(void);
@@ -463,6 +475,13 @@ OPT_FN(opt_help, print_help(); return OPT_EXIT_OK)
 #define SECTION(title) { .help = title }
 
 static const struct opt_def opts[] = {
+    SECTION("Configuration"),
+    { "config", 0, "FILE", .parse = opt_config,
+      .help = "options and per-meter set-up from a JSON fleet file\n"
+              "(docs/fleet.md); every option also reads KPM31C_NAME\n"
+              "(--mqtt-client-id: KPM31C_MQTT_CLIENT_ID); the command line wins,\n"
+              "then the environment, then the file" },
+
     SECTION("Ports"),
     { "tcp", 0, "HOST:PORT", "127.0.0.1:1502", .parse = opt_tcp,
       .help = "Modbus TCP listener (default {def};\n"
@@ -734,16 +753,34 @@ static const struct opt_def *find_short(int c)
     return NULL;
 }
 
-/* The words after the options: SCENARIO.lua and its NAME=VALUE args. */
+/* The words after the options: SCENARIO.lua and its NAME=VALUE args,
+ * after the file's (the command line's come last: a name given twice
+ * takes its last value). */
 static enum opt_result take_scenario(int argc, char **argv,
                                      struct sim_options *o)
 {
-    if (optind < argc) {
+    const struct fleet *f = o->fleet;
+    int nfile = f ? f->nargs : 0;
+
+    if (f && f->scenario)
+        o->scenario = f->scenario;
+    if (optind < argc)
         o->scenario = argv[optind++];
+    if (nfile) {
+        /* kept for the whole run, as argv is */
+        char **all = calloc((size_t)(nfile + argc - optind + 1),
+                            sizeof *all);
+        if (!all)
+            return usage_error("out of memory");
+        memcpy(all, f->args, (size_t)nfile * sizeof *all);
+        memcpy(all + nfile, argv + optind,
+               (size_t)(argc - optind) * sizeof *all);
+        o->scenario_args = all;
+    } else {
         o->scenario_args = argv + optind;       /* the script's arg */
-        o->scenario_nargs = argc - optind;
     }
-    for (int k = 0; k < o->scenario_nargs; k++) {
+    o->scenario_nargs = nfile + argc - optind;
+    for (int k = nfile; k < o->scenario_nargs; k++) {
         const char *a = o->scenario_args[k], *eq = strchr(a, '=');
         if (!eq || eq == a)
             return usage_error("unexpected argument '%s' (one scenario at "
@@ -751,6 +788,146 @@ static enum opt_result take_scenario(int argc, char **argv,
                                "NAME=VALUE)", a);
     }
     return OPT_OK;
+}
+
+/* ---- the fleet file and the environment ---- */
+
+static const struct opt_def *find_long(const char *name)
+{
+    for (size_t k = 0; k < nopts; k++)
+        if (opts[k].name && !strcmp(opts[k].name, name))
+            return &opts[k];
+    return NULL;
+}
+
+/* Options a file or the environment cannot give. */
+static bool command_line_only(const struct opt_def *d)
+{
+    return d->parse == opt_config || d->parse == opt_help ||
+           d->parse == opt_version;
+}
+
+/* A flag's value outside the command line: true (give it) or false
+ * (leave it out); -1 for anything else. */
+static int flag_value(const char *v)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" };
+    static const char *const no[] = { "", "0", "false", "no", "off" };
+
+    for (size_t k = 0; k < 4; k++)
+        if (!strcasecmp(v, yes[k]))
+            return 1;
+    for (size_t k = 0; k < 5; k++)
+        if (!strcasecmp(v, no[k]))
+            return 0;
+    return -1;
+}
+
+/* Option d set to v from where (a file's JSON path or a variable): the
+ * option's own parser, so the checks and messages are the command
+ * line's. */
+static enum opt_result set_from(const struct opt_def *d, const char *v,
+                                const char *where, struct sim_options *o)
+{
+    enum opt_result rc;
+
+    if (!d->arg) {
+        int on = flag_value(v);
+        if (on < 0) {
+            fprintf(stderr, "kpm31c-sim: %s: '%s' is not true or false "
+                    "(--%s takes no value)\n", where, v, d->name);
+            return OPT_ERROR;
+        }
+        if (!on)
+            return OPT_OK;
+        v = NULL;
+    }
+    origin = where;
+    rc = d->parse(d, v, o);
+    origin = NULL;
+    return rc;
+}
+
+static enum opt_result from_file(const char *path, struct sim_options *o)
+{
+    char err[512];
+    struct fleet *f = fleet_load(path, err, sizeof err);
+
+    if (!f) {
+        fprintf(stderr, "kpm31c-sim: %s\n", err);
+        return OPT_ERROR;
+    }
+    o->fleet = f;       /* kept for the whole run: values point into it */
+    for (size_t k = 0; k < f->noptions; k++) {
+        const struct fleet_option *x = &f->options[k];
+        const struct opt_def *d = find_long(x->name);
+        if (!d || command_line_only(d)) {
+            fprintf(stderr, "kpm31c-sim: %s: unknown key \"%s\" (an option's "
+                    "long name without --, \"meters\", \"scenario\" or "
+                    "\"args\"; docs/fleet.md)\n", x->where, x->name);
+            return OPT_ERROR;
+        }
+        if ((x->type == FLEET_BOOL) != !d->arg) {
+            fprintf(stderr, "kpm31c-sim: %s: %s is a %s, not %s\n", x->where,
+                    x->value, x->type == FLEET_BOOL ? "boolean" : "value",
+                    d->arg ? "a number or a string" : "true or false");
+            return OPT_ERROR;
+        }
+        if (x->listed && d->parse != opt_fault) {
+            fprintf(stderr, "kpm31c-sim: %s: --%s takes one value, not a "
+                    "list\n", x->where, d->name);
+            return OPT_ERROR;
+        }
+        if (set_from(d, x->value, x->where, o))
+            return OPT_ERROR;
+    }
+    return OPT_OK;
+}
+
+/* KPM31C_ and the long name in capitals, '-' as '_'. */
+static void env_name(const char *name, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "KPM31C_");
+    for (; *name && n + 1 < len; name++)
+        out[n++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+    out[n] = '\0';
+}
+
+static enum opt_result from_environment(struct sim_options *o)
+{
+    for (size_t k = 0; k < nopts; k++) {
+        const struct opt_def *d = &opts[k];
+        char var[64];
+        const char *v;
+
+        if (!d->name || command_line_only(d))
+            continue;
+        env_name(d->name, var, sizeof var);
+        if (!(v = getenv(var)))
+            continue;
+        if (d->parse == opt_fault)
+            o->nfaults = 0;     /* the environment's replace the file's */
+        if (set_from(d, v, var, o))
+            return OPT_ERROR;
+    }
+    return OPT_OK;
+}
+
+/* --config FILE from the command line, else $KPM31C_CONFIG, else NULL:
+ * a first pass over argv that parses nothing else. */
+static const char *config_path(int argc, char **argv,
+                               const struct option *longs, const char *shorts)
+{
+    const struct opt_def *cfg = find_long("config");
+    const char *path = getenv("KPM31C_CONFIG");
+    int c;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1)
+        if (c >= FIRST_VAL && &opts[c - FIRST_VAL] == cfg)
+            path = optarg;
+    return path && *path ? path : NULL;
 }
 
 /* Options that make sense alone but not together. */
@@ -779,10 +956,18 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
 {
     struct option longs[sizeof opts / sizeof opts[0] + 1];
     char shorts[sizeof opts / sizeof opts[0] + 2];
+    const char *file;
+    bool cli_faults = false;
     int c;
 
     set_defaults(o);
     getopt_table(longs, shorts);
+    /* the defaults, then the file, the environment, the command line */
+    file = config_path(argc, argv, longs, shorts);
+    if (file && from_file(file, o))
+        return OPT_ERROR;
+    if (from_environment(o))
+        return OPT_ERROR;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
@@ -792,6 +977,10 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
             return usage_error("%s needs a value", argv[optind - 1]);
         if (!d)
             return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (d->parse == opt_fault && !cli_faults) {
+            cli_faults = true;
+            o->nfaults = 0;     /* the command line's replace the others */
+        }
         enum opt_result rc = d->parse(d, optarg, o);
         if (rc != OPT_OK)
             return rc;

@@ -14,7 +14,11 @@
 
 #define OPT_MAX_FAULTS 16
 
+struct fleet;
+
 struct sim_options {
+    const char *config;         /* --config: the fleet file, or NULL */
+    struct fleet *fleet;        /* what it says (sim/cli/fleetfile.h) */
     bool headless;              /* no terminal UI */
     bool tcp_off;               /* --tcp off */
     char tcp_host[64];          /* Modbus TCP listener */

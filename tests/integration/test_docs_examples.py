@@ -44,6 +44,10 @@ docs"):
 - `<!-- not run: REASON -->` just before a fence skips that block;
   `<!-- not run `PREFIX`: REASON -->` skips its command lines that start
   with PREFIX. Skips are counted and listed in the TAP output.
+- A ```json block marked `<!-- file: NAME -->` is written as NAME in
+  the doc's private directory, where its commands run (a fleet file
+  for `--config NAME`; the command line's private ports and paths win
+  over the file's).
 - ```json, ```c and untagged blocks are payloads, API sketches, diagrams
   and transcripts, never run; an untagged block that starts with a
   command fails the test (tag it).
@@ -68,6 +72,7 @@ BUILD = os.path.dirname(os.path.dirname(S.exe()))
 TIMEOUT = 120
 
 FENCE = re.compile(r"^```(\w*)\s*$")
+FILE_NOTE = re.compile(r"^<!--\s*file:\s*(\S+)\s*-->$")
 NOT_RUN = re.compile(r"^<!--\s*not run(?:\s+`([^`]+)`)?:\s*(.*?)\s*-->$")
 COMMANDS = ("kpm31c-sim", "mbpoll", "mosquitto", "mosquitto_sub",
             "mosquitto_pub", "meson", "ninja", "python3", "$")
@@ -102,6 +107,11 @@ class Block:
             elif m:
                 whole = m.group(2)
         return whole, lines
+
+    def file_name(self):
+        """NAME of a ```json block marked <!-- file: NAME -->, or None."""
+        return next((FILE_NOTE.match(n).group(1) for n in self.notes
+                     if FILE_NOTE.match(n)), None)
 
     def fragment(self):
         return "<!-- lua fragment -->" in self.notes
@@ -209,7 +219,7 @@ class Doc:
         out, seen, k = [], set(), 0
         while k < len(args):
             a = args[k]
-            if a in ("--tcp", "--rtu", "--state", "--mqtt") and \
+            if a in ("--tcp", "--rtu", "--state", "--mqtt", "--config") and \
                     k + 1 < len(args):
                 v, k = args[k + 1], k + 2
                 seen.add(a)
@@ -219,6 +229,8 @@ class Doc:
                     v = self.h.path("tty%d" % len(self.h.procs))
                 elif a == "--state":
                     v = self.h.path(os.path.basename(v))
+                elif a == "--config" and not os.path.isabs(v):
+                    v = self.h.path(v)      # a <!-- file: NAME --> block
                 elif a == "--mqtt":
                     v = re.sub(r":\d+$", ":%d" % self.broker_port(), v)
                 out += [a, v]
@@ -536,6 +548,9 @@ def run_doc(name):
                     continue
                 {"sh": run_sh, "lua": run_lua, "python": run_python}[
                     b.lang](doc, b)
+            elif b.lang == "json" and b.file_name():
+                with open(doc.h.path(b.file_name()), "w") as f:
+                    f.write(b.body)
             elif b.lang == "":
                 first = (b.body.split() or [""])[0]
                 assert first not in COMMANDS and not first.startswith(
