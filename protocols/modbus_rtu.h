@@ -94,8 +94,9 @@ int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
                   struct mb_fault_action *act);
 
 /* Whether path names an existing serial device that mb_rtu_open serves
- * as it is (a character device, or a symlink to one outside /dev/pts),
- * rather than a link it creates to its own pty. */
+ * as it is (a character device, or a symlink to a live one: an adapter,
+ * a socat pty's link), rather than a link it creates to its own pty (a
+ * missing path, or a link to a pty that is gone). */
 bool mb_rtu_path_is_device(const char *path);
 
 #endif

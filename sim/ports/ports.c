@@ -143,6 +143,14 @@ static bool meter_hears(void *ctx, int slave, int baud)
     return sm && meter_comm(&sm->core)->baud == baud;
 }
 
+/* A device node itself (/dev/ttyUSB0, /dev/pts/3): no lock file beside
+ * it; a link (the meter's own, or a socat pty's) gets one. */
+static bool is_device_node(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen)
 {
@@ -150,7 +158,7 @@ int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
     /* one process per link: a second one would take the first's pty
      * over and remove it at exit (a serial device is locked by the
      * transport itself, on the device: no lock file can live in /dev) */
-    if (o->rtu_path && !mb_rtu_path_is_device(o->rtu_path) &&
+    if (o->rtu_path && !is_device_node(o->rtu_path) &&
         lockfile_take(&p->rtu_lock, o->rtu_path, "--rtu", err, errlen))
         return -1;
     bus_ops_init(&p->ops, &p->bus, e);

@@ -172,6 +172,20 @@ def test_rtu_on_a_serial_device_through_socat():
     c.close()
     assert m.stop() == 0
     assert os.path.realpath(a) == dev, "the device was removed at exit"
+    # socat's own link (link=...) is served the same way, never replaced
+    m = S.Sim(h, "--load", LOAD, "--rtu", a, "--parity", "N",
+              "--baud", "4800")
+    assert os.path.islink(a) and os.path.realpath(a) == dev, \
+        "socat's link was replaced"
+    c = ModbusSerialClient(b, baudrate=4800, parity="N", stopbits=2,
+                           timeout=2, retries=0)
+    assert c.connect()
+    rr = c.read_holding_registers(0x30, 2, slave=1)
+    assert not rr.isError(), rr
+    c.close()
+    assert m.stop() == 0
+    assert os.path.islink(a) and os.path.realpath(a) == dev, \
+        "socat's link was removed at exit"
 
 
 def test_line_speed_per_meter_and_pyserial_at_the_meters_baud():
