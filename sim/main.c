@@ -98,7 +98,10 @@ static void save_state(struct sim *s)
  * it acknowledges. */
 static void on_settings(void *ctx, unsigned meter)
 {
-    save_state(ctx);
+    struct sim *s = ctx;
+
+    save_state(s);
+    s->engine.store_failing = s->save_failing;
 }
 
 /* Steps per loop turn: about MAX_SLICE of work whatever the fleet size. */

@@ -136,6 +136,8 @@ struct engine {
                                    step (hooks on pulses), not up to a
                                    minute at once in fast fidelity */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
+    bool store_failing;         /* the state file could not keep the last
+                                   change: a write is not acknowledged */
     bool clip_warned[2];        /* a load beyond the front end's full scale
                                    was reported, per channel (wave_chan) */
     /* full fidelity's samples on worker threads: the loop thread ticks

@@ -52,10 +52,15 @@ static int bus_write(void *ctx, int slave, uint16_t addr, uint16_t count,
     struct sim_meter *sm = bus_find(bus, slave);
     if (!sm)
         return MB_EX_GATEWAY_TARGET;
+    bus->engine->store_failing = false;
     int rc = meter_reg_write(&sm->core, addr, count, in,
                              bus->engine->now_ms / 1000);
     if (rc == 0)
         bus_refresh(bus);       /* the write may have moved an address */
+    /* installed, but the state file could not keep it: as a meter whose
+     * EEPROM write failed, say so rather than acknowledge */
+    if (rc == 0 && bus->engine->store_failing)
+        return MB_EX_DEVICE_FAILURE;
     return rc;
 }
 

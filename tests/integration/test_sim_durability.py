@@ -180,9 +180,15 @@ def test_a_failing_save_is_said_once_retried_and_exits_3():
               state=h.path("d/meter.state"))
     os.rename(h.path("d"), h.path("gone"))      # saves fail from now on
     m.proc.wait_stderr("retrying")
-    write(m, PASSWORD, [2222])                  # a change: not said again
+    # a change the state file cannot keep is not acknowledged: exception
+    # 04 (server device failure), as a meter whose EEPROM write failed
+    with H.tcp_connect(m.port) as s:
+        pdu = H.tcp_request(s, H.pdu_write(PASSWORD, [2222]), unit=1)
+    assert H.exception_of(pdu) == 4, pdu.hex()
+    assert m.regs(PASSWORD, 1) == [2222]        # installed all the same
     os.rename(h.path("gone"), h.path("d"))
     m.proc.wait_stderr("saved again")
+    write(m, PASSWORD, [2222])                  # kept now: acknowledged
     assert m.stop() == 3
     err = open(m.proc.err_path, errors="replace").read()
     assert err.count("retrying") == 1, err
