@@ -228,6 +228,17 @@ static enum opt_result opt_rtu_tcp(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
+static enum opt_result opt_http(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
+{
+    if (parse_hostport(a, o->http_host, sizeof o->http_host, &o->http_port))
+        return bad(d, a, "is not HOST:PORT");
+    return OPT_OK;
+}
+
+OPT_FN(opt_http_token, return nonempty(d, a, "is not a token",
+                                       &o->http_token))
+
 OPT_FN(opt_rtu, return nonempty(d, a, "is not a path", &o->rtu_path))
 
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
@@ -442,6 +453,12 @@ static const struct opt_def opts[] = {
               "or on the serial device PATH (e.g. /dev/ttyUSB0)" },
     { "rtu-tcp", 0, "HOST:PORT", .parse = opt_rtu_tcp,
       .help = "RTU over TCP (RTU frames, no MBAP), e.g. 127.0.0.1:1503" },
+    { "http", 0, "HOST:PORT", .parse = opt_http,
+      .help = "HTTP control API and metrics (off unless set;\n"
+              "docs/http.md)" },
+    { "http-token", 0, "TOKEN", .parse = opt_http_token,
+      .help = "bearer token the API asks for (default\n"
+              "$KPM31C_HTTP_TOKEN; required off loopback)" },
     { "baud", 0, "N", .parse = opt_baud,
       .help = "serial speed: {bauds}" },
     { "parity", 0, "E|O|N", .parse = opt_parity,
