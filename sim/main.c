@@ -145,13 +145,19 @@ static void advance(struct sim *s, int64_t target)
     double deadline = monotonic_s() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
-        int64_t to = uplink_next(s->uplink, target);
+        int64_t to = control_next(s->control,
+                                  uplink_next(s->uplink, target));
         bool going = true;
         if (s->scenario)
             going = scenario_advance(s->scenario, to, step_budget(s));
         else
             engine_advance(&s->engine, to, step_budget(s));
         uplink_tick(s->uplink);
+        if (s->goal_ms != INT64_MIN && s->engine.now_ms >= s->goal_ms) {
+            s->goal_ms = INT64_MIN;     /* an API advance got there */
+            set_pacing(s, s->after_speed, s->after_max);
+        }
+        control_poll(s->control);
         if (!going) {
             ev_break(s->loop, EVBREAK_ALL);     /* the scenario ended */
             break;
@@ -159,11 +165,6 @@ static void advance(struct sim *s, int64_t target)
         if (s->engine.now_ms == before || monotonic_s() > deadline)
             break;
     }
-    if (s->goal_ms != INT64_MIN && s->engine.now_ms >= s->goal_ms) {
-        s->goal_ms = INT64_MIN;         /* an API advance got there */
-        set_pacing(s, s->after_speed, s->after_max);
-    }
-    control_poll(s->control);
     if (s->progress.on || s->progress.plain) {
         int64_t from, to;
         progress_span(s, &from, &to);

@@ -740,7 +740,8 @@ static enum opt_result check_together(struct sim_options *o)
     if (o->scenario && frozen)
         return usage_error("--speed 0 freezes the clock, and a scenario "
                            "needs time to move");
-    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0)
+    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0 &&
+        !o->http_host[0])       /* the control API can advance it */
         return usage_error("--until with --speed 0: a frozen clock never "
                            "gets there");
     if (!o->fidelity_set)

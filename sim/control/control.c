@@ -133,6 +133,8 @@ static enum MHD_Result ctl_readyz(struct ctl_call *call)
 
 /* ---- routes ---- */
 
+static ctl_handler ctl_index;
+
 struct ctl_route {
     const char *method;
     const char *path;           /* segments; "{}" captures one */
@@ -145,6 +147,7 @@ static const struct ctl_route routes[] = {
     { "GET", "/healthz", ctl_healthz, true },
     { "GET", "/readyz", ctl_readyz, true },
     { "GET", "/metrics", ctl_metrics, false },
+    { "GET", "/api/v1", ctl_index, false },
     { "GET", "/api/v1/meters", ctl_meters_list, false },
     { "GET", M, ctl_meter_get, false },
     { "GET", M "/measurements", ctl_meter_measurements, false },
@@ -177,6 +180,29 @@ static const struct ctl_route routes[] = {
     { "GET", "/api/v1/events", ctl_events, false },
 };
 #undef M
+
+/* Every route, "{}" spelt as the OpenAPI description names it. */
+static enum MHD_Result ctl_index(struct ctl_call *call)
+{
+    json_t *a = json_array();
+    char path[128];
+
+    for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++) {
+        const char *p = routes[k].path, *b = strstr(p, "{}");
+        const char *b2 = b ? strstr(b + 2, "{}") : NULL;
+        if (!b)
+            snprintf(path, sizeof path, "%s", p);
+        else if (!b2)
+            snprintf(path, sizeof path, "%.*s{%s}%s", (int)(b - p), p,
+                     strstr(p, "/faults/") ? "id" : "meter", b + 2);
+        else
+            snprintf(path, sizeof path, "%.*s{meter}%.*s{register}%s",
+                     (int)(b - p), p, (int)(b2 - b - 2), b + 2, b2 + 2);
+        json_array_append_new(a, json_pack("{s:s,s:s}", "method",
+                                           routes[k].method, "path", path));
+    }
+    return ctl_json(call->conn, MHD_HTTP_OK, json_pack("{s:o}", "routes", a));
+}
 
 /* Does path match pattern? The captures into arg (pointing into buf). */
 static bool route_match(const char *pattern, const char *path, char *buf,
@@ -499,6 +525,15 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     log_info("HTTP control API on %s%s", c->url,
              c->token ? " (bearer token required)" : "");
     return c;
+}
+
+int64_t control_next(const struct control *c, int64_t target_ms)
+{
+    for (const struct ctl_request *r = c ? c->waits : NULL; r;
+         r = r->next_wait)
+        if (r->waiting && r->wait_ms < target_ms)
+            target_ms = r->wait_ms;
+    return target_ms;
 }
 
 void control_poll(struct control *c)

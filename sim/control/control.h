@@ -61,6 +61,10 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
                              const struct control_config *cfg, char *err,
                              size_t errlen);
 
+/* Where stepping toward target_ms must stop first: the earliest advance
+ * waiting before it (each is answered at its own instant). */
+int64_t control_next(const struct control *c, int64_t target_ms);
+
 /* Virtual time moved: answer the advances that got there. */
 void control_poll(struct control *c);
 
