@@ -544,6 +544,10 @@ void control_poll(struct control *c)
         return;
     for (struct ctl_request *r = c->waits; r; r = r->next_wait)
         if (r->waiting && c->e->now_ms >= r->wait_ms) {
+            /* the instant's second ticked now, not at the next step: the
+             * meters read the time asked, with what happens then (a
+             * settlement at 00:00 on a 1st) */
+            engine_finish(c->e);
             r->waiting = false;
             r->answered = true;
             MHD_resume_connection(r->conn);
