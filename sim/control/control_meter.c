@@ -516,24 +516,13 @@ static enum MHD_Result run_cmd(struct ctl_call *call, int k,
 static json_t *settings_json(const struct meter *m)
 {
     static const char *const parity[] = { "N", "O", "E" };
-    static const char *const orders[] = { "ABCD", "CDAB", "BADC", "DCBA" };
     const struct meter_settings *s = meter_settings(m);
     const struct meter_comm *comm = meter_comm(m);
-    json_t *o = json_object(), *zones = json_array();
+    json_t *o = uplink_cmd_config_json(s), *zones = json_array();
 
     json_object_set_new(o, "slave", json_integer(comm->slave));
     json_object_set_new(o, "baud", json_integer(comm->baud));
     json_object_set_new(o, "parity", json_string(parity[comm->parity % 3]));
-    json_object_set_new(o, "word_order",
-                        json_string(orders[s->comm.word_order & 3]));
-    json_object_set_new(o, "uplink", json_string(
-        s->comm.uplink == METER_UPLINK_MQTT ? "mqtt" : "debug"));
-    json_object_set_new(o, "demand_period", json_integer(s->demand.period_min));
-    json_object_set_new(o, "demand_slide", json_integer(s->demand.slide_min));
-    json_object_set_new(o, "prepaid", json_boolean(s->prepaid.enabled));
-    json_object_set_new(o, "alarm_wh", json_integer(s->prepaid.alarm_wh));
-    json_object_set_new(o, "limit_w", json_integer(s->prepaid.limit_w));
-    json_object_set_new(o, "delay_s", json_integer(s->prepaid.delay_s));
     for (unsigned z = 0; z < s->tariff.nzones; z++) {
         const struct tariff_zone *tz = &s->tariff.zone[z];
         json_t *periods = json_array();
