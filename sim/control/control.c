@@ -272,7 +272,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return dispatch(c, req, url, method);
 }
 
-/* Count 4xx answers for /metrics, and free the request. */
+/* The request is over: off the waiting list, and freed. */
 static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -291,6 +291,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     *con_cls = NULL;
 }
 
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* libmicrohttpd's own messages, at debug level. */
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
