@@ -25,6 +25,7 @@
 #include "sim/ports/endpoints.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
+#include "sim/control/control.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_find.h"
 #include "sim/store/statefile.h"
@@ -52,6 +53,12 @@ struct sim {
     unsigned threads;           /* threads full fidelity's samples run on */
     int64_t start_ms;           /* where the run started, virtual ms */
     struct tui *tui;            /* the terminal UI, NULL when headless */
+    struct control *control;    /* the HTTP API, NULL without --http */
+    int64_t goal_ms;            /* an API advance runs at max to here;
+                                   INT64_MIN: none */
+    double after_speed;         /* the pacing once it is there */
+    bool after_max;
+    double saved_at;            /* real s of the last save, 0 none */
     struct ev_loop *loop;
     ev_timer pace;
     ev_idle rush;
@@ -81,6 +88,7 @@ static void save_state(struct sim *s)
     if (!s->opt.state_path)
         return;
     if (state_save(s->opt.state_path, &s->engine, err, sizeof err) == 0) {
+        s->saved_at = monotonic_s();
         if (s->save_failing)
             log_info("state file %s: saved again", s->opt.state_path);
         s->save_failing = false;
@@ -138,6 +146,8 @@ static void on_progress_interrupt(void *ctx)
     progress_clear(ctx);
 }
 
+static void set_pacing(struct sim *s, double speed, bool max);
+
 static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
@@ -145,13 +155,19 @@ static void advance(struct sim *s, int64_t target)
     double deadline = monotonic_s() + MAX_SLICE;
     while (s->engine.now_ms < target) {
         int64_t before = s->engine.now_ms;
-        int64_t to = uplink_next(s->uplink, target);
+        int64_t to = control_next(s->control,
+                                  uplink_next(s->uplink, target));
         bool going = true;
         if (s->scenario)
             going = scenario_advance(s->scenario, to, step_budget(s));
         else
             engine_advance(&s->engine, to, step_budget(s));
         uplink_tick(s->uplink);
+        if (s->goal_ms != INT64_MIN && s->engine.now_ms >= s->goal_ms) {
+            s->goal_ms = INT64_MIN;     /* an API advance got there */
+            set_pacing(s, s->after_speed, s->after_max);
+        }
+        control_poll(s->control);
         if (!going) {
             ev_break(s->loop, EVBREAK_ALL);     /* the scenario ended */
             break;
@@ -188,7 +204,7 @@ static void on_pace(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_rush(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct sim *s = w->data;
-    advance(s, INT64_MAX);
+    advance(s, s->goal_ms != INT64_MIN ? s->goal_ms : INT64_MAX);
 }
 
 /* Once a real second: the speed achieved, for the status line and the
@@ -455,6 +471,71 @@ static void on_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
         scenario_mqtt(s->scenario, meter, out, topic, payload, len);
 }
 
+/* The API's speed: now, or once an advance in progress got there. */
+static void control_speed(void *ctx, double speed, bool max)
+{
+    struct sim *s = ctx;
+
+    if (s->goal_ms != INT64_MIN) {
+        s->after_speed = speed;
+        s->after_max = max;
+        return;
+    }
+    set_pacing(s, speed, max);
+    log_info("control API: speed %s", max ? "max" : speed == 0 ? "0 (paused)"
+                                                  : "changed");
+}
+
+/* The API's advance: as fast as possible to target, then as before. */
+static void control_advance(void *ctx, int64_t target)
+{
+    struct sim *s = ctx;
+
+    if (s->goal_ms == INT64_MIN) {
+        s->after_speed = s->clock.speed;
+        s->after_max = s->clock.max;
+        s->goal_ms = target;
+        set_pacing(s, 0, true);
+    } else if (target > s->goal_ms) {
+        s->goal_ms = target;
+    }
+}
+
+static int64_t control_until(void *ctx)
+{
+    return ((struct sim *)ctx)->until_ms;
+}
+
+static double control_checkpoint_age(void *ctx)
+{
+    struct sim *s = ctx;
+    if (!s->opt.state_path)
+        return -1;
+    return s->saved_at > 0 ? monotonic_s() - s->saved_at
+                           : monotonic_s() - s->monitor_real;
+}
+
+/* --http: the control API, once every port listens. */
+static int open_control(struct sim *s)
+{
+    char err[512];
+
+    if (!s->opt.http_host[0])
+        return 0;
+    s->control = control_open(s->loop, &s->opt, &(struct control_config){
+        .engine = &s->engine, .ports = &s->ports, .uplink = s->uplink,
+        .clock = &s->clock,
+        .host = { .ctx = s, .speed = control_speed,
+                  .advance = control_advance, .until_ms = control_until,
+                  .checkpoint_age = control_checkpoint_age } },
+        err, sizeof err);
+    if (!s->control) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The scenario's results and exit status (at least the status so far). */
 static int finish_scenario(struct sim *s, int status)
 {
@@ -495,6 +576,7 @@ static int start(struct sim *s, int argc, char **argv)
         s->opt.scenario = s->scenario_path;
     }
     if (outputs_check(&s->opt, err, sizeof err) ||
+        control_check(&s->opt, err, sizeof err) ||
         (s->opt.pulses_path &&
          pulses_check(s->opt.pulses_path, err, sizeof err))) {
         log_error("%s", err);
@@ -624,6 +706,14 @@ static bool announce(struct sim *s)
 
     ports_endpoints(&s->ports, &s->opt, &s->endpoints);
     endpoints_announce(&s->endpoints);
+    /* the control API logs its own line (with whether it wants a token) */
+    if (s->control &&
+        endpoints_add_tcp(&s->endpoints, "http", "HTTP control API", "http",
+                          s->opt.http_host, control_port(s->control))) {
+        log_error("too many endpoints to list the control API");
+        s->exit_code = EXIT_RUNTIME;
+        return false;
+    }
     if (!s->opt.ready_path)
         return true;
     if (endpoints_write_ready(&s->endpoints, &s->engine, s->opt.ready_path,
@@ -642,6 +732,8 @@ static void stop(struct sim *s)
 {
     char err[512];
 
+    control_close(s->control);  /* before the scenario unchains its hooks */
+    s->control = NULL;
     uplink_set_observer(s->uplink, NULL, NULL);
     tui_close(s->tui);          /* the terminal back before the way out */
     s->tui = NULL;
@@ -691,8 +783,11 @@ int main(int argc, char **argv)
         return rc;
     }
     log_running(s);
+    s->goal_ms = INT64_MIN;
     arm_loop(s);
-    if (announce(s) && s->engine.now_ms < s->until_ms)
+    if (open_control(s))
+        s->exit_code = EXIT_RUNTIME;        /* no loop: straight to stop */
+    else if (announce(s) && s->engine.now_ms < s->until_ms)
         ev_run(s->loop, 0);
     stop(s);
     lockfile_drop(&s->state_lock);

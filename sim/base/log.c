@@ -13,6 +13,15 @@ void log_set_sink(log_sink_fn *fn, void *ctx)
     sink_ctx = ctx;
 }
 
+static log_sink_fn *tap;
+static void *tap_ctx;
+
+void log_set_tap(log_sink_fn *fn, void *ctx)
+{
+    tap = fn;
+    tap_ctx = ctx;
+}
+
 static log_interrupt_fn *interrupt_fn;
 static void *interrupt_ctx;
 
@@ -44,6 +53,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (tap)
+        tap(tap_ctx, level, line);
     if (sink) {
         char tagged[1100];
         snprintf(tagged, sizeof tagged, "%s%s", tag[level], line);

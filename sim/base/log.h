@@ -21,6 +21,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 typedef void log_sink_fn(void *ctx, enum log_level level, const char *line);
 void log_set_sink(log_sink_fn *fn, void *ctx);
 
+/* Also shows every line logged (past the level) to fn, wherever it goes:
+ * the control API's event stream. fn NULL: none. */
+void log_set_tap(log_sink_fn *fn, void *ctx);
+
 /* Called before a line goes to the terminal (the log's own lines, and
  * others' through log_interrupt): the progress line erases itself. */
 typedef void log_interrupt_fn(void *ctx);

@@ -247,6 +247,17 @@ static enum opt_result opt_rtu(const struct opt_def *d, const char *a,
     return nonempty(d, a, "is not a path", &o->rtu_path);
 }
 
+static enum opt_result opt_http(const struct opt_def *d, const char *a,
+                                struct sim_options *o)
+{
+    if (parse_hostport(a, o->http_host, sizeof o->http_host, &o->http_port))
+        return bad(d, a, "is not HOST:PORT");
+    return OPT_OK;
+}
+
+OPT_FN(opt_http_token, return nonempty(d, a, "is not a token",
+                                       &o->http_token))
+
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
 {
@@ -492,6 +503,12 @@ static const struct opt_def opts[] = {
               "'--rtu off': none (the default)" },
     { "rtu-tcp", 0, "HOST:PORT", .parse = opt_rtu_tcp,
       .help = "RTU over TCP (RTU frames, no MBAP), e.g. 127.0.0.1:1503" },
+    { "http", 0, "HOST:PORT", .parse = opt_http,
+      .help = "HTTP control API and metrics (off unless set;\n"
+              "docs/http.md)" },
+    { "http-token", 0, "TOKEN", .parse = opt_http_token,
+      .help = "bearer token the API asks for (default\n"
+              "$KPM31C_HTTP_TOKEN; required off loopback)" },
     { "baud", 0, "N", .parse = opt_baud,
       .help = "serial speed: {bauds}" },
     { "parity", 0, "E|O|N", .parse = opt_parity,
@@ -943,7 +960,8 @@ static enum opt_result check_together(struct sim_options *o)
     if (o->scenario && frozen)
         return usage_error("--speed 0 freezes the clock, and a scenario "
                            "needs time to move");
-    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0)
+    if (!o->scenario && o->until_set && !o->speed_max && o->speed == 0 &&
+        !o->http_host[0])       /* the control API can advance it */
         return usage_error("--until with --speed 0: a frozen clock never "
                            "gets there");
     if (!o->fidelity_set)

@@ -80,6 +80,9 @@ struct sim_options {
     double tcp_frame_timeout;   /* s a begun frame may take, 0 = no limit */
     char rtu_tcp_host[64];      /* RTU over TCP listener, "" = none */
     int rtu_tcp_port;
+    char http_host[64];         /* --http: control API listener, "" none */
+    int http_port;
+    const char *http_token;     /* --http-token, NULL: $KPM31C_HTTP_TOKEN */
     const char *faults[OPT_MAX_FAULTS];
     unsigned nfaults;
     int verbosity;              /* -1 quiet, 0 normal, 1 verbose */

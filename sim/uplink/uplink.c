@@ -719,6 +719,17 @@ static void hook_relay(void *ctx, unsigned meter, bool closed)
     }
 }
 
+void uplink_totals(const struct uplink *u, uint64_t *queued,
+                   uint64_t *dropped)
+{
+    *queued = *dropped = 0;
+    for (unsigned k = 0; u && k < u->count; k++) {
+        *queued += u->m[k].q.count;
+        for (unsigned j = 0; j < UPLINK_KINDS; j++)
+            *dropped += u->m[k].q.drops[j];
+    }
+}
+
 const struct engine_hooks *uplink_engine_hooks(struct uplink *u)
 {
     return u ? &u->hooks : NULL;

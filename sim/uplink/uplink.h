@@ -70,6 +70,11 @@ typedef void uplink_traffic_fn(void *ctx, unsigned meter, bool out,
  * drops counted) and leave in order when the link is back. */
 void uplink_cut(struct uplink *u, bool cut);
 
+/* Messages waiting in the meters' queues now, and telemetry dropped for
+ * want of room since start (for /metrics). */
+void uplink_totals(const struct uplink *u, uint64_t *queued,
+                   uint64_t *dropped);
+
 void uplink_set_observer(struct uplink *u, uplink_traffic_fn *fn, void *ctx);
 
 #endif

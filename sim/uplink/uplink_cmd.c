@@ -332,7 +332,7 @@ static int cmd_period(struct ctx *c)
 
 static const char *const word_orders[] = { "ABCD", "CDAB", "BADC", "DCBA" };
 
-static json_t *config_json(const struct meter_settings *s)
+json_t *uplink_cmd_config_json(const struct meter_settings *s)
 {
     json_t *o = json_object();
     json_object_set_new(o, "word_order",
@@ -414,7 +414,7 @@ static int cmd_config(struct ctx *c)
     if (meter_configure(c->env->m, &s))
         return fail(c, "the meter refused the configuration");
     json_object_set_new(c->res, "config",
-                        config_json(meter_settings(c->env->m)));
+                        uplink_cmd_config_json(meter_settings(c->env->m)));
     return 0;
 }
 

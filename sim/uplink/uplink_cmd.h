@@ -28,6 +28,9 @@ struct uplink_cmd_env {
     bool retained;              /* in: the broker kept it (not run) */
 };
 
+/* The settings the config command sets, as its answer shows them. */
+json_t *uplink_cmd_config_json(const struct meter_settings *s);
+
 /* Run command `name` with its raw payload. Returns the result object to
  * publish: {"cmd", "id" (echoed), "ok", "error" or the command's data}. */
 json_t *uplink_cmd_run(const char *name, const void *payload, size_t len,

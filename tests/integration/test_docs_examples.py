@@ -17,6 +17,9 @@ docs"):
     `--until`, not a scenario) is a server: it must answer Modbus, then
     the commands after it (in this block and the doc's next ones) talk
     to it, and SIGTERM must stop it with status 0 at the end of the doc.
+  - `--http` listens on a free port, and `curl` talks to the latest
+    meter of the doc that has one (`127.0.0.1:8080` in its URL moved
+    there).
   - `mbpoll` polls the latest meter of the doc (with `-1` added when the
     command polls for ever), or, in a doc that starts none, the meter
     docs/usage.md starts by hand. `mosquitto` runs on a free port;
@@ -74,7 +77,7 @@ TIMEOUT = 120
 FENCE = re.compile(r"^```(\w*)\s*$")
 FILE_NOTE = re.compile(r"^<!--\s*file:\s*(\S+)\s*-->$")
 NOT_RUN = re.compile(r"^<!--\s*not run(?:\s+`([^`]+)`)?:\s*(.*?)\s*-->$")
-COMMANDS = ("kpm31c-sim", "mbpoll", "mosquitto", "mosquitto_sub",
+COMMANDS = ("kpm31c-sim", "mbpoll", "curl", "mosquitto", "mosquitto_sub",
             "mosquitto_pub", "meson", "ninja", "python3", "$")
 
 ran = {"sh": 0, "lua": 0, "python": 0}
@@ -185,6 +188,7 @@ class Doc:
         self.h = H.harness()
         self.meters = []         # (proc, port, link) of servers, in order
         self.broker = None       # port
+        self.http = None         # the latest meter's --http port
         self.first_lua = None
         self.reference = None
 
@@ -219,6 +223,11 @@ class Doc:
         out, seen, k = [], set(), 0
         while k < len(args):
             a = args[k]
+            if a == "--http" and k + 1 < len(args):
+                self.http = H.free_port()
+                out += [a, "127.0.0.1:%d" % self.http]
+                k += 2
+                continue
             if a in ("--tcp", "--rtu", "--state", "--mqtt", "--config") and \
                     k + 1 < len(args):
                 v, k = args[k + 1], k + 2
@@ -392,6 +401,11 @@ def run_command(doc, line, comment, what):
         return run_sim(doc, words, want, what)
     if prog == "mbpoll":
         return run_mbpoll(doc, words, want, what)
+    if prog == "curl":
+        assert doc.http, "%s: no meter of the doc has --http" % what
+        argv = [re.sub(r"(127\.0\.0\.1|localhost):8080",
+                       "127.0.0.1:%d" % doc.http, w) for w in words]
+        return run(argv, doc.h.tmp, env, want, what)
     if prog == "mosquitto":
         doc.start_broker(H.free_port())
         return ""

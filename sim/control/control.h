@@ -1,0 +1,77 @@
+/*
+ * The HTTP control API (docs/http.md, docs/http-openapi.json): read and
+ * act on every meter, drive virtual time, stream events (Server-Sent
+ * Events), /healthz, /readyz and /metrics (Prometheus text format).
+ *
+ * libmicrohttpd runs on the process's libev loop: its epoll descriptor is
+ * an ev_io and its timeouts an ev_timer, and MHD_run is called from them,
+ * so every handler runs on the loop thread, like the Modbus and MQTT
+ * paths, and changes the meters only through the core's entry points.
+ * A request that waits for virtual time (advance) or for events (the
+ * stream) is suspended (MHD_suspend_connection) and resumed from the
+ * loop when its moment comes.
+ */
+#ifndef SIM_CONTROL_H
+#define SIM_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "sim/cli/options.h"
+#include "sim/engine/engine.h"
+#include "sim/engine/vclock.h"
+
+struct control;
+struct ports;
+struct uplink;
+
+/* What the API asks of the process around it (main.c). */
+struct control_host {
+    void *ctx;
+    /* run virtual time at this speed from now on (0 frozen) or max */
+    void (*speed)(void *ctx, double speed, bool max);
+    /* run as fast as possible up to target_ms, then at the speed set
+     * before (or since); control_poll says when it is there */
+    void (*advance)(void *ctx, int64_t target_ms);
+    /* where the run stops (--until), virtual ms; INT64_MAX: never */
+    int64_t (*until_ms)(void *ctx);
+    /* real s since the state file was last saved; < 0: no state file */
+    double (*checkpoint_age)(void *ctx);
+};
+
+/* What the API works on. */
+struct control_config {
+    struct engine *engine;
+    struct ports *ports;
+    struct uplink *uplink;          /* NULL without --mqtt */
+    const struct vclock *clock;     /* the pacing: speed, achieved */
+    struct control_host host;
+};
+
+/* Check --http and its token before anything starts: a non-loopback bind
+ * needs a token. 0, or -1 with a message. */
+int control_check(const struct sim_options *o, char *err, size_t errlen);
+
+/* Listen on --http and serve on loop. NULL with a message in err (address
+ * busy, ...). Chains the engine's hooks for the event stream. */
+struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
+                             const struct control_config *cfg, char *err,
+                             size_t errlen);
+
+/* Where stepping toward target_ms must stop first: the earliest advance
+ * waiting before it (each is answered at its own instant). */
+int64_t control_next(const struct control *c, int64_t target_ms);
+
+/* Virtual time moved: answer the advances that got there. */
+void control_poll(struct control *c);
+
+/* Answer what waits (the run is over), unchain the hooks, stop. */
+/* The port it listens on (port 0 resolved). */
+int control_port(const struct control *c);
+
+void control_close(struct control *c);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * The control API's event stream (GET /api/v1/events, text/event-stream):
+ * pulses, settlements and relay changes from the engine's hooks (chained
+ * in front of the uplink's and the scenario's), log lines from the log's
+ * tap, and once a real second each meter's values and a keep-alive.
+ *
+ * Each client has its own bounded buffer: a client that reads slower
+ * than events come loses the newest ones (counted, and told in a
+ * "dropped" event) rather than holding up the meters. A client with
+ * nothing to read is suspended and resumed when an event comes.
+ */
+#define _GNU_SOURCE
+#include "sim/control/control_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "core/registers.h"
+#include "sim/base/json_real32.h"
+#include "sim/base/log.h"
+#include "sim/uplink/uplink_json.h"
+
+#define STREAM_BUF_MAX (1u << 20)   /* bytes a client may lag behind */
+#define STREAM_METERS 64            /* meters whose values go out a second */
+
+enum stream_kind { EV_PULSE = 1, EV_SETTLED = 2, EV_RELAY = 4,
+                   EV_TELEMETRY = 8, EV_LOG = 16, EV_ALL = 31 };
+
+static const char *const kind_names[] = { "pulse", "settled", "relay",
+                                          "telemetry", "log" };
+
+struct ctl_stream {
+    struct control *c;
+    struct MHD_Connection *conn;
+    unsigned kinds;             /* enum stream_kind bits wanted */
+    char *buf;
+    size_t len, off, cap;
+    bool suspended;
+    uint64_t dropped;           /* events lost since the last "dropped" */
+    struct ctl_stream *next;
+};
+
+static pthread_t loop_thread;
+
+static unsigned kind_of(const char *name)
+{
+    for (unsigned k = 0; k < 5; k++)
+        if (!strcmp(name, kind_names[k]))
+            return 1u << k;
+    return 0;
+}
+
+static void stream_append(struct ctl_stream *s, const char *text, size_t n)
+{
+    if (s->off == s->len)
+        s->off = s->len = 0;
+    if (s->len - s->off + n > STREAM_BUF_MAX) {
+        s->dropped++;
+        return;
+    }
+    if (s->len + n > s->cap) {
+        if (s->off) {
+            memmove(s->buf, s->buf + s->off, s->len - s->off);
+            s->len -= s->off;
+            s->off = 0;
+        }
+        if (s->len + n > s->cap) {
+            size_t cap = (s->len + n) * 2;
+            char *b = realloc(s->buf, cap);
+            if (!b) {
+                s->dropped++;
+                return;
+            }
+            s->buf = b;
+            s->cap = cap;
+        }
+    }
+    memcpy(s->buf + s->len, text, n);
+    s->len += n;
+    if (s->suspended) {
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+    }
+}
+
+static void send_kind(struct control *c, unsigned kind, const char *name,
+                      json_t *data)
+{
+    char *text = NULL, *frame = NULL;
+    int n = 0;
+
+    for (struct ctl_stream *s = c->streams; s; s = s->next) {
+        if (!(s->kinds & kind))
+            continue;
+        if (!frame) {
+            text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(9));
+            n = text ? asprintf(&frame, "event: %s\ndata: %s\n\n", name,
+                                text) : -1;
+            if (n < 0) {
+                frame = NULL;
+                break;
+            }
+        }
+        stream_append(s, frame, (size_t)n);
+    }
+    free(text);
+    free(frame);
+    json_decref(data);
+}
+
+void ctl_events_send(struct control *c, const char *name, json_t *data)
+{
+    send_kind(c, kind_of(name) ? kind_of(name) : EV_ALL, name, data);
+}
+
+/* ---- sources ---- */
+
+static json_t *event_of(struct control *c, unsigned meter)
+{
+    const struct meter *m = &c->e->meters[meter].core;
+    return json_pack("{s:i,s:I}", "meter", meter, "serial",
+                     (json_int_t)m->serial);
+}
+
+static void on_pulse(void *ctx, unsigned meter, uint64_t count, int64_t t_ms)
+{
+    struct control *c = ctx;
+    char when[40];
+
+    if (c->chained.pulse)
+        c->chained.pulse(c->chained.ctx, meter, count, t_ms);
+    if (!c->streams)
+        return;
+    json_t *o = event_of(c, meter);
+    json_t *t = uplink_json_time(t_ms / 1000);
+    snprintf(when, sizeof when, "%s.%03d", json_string_value(t),
+             (int)(t_ms % 1000));
+    json_decref(t);
+    json_object_set_new(o, "count", json_integer((json_int_t)count));
+    json_object_set_new(o, "time", json_string(when));
+    send_kind(c, EV_PULSE, "pulse", o);
+}
+
+static void on_settled(void *ctx, unsigned meter, int64_t t)
+{
+    struct control *c = ctx;
+
+    if (c->chained.settled)
+        c->chained.settled(c->chained.ctx, meter, t);
+    if (!c->streams)
+        return;
+    json_t *o = event_of(c, meter);
+    json_object_set_new(o, "month_end", uplink_json_time(t));
+    send_kind(c, EV_SETTLED, "settled", o);
+}
+
+static void on_relay(void *ctx, unsigned meter, bool closed)
+{
+    struct control *c = ctx;
+
+    if (c->chained.relay)
+        c->chained.relay(c->chained.ctx, meter, closed);
+    if (!c->streams)
+        return;
+    json_t *o = event_of(c, meter);
+    json_object_set_new(o, "state", json_string(closed ? "closed" : "open"));
+    json_object_set_new(o, "time", uplink_json_time(c->e->now_ms / 1000));
+    send_kind(c, EV_RELAY, "relay", o);
+}
+
+/* Log lines from the loop's thread (others may log too: skipped). */
+static void on_log(void *ctx, enum log_level level, const char *line)
+{
+    static const char *const levels[] = { "error", "warning", "info",
+                                          "debug" };
+    struct control *c = ctx;
+
+    if (!c->streams || !pthread_equal(pthread_self(), loop_thread))
+        return;
+    send_kind(c, EV_LOG, "log", json_pack("{s:s,s:s}", "level",
+                                          levels[level], "message", line));
+}
+
+void ctl_events_beat(struct control *c)
+{
+    unsigned n = c->e->count < STREAM_METERS ? c->e->count : STREAM_METERS;
+
+    for (struct ctl_stream *s = c->streams; s; s = s->next) {
+        if (s->dropped) {
+            char text[96];
+            int len = snprintf(text, sizeof text, "event: dropped\ndata: "
+                               "{\"events\":%llu}\n\n",
+                               (unsigned long long)s->dropped);
+            s->dropped = 0;
+            stream_append(s, text, (size_t)len);
+        }
+        stream_append(s, ": keep-alive\n\n", 14);
+    }
+    for (unsigned k = 0; k < n && c->streams; k++) {
+        const struct meter *m = &c->e->meters[k].core;
+        const struct meter_measure *x = meter_measure(m);
+        float kwh = 0;
+        meter_reg_float(m, REG_ACT_IMP, &kwh);
+        json_t *o = event_of(c, k);
+        json_object_set_new(o, "time", uplink_json_time(meter_time(m)));
+        json_object_set_new(o, "u", json_real32(x->u));
+        json_object_set_new(o, "i", json_real32(x->i));
+        json_object_set_new(o, "p", json_real32(x->p));
+        json_object_set_new(o, "pf", json_real32(x->pf));
+        json_object_set_new(o, "import_kwh", json_real32(kwh));
+        json_object_set_new(o, "pulses",
+                            json_integer((json_int_t)meter_pulse_count(m)));
+        json_object_set_new(o, "relay", json_string(
+            meter_relay_closed(m) ? "closed" : "open"));
+        send_kind(c, EV_TELEMETRY, "telemetry", o);
+    }
+}
+
+/* ---- the stream's connection ---- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct ctl_stream *s = cls;
+    size_t n = s->len - s->off;
+
+    if (!n) {
+        if (s->c->closing)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        s->suspended = true;
+        MHD_suspend_connection(s->conn);
+        return 0;
+    }
+    if (n > max)
+        n = max;
+    memcpy(buf, s->buf + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct ctl_stream *s = cls;
+    struct control *c = s->c;
+
+    for (struct ctl_stream **p = &c->streams; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            c->nstreams--;
+            break;
+        }
+    free(s->buf);
+    free(s);
+}
+
+/* ?events=pulse,relay: the kinds wanted (default all). */
+enum MHD_Result ctl_events(struct ctl_call *call)
+{
+    const char *want = MHD_lookup_connection_value(
+        call->conn, MHD_GET_ARGUMENT_KIND, "events");
+    unsigned kinds = want ? 0 : EV_ALL;
+    struct ctl_stream *s;
+
+    for (const char *p = want; p && *p;) {
+        char word[32];
+        size_t n = strcspn(p, ",");
+        snprintf(word, sizeof word, "%.*s", (int)(n < 31 ? n : 31), p);
+        if (!kind_of(word))
+            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "events",
+                             "'%s' is not an event kind (pulse, settled, "
+                             "relay, telemetry, log)", word);
+        kinds |= kind_of(word);
+        p += n + (p[n] == ',');
+    }
+    if (!kinds)
+        return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "events",
+                         "no event kind given");
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return MHD_NO;
+    s->c = call->c;
+    s->conn = call->conn;
+    s->kinds = kinds;
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
+    if (!r) {
+        free(s);
+        return MHD_NO;
+    }
+    s->next = call->c->streams;
+    call->c->streams = s;
+    call->c->nstreams++;
+    /* the first bytes at once, so a client sees the stream is open */
+    stream_append(s, ": kpm31c-sim events\n\n", 21);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/event-stream");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(call->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+void ctl_events_start(struct control *c)
+{
+    loop_thread = pthread_self();
+    c->chained = c->e->hooks;
+    c->e->hooks = (struct engine_hooks){ .ctx = c, .pulse = on_pulse,
+                                         .settled = on_settled,
+                                         .relay = on_relay };
+    c->hooked = true;
+    log_set_tap(on_log, c);
+}
+
+void ctl_events_stop(struct control *c)
+{
+    log_set_tap(NULL, NULL);
+    if (c->hooked && c->e->hooks.ctx == c)
+        c->e->hooks = c->chained;
+    c->hooked = false;
+    for (struct ctl_stream *s = c->streams; s; s = s->next)
+        if (s->suspended) {
+            s->suspended = false;
+            MHD_resume_connection(s->conn);
+        }
+}

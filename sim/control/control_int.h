@@ -1,0 +1,128 @@
+/*
+ * The control API's parts among themselves: the server (control.c), the
+ * meters (control_meter.c), time (control_time.c), the event stream
+ * (control_events.c) and the metrics (control_metrics.c).
+ */
+#ifndef SIM_CONTROL_INT_H
+#define SIM_CONTROL_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "sim/control/control.h"
+
+#define CTL_ARGS 2              /* {captures} a route has at most */
+#define CTL_BODY_MAX 65536      /* bytes a request body may have */
+
+/* One request, from its first header to its answer. */
+struct ctl_request {
+    struct control *c;
+    struct MHD_Connection *conn;
+    char *body;                 /* the upload, NUL-terminated */
+    size_t len, cap;
+    bool too_big;               /* more than CTL_BODY_MAX: refused */
+    /* an advance waiting for virtual time */
+    bool waiting;               /* suspended until wait_ms or the end */
+    bool answered;              /* resumed: answer now */
+    int64_t wait_ms;
+    struct ctl_request *next_wait;
+};
+
+/* A route's view of the request. */
+struct ctl_call {
+    struct control *c;
+    struct ctl_request *req;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *arg[CTL_ARGS];  /* the {captures}, in order */
+    json_t *json;               /* the parsed body (an object), or NULL */
+};
+
+typedef enum MHD_Result ctl_handler(struct ctl_call *call);
+
+/* One stream client (control_events.c). */
+struct ctl_stream;
+
+struct control {
+    struct MHD_Daemon *daemon;
+    struct ev_loop *loop;
+    ev_io io;                   /* MHD's epoll descriptor */
+    ev_timer wake;              /* MHD's next timeout */
+    ev_timer beat;              /* a real second: stream values, keep-alive */
+    struct control_config cfg;
+    struct engine *e;
+    const char *token;          /* NULL: no token asked for */
+    char url[96];               /* http://HOST:PORT, for the log */
+    int port;                   /* the port bound (0 resolved) */
+    struct ctl_request *waits;  /* advances waiting */
+    struct ctl_stream *streams; /* event stream clients */
+    unsigned nstreams;
+    struct engine_hooks chained;    /* the hooks before ours */
+    bool hooked;
+    int64_t *key_ms;            /* per meter: the key driver's counter */
+    bool closing;
+    double resume_speed;        /* the speed before a pause */
+    bool resume_max;
+    double started;             /* real s at start */
+    uint64_t requests;          /* requests answered */
+    uint64_t client_errors;     /* 4xx answers */
+};
+
+/* ---- answers (control.c) ---- */
+
+/* Send body (its reference is taken) with status. */
+enum MHD_Result ctl_json(struct MHD_Connection *conn, unsigned status,
+                         json_t *body);
+/* Send text with a content type. */
+enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
+                         const char *type, const char *text, size_t len);
+/* A 4xx/5xx: {"error": reason, "field": field (if any)}. */
+enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
+                          const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A meter named in a path: its index (0..N-1) or its serial number. -1
+ * when none is. */
+int ctl_meter_of(const struct control *c, const char *name);
+
+/* The body must be a JSON object whose keys are all in keys (NULL-ended):
+ * an error answer is queued and false returned otherwise. */
+bool ctl_body_keys(struct ctl_call *call, const char *const *keys,
+                   enum MHD_Result *ret);
+
+/* ---- the routes ---- */
+
+ctl_handler ctl_meters_list, ctl_meter_get, ctl_meter_measurements,
+    ctl_meter_energies, ctl_meter_registers, ctl_meter_register_get,
+    ctl_meter_register_put, ctl_meter_settings_get, ctl_meter_settings_patch,
+    ctl_meter_tariff_put, ctl_meter_relay_get, ctl_meter_relay_put,
+    ctl_meter_credit_get, ctl_meter_credit_put, ctl_meter_topup,
+    ctl_meter_clock_get, ctl_meter_clock_put, ctl_meter_load_get,
+    ctl_meter_load_put, ctl_meter_keys, ctl_faults_list, ctl_faults_add,
+    ctl_faults_clear, ctl_fault_delete;
+
+ctl_handler ctl_clock_get, ctl_clock_pause, ctl_clock_resume,
+    ctl_clock_speed, ctl_clock_advance;
+
+ctl_handler ctl_events, ctl_metrics;
+
+/* The process clock as JSON (time, speed, paused, achieved). */
+json_t *ctl_clock_json(const struct control *c);
+
+/* Answer an advance that was resumed (control_time.c). */
+enum MHD_Result ctl_advance_answer(struct ctl_call *call);
+
+/* ---- the event stream (control_events.c) ---- */
+
+/* Chain the engine's hooks and the log; unchain. */
+void ctl_events_start(struct control *c);
+void ctl_events_stop(struct control *c);
+
+/* Once a real second: values of the meters, and a keep-alive. */
+void ctl_events_beat(struct control *c);
+
+/* An event to every client: name and a JSON object (its reference is
+ * taken). */
+void ctl_events_send(struct control *c, const char *name, json_t *data);
+
+#endif

@@ -1,0 +1,520 @@
+"""The HTTP control API (docs/http.md) against the real binary, from
+urllib: every route, bad input (4xx naming the field, nothing changed),
+the bearer token, time control, the event stream, /metrics scraped by a
+real Prometheus, and the OpenAPI description against the routes served.
+Usage: test_http.py KPM31C_SIM [DOCS_DIR]"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import harness as H
+import sim as S
+
+S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
+DOCS = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(__file__), "..", "..", "docs")
+
+REG_X_SLAVE = 0x1100
+REG_X_RELAY = 0x1131
+
+
+class Api:
+    """A meter with --http on a free port, and calls to it."""
+
+    def __init__(self, h, *args, token=None, state=None):
+        self.port = H.free_port()
+        self.token = token
+        extra = ["--http-token", token] if token else []
+        self.sim = S.Sim(h, "--http", "127.0.0.1:%d" % self.port, *extra,
+                         *args, state=state)
+        ok = H.wait_until(lambda: self.status("GET", "/healthz")[0] == 200,
+                          timeout=15)
+        assert ok, self.sim.proc.stderr()
+
+    def status(self, method, path, body=None, token=True, raw=None,
+               timeout=30):
+        """(status, parsed JSON or text) of one request."""
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d%s" % (self.port, path), data=data,
+            method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token and token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                code, text = r.status, r.read().decode()
+                ctype = r.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as e:
+            code, text = e.code, e.read().decode()
+            ctype = e.headers.get("Content-Type", "")
+        except OSError:
+            return 0, None
+        return code, json.loads(text) if "json" in ctype else text
+
+    def ok(self, method, path, body=None, want=200):
+        code, res = self.status(method, path, body)
+        assert code == want, (method, path, code, res)
+        return res
+
+    def bad(self, method, path, body=None, want=400, field=None, raw=None):
+        code, res = self.status(method, path, body, raw=raw)
+        assert code == want, (method, path, body, code, res)
+        assert isinstance(res, dict) and res["error"], res
+        if field:
+            assert res.get("field") == field, (field, res)
+        return res
+
+
+def start(h, *args, begin="2026-01-01T00:00:00", **kw):
+    """A paused meter in fast fidelity at begin (None: where its state
+    file's clock stopped) with a steady 1092.5 W load."""
+    when = ["--start", begin] if begin else []
+    return Api(h, *when, "--speed", "0", "--fidelity", "fast", "--load",
+               "U=230,I=5,PF=0.95", *args, **kw)
+
+
+def test_read_meters_registers_settings():
+    h = H.harness()
+    a = start(h, "--meters", "2")
+    meters = a.ok("GET", "/api/v1/meters")["meters"]
+    assert [m["index"] for m in meters] == [0, 1]
+    assert [m["slave"] for m in meters] == [1, 2]
+    serial = meters[1]["serial"]
+    one = a.ok("GET", "/api/v1/meters/%d" % serial)
+    assert one["index"] == 1 and one["serial"] == serial
+    m = a.ok("GET", "/api/v1/meters/0/measurements")
+    assert abs(m["u"] - 230) < 0.01 and abs(m["i"] - 5) < 0.01, m
+    assert abs(m["p"] - a.sim.float(0x34)) < 1e-3, m
+    assert abs(m["pf"] - 0.95) < 1e-4, m
+    e = a.ok("GET", "/api/v1/meters/0/energies")
+    assert abs(e["import_kwh"] - a.sim.float(0x82)) < 1e-9, e
+    assert e["export_kwh"] == 0, e
+    by_name = a.ok("GET", "/api/v1/meters/0/registers/voltage_u")
+    by_addr = a.ok("GET", "/api/v1/meters/0/registers/0x0030")
+    by_dec = a.ok("GET", "/api/v1/meters/0/registers/48")
+    assert by_name == by_addr == by_dec and by_name["unit"] == "V", by_name
+    assert by_name["words"] == a.sim.regs(0x30, 2), by_name
+    raw = a.ok("GET", "/api/v1/meters/0/registers/0x1100?count=3")
+    assert raw["words"] == a.sim.regs(0x1100, 3) and raw["value"] == 1, raw
+    regs = a.ok("GET", "/api/v1/meters/0/registers")["registers"]
+    keys = {r["key"] for r in regs}
+    assert {"voltage_u", "import_active_energy", "slave_address",
+            "prepaid_credit"} <= keys, sorted(keys)
+    s = a.ok("GET", "/api/v1/meters/1/settings")
+    assert s["slave"] == 2 and s["word_order"] == "ABCD", s
+    assert s["tariff"]["zones"][0]["periods"][0] == {
+        "start": "06:00", "rate": "sharp"}, s["tariff"]
+    assert a.ok("GET", "/api/v1/meters/0/relay") == {"state": "closed",
+                                                     "reasons": []}
+    c = a.ok("GET", "/api/v1/meters/0/credit")
+    assert c["prepaid"] is False and "credit_wh" in c, c
+    # the power-on second is measured at once: the clock is past it
+    clock = a.ok("GET", "/api/v1/clock")
+    assert clock["paused"] and clock["time"] == "2026-01-01T00:00:01", clock
+    assert a.ok("GET", "/api/v1/meters/0/clock")["time"] == clock["time"]
+    load = a.ok("GET", "/api/v1/meters/0/load")
+    assert load["U"] == 230 and load["I"] == 5 and load["PF"] == 0.95, load
+    assert load["reactive"] == "L" and load["DIR"] == "import", load
+    assert a.ok("GET", "/healthz") == {"status": "ok"}
+    assert a.ok("GET", "/readyz")["ready"] is True
+    # unknown meters and registers
+    a.bad("GET", "/api/v1/meters/2", want=404, field="meter")
+    a.bad("GET", "/api/v1/meters/x/energies", want=404, field="meter")
+    a.bad("GET", "/api/v1/meters/0/registers/no_such", want=404,
+          field="register")
+    a.bad("GET", "/api/v1/meters/0/registers/0x0800", want=404,
+          field="register")
+    a.bad("GET", "/api/v1/meters/0/registers/48?count=200", field="count")
+
+
+def test_act_load_relay_credit_keys_registers():
+    h = H.harness()
+    a = start(h)
+    res = a.ok("PUT", "/api/v1/meters/0/load",
+               {"U": 220, "I": 10, "PF": "0.8C", "F": 60})
+    assert res["reactive"] == "C" and res["F"] == 60, res
+    a.ok("POST", "/api/v1/clock/advance", {"by": 2})
+    m = a.ok("GET", "/api/v1/meters/0/measurements")
+    assert abs(m["u"] - 220) < 0.01 and abs(m["p"] - 1760) < 0.5, m
+    assert m["q"] < 0 and abs(m["f"] - 60) < 0.01, m
+    a.ok("PUT", "/api/v1/meters/0/load", {"spec": "U=230,I=3,DIR=export"})
+    a.ok("POST", "/api/v1/clock/advance", {"by": 2})
+    assert a.ok("GET", "/api/v1/meters/0/measurements")["p"] < -680
+    # bad loads name the field and change nothing
+    a.bad("PUT", "/api/v1/meters/0/load", {"U": 230, "I": 500}, field="I")
+    a.bad("PUT", "/api/v1/meters/0/load", {"PF": "x"}, field="PF")
+    a.bad("PUT", "/api/v1/meters/0/load", {"Volts": 1}, field="Volts")
+    a.bad("PUT", "/api/v1/meters/0/load", {"U": [1]}, field="U")
+    a.bad("PUT", "/api/v1/meters/0/load", {"spec": "U=1,Q=2"}, field="spec")
+    a.bad("PUT", "/api/v1/meters/0/load", {}, field="body")
+    assert a.ok("GET", "/api/v1/meters/0/load")["DIR"] == "export"
+    # the relay, over the same entry points as Modbus sees
+    assert a.ok("PUT", "/api/v1/meters/0/relay",
+                {"state": "open"})["relay"] == "open"
+    assert a.sim.regs(REG_X_RELAY, 1) == [0]
+    r = a.ok("GET", "/api/v1/meters/0/relay")
+    assert r == {"state": "open", "reasons": ["remote"]}, r
+    a.bad("PUT", "/api/v1/meters/0/relay", {"state": "ajar"}, field="state")
+    a.ok("PUT", "/api/v1/meters/0/relay", {"state": "closed"})
+    assert a.sim.regs(REG_X_RELAY, 1) == [1]
+    # credit
+    assert a.ok("PUT", "/api/v1/meters/0/credit",
+                {"wh": 1000})["credit_wh"] == 1000
+    assert a.ok("POST", "/api/v1/meters/0/credit/topup",
+                {"kwh": 2.5})["credit_wh"] == 3500
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"wh": 0}, field="wh")
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"wh": 1, "kwh": 1})
+    assert a.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 3500
+    # keys: into the set-up menu and out, nothing changed
+    k = a.ok("POST", "/api/v1/meters/0/keys", {"key": "down", "presses": 3})
+    assert k["presses"] == 3 and k["settings_changed"] is False, k
+    a.ok("POST", "/api/v1/meters/0/keys", {"key": "left", "long": True})
+    a.bad("POST", "/api/v1/meters/0/keys", {"key": "up"}, field="key")
+    a.bad("POST", "/api/v1/meters/0/keys", {"key": "down", "presses": 0},
+          field="presses")
+    # a register write: the meter's own rules
+    a.ok("PUT", "/api/v1/meters/0/registers/demand_period", {"value": 30})
+    assert a.ok("GET", "/api/v1/meters/0/settings")["demand_period"] == 30
+    a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"value": 300},
+          field="value")
+    a.bad("PUT", "/api/v1/meters/0/registers/0x0030", {"words": [1, 2]},
+          want=409, field="words")
+    a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"words": [70000]},
+          field="words")
+    # the meter's clock
+    a.ok("PUT", "/api/v1/meters/0/clock", {"time": "2026-01-01T12:00:00"})
+    assert a.ok("GET", "/api/v1/meters/0/clock")["time"].startswith(
+        "2026-01-01T12:00")
+    a.bad("PUT", "/api/v1/meters/0/clock", {"time": "yesterday"},
+          field="time")
+
+
+def test_settings_persist_and_nothing_half_applied():
+    h = H.harness()
+    state = h.path("m.state")
+    a = start(h, state=state)
+    # a good slave with a bad demand step: nothing changes
+    a.bad("PATCH", "/api/v1/meters/0/settings",
+          {"slave": 7, "demand_slide": 7}, field="demand_slide")
+    a.bad("PATCH", "/api/v1/meters/0/settings", {"slave": 7, "baud": 300},
+          field="baud")
+    a.bad("PATCH", "/api/v1/meters/0/settings", {"parity": "X"},
+          field="parity")
+    a.bad("PATCH", "/api/v1/meters/0/settings", {"colour": "red"},
+          field="colour")
+    assert a.sim.regs(REG_X_SLAVE, 1) == [1]
+    s = a.ok("PATCH", "/api/v1/meters/0/settings",
+             {"slave": 7, "word_order": "CDAB", "prepaid": True,
+              "demand_period": 30, "demand_slide": 5})
+    assert s["slave"] == 7 and s["word_order"] == "CDAB" and s["prepaid"]
+    assert a.sim.regs(REG_X_SLAVE, 1, unit=7) == [7]
+    a.ok("PUT", "/api/v1/meters/0/settings/tariff", {"zones": [
+        {"start": "01-01", "periods": [{"start": "00:00", "rate": "flat"}]}]})
+    a.bad("PUT", "/api/v1/meters/0/settings/tariff", {"zones": [
+        {"start": "01-01", "periods": [{"start": "25:00", "rate": 1}]}]},
+        field="zones[0].periods[0].start")
+    a.sim.stop()
+    b = start(h, "--slave", "7", state=state, begin=None)
+    s = b.ok("GET", "/api/v1/meters/0/settings")
+    assert s["word_order"] == "CDAB" and s["demand_period"] == 30, s
+    assert s["tariff"]["zones"][0]["periods"] == [{"start": "00:00",
+                                                   "rate": "flat"}], s
+
+
+def test_faults():
+    h = H.harness()
+    a = start(h)
+    f = a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=1"}, want=201)
+    assert f["spec"].startswith("busy") and f["id"] > 0, f
+    with H.tcp_connect(a.sim.port) as s:
+        assert H.exception_of(H.tcp_request(s, H.pdu_read(0x30, 2))) == 6
+    assert [x["id"] for x in a.ok("GET", "/api/v1/faults")["faults"]] == \
+        [f["id"]]
+    a.bad("POST", "/api/v1/faults", {"spec": "busy,p=2"}, field="spec")
+    a.bad("POST", "/api/v1/faults", {"spec": 3}, field="spec")
+    a.ok("DELETE", "/api/v1/faults/%d" % f["id"])
+    a.bad("DELETE", "/api/v1/faults/%d" % f["id"], want=404, field="id")
+    assert a.sim.regs(0x30, 2)
+    a.ok("POST", "/api/v1/faults", {"spec": "noreply"}, want=201)
+    assert a.ok("DELETE", "/api/v1/faults")["faults"] == []
+    assert a.sim.regs(0x30, 2)
+
+
+def test_time_pause_speed_advance():
+    h = H.harness()
+    a = start(h, "--until", "2026-03-01T00:00:00")
+    c = a.ok("POST", "/api/v1/clock/advance", {"to": "2026-01-02T00:00:00"})
+    assert c["time"] == "2026-01-02T00:00:00" and c["paused"], c
+    e = a.ok("GET", "/api/v1/meters/0/energies")
+    assert abs(e["import_kwh"] - 1.0925 * 24) < 0.01, e
+    c = a.ok("POST", "/api/v1/clock/advance", {"by": "1h"})
+    assert c["time"] == "2026-01-02T01:00:00", c
+    # two advances at once: each answered at its own target
+    out = {}
+
+    def adv(key, body):
+        out[key] = a.status("POST", "/api/v1/clock/advance", body)
+
+    t1 = threading.Thread(target=adv, args=("a", {"by": "2h"}))
+    t2 = threading.Thread(target=adv, args=("b", {"by": "1d"}))
+    t1.start()
+    t2.start()
+    t1.join(60)
+    t2.join(60)
+    assert out["a"][0] == out["b"][0] == 200, out
+    # each answered at its own target, from the clock when it came
+    # (01:00, or the other one's end)
+    assert out["a"][1]["time"] in ("2026-01-02T03:00:00",
+                                   "2026-01-03T03:00:00"), out
+    assert out["b"][1]["time"] in ("2026-01-03T01:00:00",
+                                   "2026-01-03T03:00:00"), out
+    assert out["a"][1]["time"] != out["b"][1]["time"], out
+    # the settlement of January applies on the way to February
+    a.ok("POST", "/api/v1/clock/advance", {"to": "2026-02-01T00:00:00"})
+    prev = a.ok("GET", "/api/v1/meters/0/registers/0x009C")["value"]
+    assert abs(prev - 1.0925 * 24 * 31) < 0.5, prev
+    a.bad("POST", "/api/v1/clock/advance", {"to": "2026-01-01T00:00:00"},
+          want=409, field="to")
+    a.bad("POST", "/api/v1/clock/advance", {"to": "2026-04-01T00:00:00"},
+          want=409, field="to")
+    a.bad("POST", "/api/v1/clock/advance", {"by": "soon"}, field="by")
+    a.bad("POST", "/api/v1/clock/advance", {"by": 1, "to": "x"}, field="to")
+    # speed and pause
+    c = a.ok("PUT", "/api/v1/clock/speed", {"speed": 100})
+    assert c["speed"] == 100 and not c["paused"], c
+    t0 = c["time_ms"]
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["time_ms"] >
+                        t0 + 1000, timeout=20)
+    c = a.ok("POST", "/api/v1/clock/pause")
+    assert c["paused"], c
+    t1 = a.ok("GET", "/api/v1/clock")["time_ms"]
+    assert a.ok("GET", "/api/v1/clock")["time_ms"] == t1
+    c = a.ok("POST", "/api/v1/clock/resume")
+    assert c["speed"] == 100 and not c["paused"], c
+    assert a.ok("PUT", "/api/v1/clock/speed", {"speed": "max"})["speed"] == \
+        "max"
+    a.ok("PUT", "/api/v1/clock/speed", {"speed": 0})
+    a.bad("PUT", "/api/v1/clock/speed", {"speed": -1}, field="speed")
+    a.bad("PUT", "/api/v1/clock/speed", {"speed": "fast"}, field="speed")
+
+
+def test_advance_answered_when_the_run_ends():
+    h = H.harness()
+    a = start(h, "--until", "2026-01-01T01:00:00")
+    code, res = a.status("POST", "/api/v1/clock/advance",
+                         {"to": "2026-01-01T01:00:00"})
+    # the clock reached --until: answered, then the process ends
+    assert code in (200, 503), (code, res)
+    assert H.wait_until(lambda: not a.sim.proc.running(), timeout=30)
+    assert a.sim.proc.p.returncode == 0, a.sim.proc.stderr()
+
+
+def read_events(a, query, n, action, timeout=30):
+    """Open the stream, run action, return the first n events (fewer if
+    they do not come within timeout)."""
+    deadline = time.monotonic() + timeout
+    sock = socket.create_connection(("127.0.0.1", a.port), timeout=timeout)
+    sock.sendall(("GET /api/v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n" %
+                  query).encode())
+    f = sock.makefile("rb")
+    status = f.readline().decode()
+    assert " 200 " in status, status
+    while f.readline() not in (b"\r\n", b""):
+        pass
+    events, name = [], None
+    acted = False
+    while len(events) < n and time.monotonic() < deadline:
+        line = f.readline().decode()
+        if not line:
+            break
+        line = line.strip()
+        if not acted and line.startswith(":"):
+            action()
+            acted = True
+        # chunked framing: keep only the SSE lines
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    sock.close()
+    return events
+
+
+def test_event_stream():
+    h = H.harness()
+    a = start(h)
+    ev = read_events(a, "?events=pulse", 10, lambda: a.ok(
+        "POST", "/api/v1/clock/advance", {"by": 60}))
+    assert [e[0] for e in ev] == ["pulse"] * 10, ev
+    counts = [e[1]["count"] for e in ev]
+    assert counts == list(range(counts[0], counts[0] + 10)), counts
+    assert ev[0][1]["serial"] == 31000001 and ev[0][1]["time"].startswith(
+        "2026-01-01T00:0"), ev[0]
+    ev = read_events(a, "?events=relay", 1, lambda: a.ok(
+        "PUT", "/api/v1/meters/0/relay", {"state": "open"}))
+    assert [e[1]["state"] for e in ev if e[0] == "relay"] == ["open"], ev
+    ev = read_events(a, "?events=telemetry", 1, lambda: None)
+    assert ev[0][1]["u"] > 229 and ev[0][1]["relay"] == "open", ev
+    ev = read_events(a, "?events=settled", 1, lambda: a.ok(
+        "POST", "/api/v1/clock/advance", {"to": "2026-02-01T00:00:00"}))
+    assert ev[0][1]["month_end"] == "2026-02-01T00:00:00", ev
+    ev = read_events(a, "?events=log", 1, lambda: a.ok(
+        "PUT", "/api/v1/clock/speed", {"speed": 2}))
+    assert "speed" in ev[0][1]["message"], ev
+    a.bad("GET", "/api/v1/events?events=weather", field="events")
+
+
+def test_bad_requests():
+    h = H.harness()
+    a = start(h)
+    a.bad("GET", "/nothing", want=404)
+    a.bad("DELETE", "/api/v1/meters/0/load", want=405)
+    a.bad("PUT", "/api/v1/meters/0/load", raw=b"{", field="body")
+    a.bad("PUT", "/api/v1/meters/0/load", raw=b"[1]", field="body")
+    a.bad("PUT", "/api/v1/meters/0/load", raw=b'{"U":1,"U":2}', field="body")
+    a.bad("PUT", "/api/v1/meters/0/load", raw=b"{" + b" " * 70000 + b"}",
+          want=413, field="body")
+    a.bad("PUT", "/api/v1/meters/0/relay", want=400)
+    assert a.ok("GET", "/api/v1/meters/0/load")["I"] == 5
+
+
+def test_token_and_bind():
+    h = H.harness()
+    # beyond loopback without a token: refused before anything starts
+    r = S.run(h, "--no-state", "--tcp", "off", "--http", "0.0.0.0:0",
+              "--until", "1")
+    assert r.returncode == 2 and "--http-token" in r.stderr, r.stderr
+    a = start(h, token="s3cret")
+    code, res = a.status("GET", "/api/v1/meters", token=False)
+    assert code == 401 and res["field"] == "Authorization", (code, res)
+    assert a.status("GET", "/metrics", token=False)[0] == 401
+    assert a.status("GET", "/healthz", token=False)[0] == 200
+    assert a.status("GET", "/readyz", token=False)[0] == 200
+    assert a.ok("GET", "/api/v1/meters")["meters"][0]["index"] == 0
+    a.token = "s3creT"
+    assert a.status("GET", "/api/v1/meters")[0] == 401
+    # the environment's token
+    port = H.free_port()
+    p = h.start([S.exe(), "--headless", "--no-state", "--tcp", "off",
+                 "--http", "0.0.0.0:%d" % port, "--speed", "0"],
+                env=dict(os.environ, KPM31C_HTTP_TOKEN="envtok"), stdin=False)
+    p.wait_stderr("HTTP control API on http://0.0.0.0:%d \\(bearer" % port)
+    b = Api.__new__(Api)
+    b.port, b.token = port, "envtok"
+    assert b.ok("GET", "/api/v1/clock")["paused"]
+
+
+def parse_metrics(text):
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_metrics_text():
+    h = H.harness()
+    a = start(h, "--meters", "2")
+    a.ok("POST", "/api/v1/clock/advance", {"by": "1h"})
+    with H.tcp_connect(a.sim.port) as s:
+        H.tcp_request(s, H.pdu_read(0x30, 2))
+        H.tcp_request(s, H.pdu_read(0x7000, 2))
+    m = parse_metrics(a.ok("GET", "/metrics"))
+    assert m["kpm31c_virtual_time_seconds"] == 1767229201, m
+    assert m['kpm31c_modbus_requests_total{transport="tcp"}'] >= 2, m
+    assert m['kpm31c_modbus_exceptions_total{transport="tcp"}'] >= 1, m
+    key = 'kpm31c_meter_import_energy_wh_total{meter="1",serial="31000002",' \
+          'slave="2"}'
+    e = a.ok("GET", "/api/v1/meters/1/energies")
+    assert abs(m[key] - e["import_kwh"] * 1000) < 0.01, (m[key], e)
+    assert m['kpm31c_meter_pulses_total{meter="0",serial="31000001",'
+             'slave="1"}'] == e["pulses"]
+    assert m["kpm31c_checkpoint_age_seconds"] >= 0
+
+
+def test_prometheus_scrapes_metrics():
+    prom = shutil.which("prometheus")
+    assert prom, "prometheus is not installed (scripts/setup)"
+    h = H.harness()
+    a = start(h, token="scrape-me")
+    a.ok("POST", "/api/v1/clock/advance", {"by": "2h"})
+    want = a.ok("GET", "/api/v1/meters/0/energies")
+    port = H.free_port()
+    cfg = h.path("prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: kpm31c\n"
+                "    authorization:\n      credentials: scrape-me\n"
+                "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+                % a.port)
+    h.start([prom, "--config.file", cfg, "--storage.tsdb.path",
+             h.path("tsdb"), "--web.listen-address", "127.0.0.1:%d" % port],
+            name="prometheus", stdin=False)
+
+    def query(q):
+        url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (
+            port, urllib.request.quote(q))
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                res = json.load(r)["data"]["result"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return res or None
+
+    assert H.wait_until(lambda: query("kpm31c_meter_pulses_total"),
+                        timeout=60), "prometheus never scraped /metrics"
+    up = query('up{job="kpm31c"}')
+    assert up[0]["value"][1] == "1", up
+    pulses = query("kpm31c_meter_pulses_total")[0]
+    assert pulses["metric"]["serial"] == "31000001", pulses
+    assert int(pulses["value"][1]) == want["pulses"], (pulses, want)
+    wh = float(query("kpm31c_meter_import_energy_wh_total")[0]["value"][1])
+    assert abs(wh - want["import_kwh"] * 1000) < 0.01, (wh, want)
+    vt = float(query("kpm31c_virtual_time_seconds")[0]["value"][1])
+    assert vt == 1767232801, vt
+
+
+def test_openapi_matches_routes():
+    with open(os.path.join(DOCS, "http-openapi.json")) as f:
+        doc = json.load(f)
+    assert doc["openapi"].startswith("3.0"), doc["openapi"]
+    assert doc["info"]["title"] and doc["info"]["version"]
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method == "parameters":
+                continue
+            assert op.get("responses"), (path, method)
+            assert op.get("summary"), (path, method)
+    h = H.harness()
+    a = start(h)
+    served = {(r["method"], r["path"])
+              for r in a.ok("GET", "/api/v1")["routes"]}
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items()
+                  for m in ops if m != "parameters"}
+    assert served == documented, (sorted(served - documented),
+                                  sorted(documented - served))
+    # every documented path answers (something other than 404 / 405)
+    for method, path in sorted(documented):
+        if path == "/api/v1/events":
+            continue        # a stream: tested above
+        url = path.replace("{meter}", "0").replace("{register}", "48") \
+                  .replace("{id}", "1")
+        code, _ = a.status(method, url, {} if method != "GET" else None)
+        assert code not in (0, 404, 405) or "/faults/" in url, \
+            (method, path, code)
+
+
+if __name__ == "__main__":
+    H.main(globals())
