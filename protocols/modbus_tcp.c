@@ -270,6 +270,16 @@ static void handle_rtu_frame(struct client *c, const uint8_t *f, size_t len)
     deliver(c, f, len, rsp, (size_t)n, act.delay_ms);
 }
 
+/* Bytes skipped to find the next RTU frame: one bad frame, as line noise
+ * is on the serial line. */
+static void rtu_noise(struct mb_tcp *s, const uint8_t *f, size_t len)
+{
+    s->stats.bad_frames++;
+    mb_log(&s->ops, MB_LOG_DEBUG, "%s: %zu bytes of noise skipped", s->label,
+           len);
+    traffic(s, f, len, NULL, 0);
+}
+
 /* The length of an RTU request from its first bytes (the function
  * codes' fixed layouts, Modbus application protocol 1.1b3): 0 when more
  * bytes are needed to tell, -1 for a function without a known layout. */
@@ -300,26 +310,52 @@ static long rtu_request_len(const uint8_t *f, size_t avail)
     }
 }
 
+static bool rtu_crc_ok(const uint8_t *f, size_t len)
+{
+    return mb_crc16(f, len - 2) == (f[len - 2] | f[len - 1] << 8);
+}
+
+/* An RTU frame at the head of f[0..avail-1], with noise before it
+ * skipped: its length, 0 when none is whole yet; *skip: how many bytes of
+ * noise come first. TCP has no silence between frames, so a stray byte
+ * would shift every later frame; like a master's framer, the head is
+ * dropped as noise when it is not a CRC-valid frame and a whole CRC-valid
+ * frame of a known layout starts later in the buffer. Without one, a
+ * known layout's whole frame with a bad CRC is one bad frame (as on the
+ * line), and anything else waits for more bytes (or the frame deadline). */
+static long rtu_frame_len(const uint8_t *f, size_t avail, size_t *skip)
+{
+    long n = rtu_request_len(f, avail);
+
+    *skip = 0;
+    if (n > 0 && avail >= (size_t)n && rtu_crc_ok(f, (size_t)n))
+        return n;
+    if (n < 0)
+        for (size_t k = 4; k <= avail && k <= RTU_MAX; k++)
+            if (rtu_crc_ok(f, k))
+                return (long)k;
+    for (size_t j = 1; j + 4 <= avail; j++) {
+        long m = rtu_request_len(f + j, avail - j);
+        if (m > 0 && avail - j >= (size_t)m && rtu_crc_ok(f + j, (size_t)m)) {
+            *skip = j;
+            return m;
+        }
+    }
+    if (n > 0 && avail >= (size_t)n)
+        return n;
+    return n < 0 && avail >= RTU_MAX ? RTU_MAX : 0;
+}
+
 /* The frame at the head of the buffered bytes f[0..avail-1]: its length
  * when it is whole, 0 when it is not yet, -1 when the client is not
- * speaking this framing at all (why says how; the client is closed). RTU
- * has no length field: a known function's layout gives it; for another
- * function the frame ends where the CRC first matches. RTU_MAX bytes
- * without a frame are taken as one bad frame (ignored, like line noise). */
+ * speaking this framing at all (why says how; the client is closed).
+ * *skip: bytes of RTU noise before the frame (rtu_frame_len). */
 static long frame_len(const struct mb_tcp *s, const uint8_t *f, size_t avail,
-                      char *why, size_t whylen)
+                      size_t *skip, char *why, size_t whylen)
 {
-    if (s->rtu) {
-        long n = rtu_request_len(f, avail);
-        if (n > 0)
-            return avail >= (size_t)n ? n : 0;
-        if (n == 0)
-            return 0;
-        for (size_t k = 4; k <= avail && k <= RTU_MAX; k++)
-            if (mb_crc16(f, k - 2) == (f[k - 2] | f[k - 1] << 8))
-                return (long)k;
-        return avail >= RTU_MAX ? RTU_MAX : 0;
-    }
+    *skip = 0;
+    if (s->rtu)
+        return rtu_frame_len(f, avail, skip);
     if (avail < MBAP_LEN)
         return 0;
     unsigned proto = (unsigned)(f[2] << 8 | f[3]);
@@ -339,8 +375,9 @@ static void frame_deadline(struct client *c, bool restart)
 {
     struct mb_tcp *s = c->srv;
     char why[8];
+    size_t skip;
     bool partial = c->in_len > 0 &&
-                   frame_len(s, c->in, c->in_len, why, sizeof why) == 0;
+                   frame_len(s, c->in, c->in_len, &skip, why, sizeof why) == 0;
 
     if (!partial || s->cfg.frame_timeout <= 0) {
         ev_timer_stop(s->loop, &c->frame);
@@ -360,19 +397,25 @@ static void pump(struct client *c)
 {
     struct mb_tcp *s = c->srv;
     char why[160];
+    size_t skip;
     bool served = false;
 
 again:;
     size_t off = 0;
     while (!c->holding && c->in_len > off) {
         const uint8_t *f = c->in + off;
-        long len = frame_len(s, f, c->in_len - off, why, sizeof why);
+        long len = frame_len(s, f, c->in_len - off, &skip, why, sizeof why);
         if (len < 0) {
             client_close(c, MB_LOG_INFO, why);
             return;
         }
         if (len == 0 || c->out_len + MB_ADU_MAX > OUT_CAP)
             break;
+        if (skip) {
+            rtu_noise(s, f, skip);
+            off += skip;
+            f += skip;
+        }
         if (s->rtu)
             handle_rtu_frame(c, f, (size_t)len);
         else
@@ -390,7 +433,7 @@ again:;
     if (c->out_len && !flush_out(c))
         return;
     if (!c->holding && c->out_len == 0 && c->in_len &&
-        frame_len(s, c->in, c->in_len, why, sizeof why) != 0)
+        frame_len(s, c->in, c->in_len, &skip, why, sizeof why) != 0)
         goto again;     /* the output buffer had filled: it drained */
     frame_deadline(c, served);
     if (c->eof) {

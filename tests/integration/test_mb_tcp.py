@@ -381,5 +381,57 @@ def test_rtu_over_tcp_with_pymodbus():
     assert H.peer_closed(half, timeout=10), "a stalled frame was kept"
 
 
+
+def test_rtu_over_tcp_resyncs_after_noise():
+    """A stray byte or a partial frame on RTU over TCP costs at most the
+    request it hit: the framer drops noise until a CRC-valid frame starts
+    (as a master's RTU framer does), so the frames after it are answered
+    on the same connection and the noise counts as one bad frame."""
+    h = H.harness()
+    srv = H.MbServer(h, EXE, args=["--rtu-tcp", "127.0.0.1:0",
+                                   "--slaves", "1"])
+    req = H.rtu_frame(1, H.pdu_read(0x30, 2))
+    want = H.rtu_frame(1, b"\x03\x04" + struct.pack(
+        ">HH", H.bank_value(1, 0x30), H.bank_value(1, 0x31)))
+
+    def answers(s, n):
+        """Replies read from s until n are in or it goes quiet."""
+        got, buf = 0, b""
+        s.settimeout(2)
+        while got < n:
+            try:
+                chunk = s.recv(256)
+            except socket.timeout:
+                break
+            assert chunk, "the connection was closed"
+            buf += chunk
+            while len(buf) >= len(want):
+                assert buf[:len(want)] == want, buf.hex()
+                buf, got = buf[len(want):], got + 1
+        return got
+
+    for noise in (b"\xff", b"\x01\x03\x00"):
+        before = srv.stats()["rtutcp"]["bad_frames"]
+        # one request at a time after the noise
+        s = H.tcp_connect(srv.rtu_tcp_port)
+        h.on_close(s.close)
+        s.sendall(noise)
+        got = 0
+        for _ in range(5):
+            s.sendall(req)
+            got += answers(s, 1)
+        assert got >= 4, (noise, got)
+        # pipelined: noise and five requests in one write
+        s.sendall(noise + req * 5)
+        got = answers(s, 5)
+        assert got >= 4, (noise, got)
+        # still open and in step
+        s.sendall(req)
+        assert answers(s, 1) == 1, noise
+        bad = srv.stats()["rtutcp"]["bad_frames"] - before
+        assert 1 <= bad <= 4, (noise, bad)
+        s.close()
+
+
 if __name__ == "__main__":
     H.main(globals())
