@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/keylist.h"
 #include "sim/base/numparse.h"
 
 enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
@@ -92,10 +93,8 @@ bool ctl_body_keys(struct ctl_call *call, const char *const *keys,
         for (const char *const *k = keys; *k && !known; k++)
             known = !strcmp(key, *k);
         if (!known) {
-            char list[256] = "";
-            for (const char *const *k = keys; *k; k++)
-                snprintf(list + strlen(list), sizeof list - strlen(list),
-                         "%s%s", k == keys ? "" : ", ", *k);
+            char list[256];
+            keylist(keys, list, sizeof list);
             *ret = ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, key,
                              "unknown field (expected: %s)", list);
             return false;

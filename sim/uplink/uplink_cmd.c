@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/meter_host.h"
+#include "sim/base/keylist.h"
 #include "sim/base/timeparse.h"
 #include "sim/uplink/uplink_json.h"
 
@@ -42,10 +43,8 @@ static int only_keys(struct ctx *c, json_t *obj, const char *where,
         for (const char *const *k = keys; *k && !known; k++)
             known = !strcmp(key, *k);
         if (!known) {
-            char list[256] = "";
-            for (const char *const *k = keys; *k; k++)
-                snprintf(list + strlen(list), sizeof list - strlen(list),
-                         "%s%s", k == keys ? "" : ", ", *k);
+            char list[256];
+            keylist(keys, list, sizeof list);
             return fail(c, "unknown key '%s'%s%s (expected: %s)", key,
                         where ? " in " : "", where ? where : "",
                         *keys ? list : "none");
