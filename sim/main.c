@@ -148,6 +148,17 @@ static void on_progress_interrupt(void *ctx)
 
 static void set_pacing(struct sim *s, double speed, bool max);
 
+/* The run is over at --until: said once, whether the loop ran or the
+ * power-on second already got there (--until 1s). */
+static void reached_until(struct sim *s)
+{
+    char when[32];
+
+    progress_end(s);
+    time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
+    log_info("reached --until %s", when);
+}
+
 static void advance(struct sim *s, int64_t target)
 {
     if (target > s->until_ms)
@@ -187,10 +198,7 @@ static void advance(struct sim *s, int64_t target)
         s->exit_code = EXIT_RUNTIME;
         ev_break(s->loop, EVBREAK_ALL);
     } else if (s->engine.now_ms >= s->until_ms) {
-        char when[32];
-        progress_end(s);
-        time_format_iso(s->engine.now_ms / 1000, when, sizeof when);
-        log_info("reached --until %s", when);
+        reached_until(s);
         ev_break(s->loop, EVBREAK_ALL);
     }
 }
@@ -787,8 +795,12 @@ int main(int argc, char **argv)
     arm_loop(s);
     if (open_control(s))
         s->exit_code = EXIT_RUNTIME;        /* no loop: straight to stop */
-    else if (announce(s) && s->engine.now_ms < s->until_ms)
-        ev_run(s->loop, 0);
+    else if (announce(s)) {
+        if (s->engine.now_ms < s->until_ms)
+            ev_run(s->loop, 0);
+        else
+            reached_until(s);
+    }
     stop(s);
     lockfile_drop(&s->state_lock);
     return s->exit_code;

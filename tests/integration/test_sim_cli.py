@@ -183,5 +183,17 @@ def test_meters_past_address_247_are_warned():
     assert "past slave address" not in err, err
 
 
+def test_until_is_said_however_short():
+    # --until 1s is reached by the power-on second itself, before the
+    # loop runs: the run still says it got there, as a longer one does
+    h = H.harness()
+    for until in ["1s", "3s"]:
+        r = S.run(h, "--no-state", "--tcp", "off", "--speed", "max",
+                  "--start", "2026-01-01T00:00:00", "--until", until)
+        assert r.returncode == 0, (until, r.returncode, r.stderr)
+        want = "reached --until 2026-01-01T00:00:0%s" % until[0]
+        assert want in r.stderr, (until, r.stderr)
+
+
 if __name__ == "__main__":
     H.main(globals())
