@@ -79,6 +79,20 @@ static int create_tmp(struct safefile *sf)
     return -1;
 }
 
+/* What a file that is not a regular one is, for an error message. */
+static const char *kind_of(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a pipe";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "something";
+}
+
 int safefile_check(const char *path, const char *what, char *err,
                    size_t errlen)
 {
@@ -95,8 +109,14 @@ int safefile_check(const char *path, const char *what, char *err,
         return -1;
     if ((lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) ||
         (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
-        snprintf(err, errlen, "%s %s: %s is not a regular file (refusing to "
-                 "replace it; - writes to stdout)", what, path, target);
+        /* where the name leads, unless that is a pipe's pseudo-name
+         * (/dev/stdout on a pipe: /proc/self/fd/pipe:[1234]) */
+        bool say_target = strcmp(target, path) && !strstr(target, ":[");
+        snprintf(err, errlen, "%s %s: %s%s%s %s, not a regular file (it "
+                 "is written whole and renamed into place; - writes to "
+                 "stdout)", what, path, say_target ? "leads to " : "",
+                 say_target ? target : "", say_target ? ", which is" : "is",
+                 kind_of(st.st_mode));
         return -1;
     }
     split(target, dir, name);

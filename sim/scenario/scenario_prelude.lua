@@ -42,6 +42,12 @@ local function fail_at(msg)
 end
 
 local function record(ok, name, detail, stop)
+    if type(name) == "number" then
+        name = tostring(name)
+    elseif type(name) ~= "string" then
+        fail_at("the name of a check (its last argument) must be a string, "
+            .. "got " .. type(name))
+    end
     api.record(ok, name, detail)
     if not ok and (stop or api.fail_fast()) then
         api.stop()

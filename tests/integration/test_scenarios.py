@@ -197,9 +197,13 @@ expect.error(function()
 end, "zone 2 starts on 01%-01, not after zone 1 %(04%-01%)", "zones too")
 advance("1s")
 expect.eq(m:read(0x1200, "u16"), 1, "the refused zones changed nothing")
+expect.error(function() expect(true, {}) end,
+             "^keys.lua:19: the name of a check %(its last argument%) must "
+             .. "be a string, got table", "a check's name that is no string")
+expect(true, 7)
 """)
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    assert closing(r.stdout) == (5, 0), r.stdout
+    assert closing(r.stdout) == (7, 0), r.stdout
 
 
 def test_a_bad_profile_leaves_nothing_behind():

@@ -195,5 +195,17 @@ def test_until_is_said_however_short():
         assert want in r.stderr, (until, r.stderr)
 
 
+def test_an_output_on_a_pipe_says_it_is_a_pipe():
+    # /dev/stdout on a pipe leads to /proc/self/fd/pipe:[N], a name that
+    # says nothing: the error names what the user gave and what it is
+    h = H.harness()
+    r = S.run(h, "--no-state", "--tcp", "off", "--speed", "max", "--until",
+              "2s", "--dump", "/dev/stdout")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert ("--dump /dev/stdout: is a pipe, not a regular file" in r.stderr
+            and "- writes to stdout" in r.stderr and "pipe:[" not in
+            r.stderr), r.stderr
+
+
 if __name__ == "__main__":
     H.main(globals())

@@ -146,10 +146,11 @@ def test_outputs_that_would_overwrite_something_are_refused_at_start():
     assert open(scenario).read().startswith("local m")
     # not a regular file: a device, a link to one, a directory
     refused_at_start(h, ["--no-state", "--dump", "/dev/null"],
-                     ["--dump /dev/null", "not a regular file"])
-    os.symlink("/dev/stdout", h.path("out"))
+                     ["--dump /dev/null: is a device, not a regular file"])
+    os.symlink("/dev/null", h.path("out"))
     refused_at_start(h, ["--no-state", "--dump", h.path("out")],
-                     ["not a regular file"])
+                     ["leads to /dev/null, which is a device, not a regular "
+                      "file"])
     assert os.path.islink(h.path("out"))
     refused_at_start(h, ["--no-state", "--dump", h.tmp], ["--dump"])
     # a directory that is not there, or cannot be written
