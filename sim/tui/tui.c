@@ -545,6 +545,11 @@ static int take_terminal(struct tui *t, const char *term, char *err,
     cbreak();                   /* Ctrl-C still interrupts: SIGINT */
     noecho();
     keypad(stdscr, TRUE);
+    /* keypad Enter in application mode (ESC O M): not every terminfo
+     * entry names it (screen's has no kent), and unnamed it would arrive
+     * as three stray characters */
+    if (key_defined("\033OM") <= 0)
+        define_key("\033OM", KEY_ENTER);
     nodelay(stdscr, TRUE);
     intrflush(stdscr, FALSE);
     set_escdelay(25);
