@@ -639,7 +639,8 @@ static int l_modbus_write(lua_State *L)
     if (!modbus_begin(L, (int)slave, (uint16_t)addr, (uint16_t)n, tr))
         return 1;
     int ex = sc->ports->ops.write(sc->ports->ops.ctx, (int)slave,
-                                  (uint16_t)addr, (uint16_t)n, regs);
+                                  n == 1 ? 6 : 16, (uint16_t)addr,
+                                  (uint16_t)n, regs);
     modbus_end(L, ex);
     return 1;
 }

@@ -136,9 +136,11 @@ static void emit_key(void *ctx, enum meter_key key, enum meter_key_event ev,
                      int64_t now_ms)
 {
     struct tui *t = ctx;
+    const char *before = engine_cause(t->cfg.engine, "keys");
+    int changed = meter_key(shown_core(t), key, ev, now_ms);
 
-    if (meter_key(shown_core(t), key, ev, now_ms) == 1) {
-        log_info("meter %u: a setting was changed on its keys", t->shown + 1);
+    engine_cause(t->cfg.engine, before);
+    if (changed == 1) {
         if (t->cfg.changed)
             t->cfg.changed(t->cfg.ctx);
     }
