@@ -223,6 +223,18 @@ def type_digit(t, times, expect):
     t.wait_text(expect)
 
 
+def open_setup(t, enter):
+    """Hold <- 3 s (L), type 6666, confirm with key `enter`: Addr."""
+    t.keys("L")
+    t.wait_text("CodE0000", icon="SET")
+    type_digit(t, 6, "CodE6000")
+    for n, text in ((1, "CodE6600"), (2, "CodE6660"), (3, "CodE6666")):
+        t.keys("h")
+        type_digit(t, 6, text)
+    t.keys(enter)
+    t.wait_text("Addr 001", icon="SET")
+
+
 def test_voltage_page_password_slave_address_and_modbus():
     h = H.harness()
     t = start(h)
@@ -247,14 +259,7 @@ def test_voltage_page_password_slave_address_and_modbus():
     t.wait_text("U   230.0", unit="V")
 
     # hold <- 3 s (L), the password page, 6666
-    t.keys("L")
-    t.wait_text("CodE0000", icon="SET")
-    type_digit(t, 6, "CodE6000")
-    for n, text in ((1, "CodE6600"), (2, "CodE6660"), (3, "CodE6666")):
-        t.keys("h")
-        type_digit(t, 6, text)
-    t.keys("Enter")
-    t.wait_text("Addr 001", icon="SET")
+    open_setup(t, "Enter")
 
     # edit: the third digit, 1 -> 5
     t.keys("Enter")
@@ -338,14 +343,7 @@ def test_80x24_keeps_the_log_braille_scope_keypad_enter_and_changes():
     assert H.wait_until(lambda: any("\u2801" <= c <= "\u28ff"
                                     for c in "".join(t.lines())),
                         timeout=DEADLINE), screen
-    t.keys("L")
-    t.wait_text("CodE0000", icon="SET")
-    type_digit(t, 6, "CodE6000")
-    for n, text in ((1, "CodE6600"), (2, "CodE6660"), (3, "CodE6666")):
-        t.keys("h")
-        type_digit(t, 6, text)
-    t.keys("KPEnter")
-    t.wait_text("Addr 001", icon="SET")
+    open_setup(t, "KPEnter")
     t.keys("KPEnter")
     t.wait_text("Addr  01")         # editing: the first digit blinks
     t.keys("h")
