@@ -12,9 +12,8 @@
 --   kpm31c-sim scenarios/demo.lua --mqtt mqtt://127.0.0.1:1883
 --   kpm31c-sim scenarios/demo.lua --headless step=0 loops=1   # CI: checks
 --
--- A Modbus TCP master of the process's own (modbus.poll) reads the
--- meters through the listener (setup{tcp}; the log says where), so the
--- Modbus panel shows real frames; with --mqtt the uplink publishes too.
+-- With --mqtt the uplink publishes; with --tcp HOST:PORT a SCADA client
+-- (mbpoll) can read the meters while the story runs.
 -- Every step checks what the meter shows, so CI keeps the show honest.
 
 setup{ start = "2026-06-30T05:55", meters = 3, speed = 60 }
