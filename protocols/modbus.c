@@ -160,7 +160,8 @@ int mb_engine_execute(struct mb_engine *e, const struct mb_bus_ops *ops,
     case MB_FC_WRITE_MULTIPLE:
         for (unsigned k = 0; k < rq->count; k++)
             in[k] = (uint16_t)(rq->values[2 * k] << 8 | rq->values[2 * k + 1]);
-        ex = ops->write(ops->ctx, slave, rq->addr, rq->count, in);
+        ex = ops->write(ops->ctx, slave, rq->fc, rq->addr, rq->count,
+                        in);
         break;
     default:
         return MB_EX_ILLEGAL_FUNCTION;

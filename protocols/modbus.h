@@ -58,9 +58,10 @@ struct mb_bus_ops {
     /* FC03: fill out[0..count-1]; 0 or a Modbus exception code */
     int (*read)(void *ctx, int slave, uint16_t addr, uint16_t count,
                 uint16_t *out);
-    /* FC06 (count 1) and FC16: 0 or a Modbus exception code */
-    int (*write)(void *ctx, int slave, uint16_t addr, uint16_t count,
-                 const uint16_t *in);
+    /* FC06 (count 1) and FC16 (fc says which): 0 or a Modbus exception
+     * code */
+    int (*write)(void *ctx, int slave, uint8_t fc, uint16_t addr,
+                 uint16_t count, const uint16_t *in);
     /* optional observer of every frame: transport "rtu" or "tcp", slave
      * the address / unit id byte on the wire; rsp NULL when the frame got
      * no reply (silence, broadcast, fault). Called when the reply leaves. */

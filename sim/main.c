@@ -16,6 +16,7 @@
 #include "sim/ports/bus.h"
 #include "sim/store/dump.h"
 #include "sim/store/pulses.h"
+#include "sim/engine/changes.h"
 #include "sim/engine/engine.h"
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
@@ -53,6 +54,7 @@ struct sim {
     unsigned threads;           /* threads full fidelity's samples run on */
     int64_t start_ms;           /* where the run started, virtual ms */
     struct tui *tui;            /* the terminal UI, NULL when headless */
+    struct changes *changes;    /* the log of settings changes */
     struct control *control;    /* the HTTP API, NULL without --http */
     int64_t goal_ms;            /* an API advance runs at max to here;
                                    INT64_MIN: none */
@@ -169,9 +171,11 @@ static void advance(struct sim *s, int64_t target)
         int64_t to = control_next(s->control,
                                   uplink_next(s->uplink, target));
         bool going = true;
-        if (s->scenario)
+        if (s->scenario) {
+            const char *cause = engine_cause(&s->engine, "scenario");
             going = scenario_advance(s->scenario, to, step_budget(s));
-        else
+            engine_cause(&s->engine, cause);
+        } else
             engine_advance(&s->engine, to, step_budget(s));
         uplink_tick(s->uplink);
         if (s->goal_ms != INT64_MIN && s->engine.now_ms >= s->goal_ms) {
@@ -631,6 +635,7 @@ static int start(struct sim *s, int argc, char **argv)
         engine_free(&s->engine);
         return EXIT_RUNTIME;
     }
+    s->changes = changes_open(&s->engine);      /* the log says what changed */
     if (s->opt.state_path &&
         engine_watch_settings(&s->engine, on_settings, s)) {
         log_error("the state file cannot watch the meters' settings");
@@ -667,13 +672,16 @@ static void arm_loop(struct sim *s)
     char err[512];
 
     s->start_ms = s->engine.now_ms;
-    if (s->scenario)
+    if (s->scenario) {
+        const char *cause = engine_cause(&s->engine, "scenario");
         scenario_start(s->scenario, &s->engine, &s->ports,
                        &(struct scenario_host){
                            .ctx = s, .speed = scenario_speed,
                            .panel_ms = scenario_panel_ms, .ui = scenario_ui,
                            .mqtt = s->uplink != NULL,
                            .broker = scenario_broker });
+        engine_cause(&s->engine, cause);
+    }
     s->pace.data = s->rush.data = s->checkpoint.data = s->monitor.data = s;
     s->monitor_ms = s->engine.now_ms;
     s->monitor_real = monotonic_s();
@@ -777,6 +785,7 @@ static void stop(struct sim *s)
         unlink(s->opt.ready_path);
     uplink_free(s->uplink);
     ports_close(&s->ports);
+    changes_close(s->changes);
     engine_free(&s->engine);
 }
 

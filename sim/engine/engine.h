@@ -112,7 +112,7 @@ struct engine_hooks {
  * loop. */
 typedef void engine_settings_fn(void *ctx, unsigned meter);
 
-#define ENGINE_WATCHERS 4
+#define ENGINE_WATCHERS 8
 
 struct engine_watcher {
     engine_settings_fn *fn;     /* NULL: a free slot */
@@ -136,6 +136,9 @@ struct engine {
                                    step (hooks on pulses), not up to a
                                    minute at once in fast fidelity */
     struct engine_watcher watchers[ENGINE_WATCHERS];   /* settings changes */
+    const char *cause;          /* the path changing settings now, for the
+                                   log ("Modbus FC06", "keys"; NULL: none
+                                   named): engine_cause */
     bool store_failing;         /* the state file could not keep the last
                                    change: a write is not acknowledged */
     bool clip_warned[2];        /* a load beyond the front end's full scale
@@ -191,6 +194,16 @@ int engine_watch_settings(struct engine *e, engine_settings_fn *fn,
                           void *ctx);
 void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
                              void *ctx);
+
+/* Name the path whose calls into the cores follow ("Modbus FC06", "MQTT
+ * cmd/relay", "keys", "scenario"), for the log of settings changes;
+ * returns the name before, to put back after the call. */
+static inline const char *engine_cause(struct engine *e, const char *cause)
+{
+    const char *before = e->cause;
+    e->cause = cause;
+    return before;
+}
 
 /* The speed the host achieves (virtual s per real s), for every meter's
  * REG_X_SIM_SPEED. */

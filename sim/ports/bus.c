@@ -45,16 +45,19 @@ static int bus_read(void *ctx, int slave, uint16_t addr, uint16_t count,
     return meter_reg_read(&sm->core, addr, count, out);
 }
 
-static int bus_write(void *ctx, int slave, uint16_t addr, uint16_t count,
-                     const uint16_t *in)
+static int bus_write(void *ctx, int slave, uint8_t fc, uint16_t addr,
+                     uint16_t count, const uint16_t *in)
 {
     struct bus *bus = ctx;
     struct sim_meter *sm = bus_find(bus, slave);
     if (!sm)
         return MB_EX_GATEWAY_TARGET;
     bus->engine->store_failing = false;
+    const char *before = engine_cause(bus->engine, fc == 6 ? "Modbus FC06" :
+                                      "Modbus FC16");
     int rc = meter_reg_write(&sm->core, addr, count, in,
                              bus->engine->now_ms / 1000);
+    engine_cause(bus->engine, before);
     if (rc == 0)
         bus_refresh(bus);       /* the write may have moved an address */
     /* installed, but the state file could not keep it: as a meter whose

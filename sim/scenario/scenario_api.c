@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "sim/base/caption.h"
 #include "sim/ports/bus.h"
 #include "sim/base/log.h"
 #include "sim/ports/ports.h"
@@ -638,7 +639,8 @@ static int l_modbus_write(lua_State *L)
     if (!modbus_begin(L, (int)slave, (uint16_t)addr, (uint16_t)n, tr))
         return 1;
     int ex = sc->ports->ops.write(sc->ports->ops.ctx, (int)slave,
-                                  (uint16_t)addr, (uint16_t)n, regs);
+                                  n == 1 ? 6 : 16, (uint16_t)addr,
+                                  (uint16_t)n, regs);
     modbus_end(L, ex);
     return 1;
 }
@@ -1026,6 +1028,23 @@ static int api_count(lua_State *L)
     return 1;
 }
 
+/* ---- captions ---- */
+
+/* caption(text): the story's line on the faces (caption bar, web face)
+ * and in the log; caption() or caption("") clears it. */
+static int l_caption(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        caption_show("");
+        return 0;
+    }
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return sc_error(L, "caption(text): text is a string, not a %s",
+                        luaL_typename(L, 1));
+    caption_show(lua_tostring(L, 1));
+    return 0;
+}
+
 /* ---- registration ---- */
 
 static const luaL_Reg global_fns[] = {
@@ -1041,6 +1060,7 @@ static const luaL_Reg global_fns[] = {
     { "after", l_after },
     { "at", l_at },
     { "on", l_on },
+    { "caption", l_caption },
     { NULL, NULL },
 };
 

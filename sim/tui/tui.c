@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sim/base/caption.h"
 #include "sim/base/log.h"
 #include "core/meter.h"
 #include "sim/base/timeparse.h"
@@ -31,6 +32,7 @@
 
 #define REDRAW_S 0.1                /* 10 Hz */
 #define STATUS_W 36                 /* the status box beside the glass */
+#define CAPTION_H 1                 /* the caption bar, the top row */
 #define MAX_EMPTY_READS 50          /* stdin readable with nothing: gone */
 
 struct tui {
@@ -43,7 +45,7 @@ struct tui {
     struct tui_keys keys;
     unsigned shown;                 /* the meter on the glass */
     struct tui_glass_style style;
-    attr_t warn, error, v_attr, i_attr;
+    attr_t warn, error, v_attr, i_attr, caption_attr;
     struct tui_lines log, modbus, mqtt;
     struct tui_scope scope;
     unsigned empty_reads;
@@ -134,9 +136,11 @@ static void emit_key(void *ctx, enum meter_key key, enum meter_key_event ev,
                      int64_t now_ms)
 {
     struct tui *t = ctx;
+    const char *before = engine_cause(t->cfg.engine, "keys");
+    int changed = meter_key(shown_core(t), key, ev, now_ms);
 
-    if (meter_key(shown_core(t), key, ev, now_ms) == 1) {
-        log_info("meter %u: a setting was changed on its keys", t->shown + 1);
+    engine_cause(t->cfg.engine, before);
+    if (changed == 1) {
         if (t->cfg.changed)
             t->cfg.changed(t->cfg.ctx);
     }
@@ -266,33 +270,37 @@ static void draw_small(struct tui *t, const struct lcd_frame *f, int rows,
     char text[32];
 
     tui_glass_text(f, text, sizeof text);
-    mvprintw(0, 0, "kpm31c-sim: the meter face needs %dx%d; this terminal "
-             "is %dx%d", TUI_GLASS_W, TUI_GLASS_H + TUI_KEYS_H, cols, rows);
-    mvprintw(1, 0, "meter %u: [%s]", t->shown + 1, text);
-    mvprintw(2, 0, "keys: h/Left j/Down Enter, L = hold 3 s, q quit");
+    mvprintw(1, 0, "kpm31c-sim: the meter face needs %dx%d; this terminal "
+             "is %dx%d", TUI_GLASS_W, CAPTION_H + TUI_GLASS_H + TUI_KEYS_H,
+             cols, rows);
+    mvprintw(2, 0, "meter %u: [%s]", t->shown + 1, text);
+    mvprintw(3, 0, "keys: h/Left j/Down Enter, L = hold 3 s, q quit");
 }
 
-/* The status lines: in a box beside the glass when the terminal is wide
- * enough, else in two rows under the keys. The first row free below. */
-static int draw_status(struct tui *t, int rows, int cols)
+/* The status lines: in a box beside the glass (at row top) when the
+ * terminal is wide enough, else in two rows under the keys. The first
+ * row free below. */
+static int draw_status(struct tui *t, int top, int rows, int cols)
 {
     char status[12][160];
     unsigned nlines;
+    int below = top + TUI_GLASS_H + TUI_KEYS_H;
 
     status_lines(t, status, &nlines);
     if (cols >= TUI_GLASS_W + STATUS_W) {
         int w = cols - TUI_GLASS_W;
-        tui_box(stdscr, 0, TUI_GLASS_W, TUI_GLASS_H, w, "status", &t->style);
+        tui_box(stdscr, top, TUI_GLASS_W, TUI_GLASS_H, w, "status",
+                &t->style);
         for (unsigned k = 0; k < nlines && (int)k < TUI_GLASS_H - 2; k++)
-            mvaddnstr(1 + (int)k, TUI_GLASS_W + 1, status[k], w - 2);
-        return TUI_GLASS_H + TUI_KEYS_H;
+            mvaddnstr(top + 1 + (int)k, TUI_GLASS_W + 1, status[k], w - 2);
+        return below;
     }
     /* two rows under the keys, the fields one after the other */
-    int y = TUI_GLASS_H + TUI_KEYS_H, x = 0;
+    int y = below, x = 0;
     for (unsigned k = 0; k < nlines; k++) {
         int len = (int)strlen(status[k]);
         if (x > 0 && x + 2 + len > cols) {
-            if (y == TUI_GLASS_H + TUI_KEYS_H + 1)
+            if (y == below + 1)
                 break;
             y++;
             x = 0;
@@ -302,35 +310,67 @@ static int draw_status(struct tui *t, int rows, int cols)
         mvaddnstr(y, x ? x + 2 : 0, status[k], cols - x);
         x += (x ? 2 : 0) + len;
     }
-    return TUI_GLASS_H + TUI_KEYS_H + 2;
+    return below + 2;
 }
 
-/* The panels from row y down: scope | Modbus, then MQTT | log. */
+static void draw_scope(struct tui *t, int y, int x, int h, int w)
+{
+    tui_scope_capture(&t->scope, &t->cfg.engine->meters[t->shown].wave);
+    tui_scope_draw(stdscr, y, x, h, w, &t->scope, &t->style, t->v_attr,
+                   t->i_attr);
+}
+
+static void draw_lines(struct tui *t, int y, int x, int h, int w,
+                       const char *title, const struct tui_lines *l,
+                       const char *empty)
+{
+    tui_lines_draw(stdscr, y, x, h, w, title, l, empty, &t->style, t->warn,
+                   t->error);
+}
+
+/* The panels from row y down: scope and MQTT on the left, Modbus and the
+ * log on the right; in halves when there is room, else the scope and the
+ * log get two thirds of their column; below 6 rows, the log alone. Every
+ * panel shrinks before one goes, and the log goes last: errors stay in
+ * sight at 80x24. */
 static void draw_panels(struct tui *t, int y, int rows, int cols)
 {
-    const struct engine *e = t->cfg.engine;
     int left = cols / 2, right = cols - left, h = rows - y;
+    const char *mqtt_empty = t->cfg.mqtt ? "(no message yet)" :
+                             "(no uplink: --mqtt URI)";
 
-    if (h >= 14) {
-        int h1 = h - h / 2;
-        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
-        tui_scope_draw(stdscr, y, 0, h1, left, &t->scope, &t->style,
-                       t->v_attr, t->i_attr);
-        tui_lines_draw(stdscr, y, left, h1, right, "Modbus", &t->modbus,
-                       "(no frame yet)", &t->style, t->warn, t->error);
-        tui_lines_draw(stdscr, y + h1, 0, h - h1, left, "MQTT",
-                       &t->mqtt, t->cfg.mqtt ? "(no message yet)" :
-                       "(no uplink: --mqtt URI)", &t->style, t->warn,
-                       t->error);
-        tui_lines_draw(stdscr, y + h1, left, h - h1, right, "log",
-                       &t->log, "", &t->style, t->warn, t->error);
-    } else if (h >= 5) {
-        tui_scope_capture(&t->scope, &e->meters[t->shown].wave);
-        tui_scope_draw(stdscr, y, 0, h, left, &t->scope, &t->style,
-                       t->v_attr, t->i_attr);
-        tui_lines_draw(stdscr, y, left, h, right, "Modbus", &t->modbus,
-                       "(no frame yet)", &t->style, t->warn, t->error);
+    if (h < 3)
+        return;
+    if (h < 6) {
+        draw_lines(t, y, 0, h, cols, "log", &t->log, "");
+        return;
     }
+    int small = h >= 14 ? h / 2 : h / 3 < 3 ? 3 : h / 3;
+    draw_scope(t, y, 0, h - small, left);
+    draw_lines(t, y + h - small, 0, small, left, "MQTT", &t->mqtt,
+               mqtt_empty);
+    draw_lines(t, y, left, small, right, "Modbus", &t->modbus,
+               "(no frame yet)");
+    draw_lines(t, y + small, left, h - small, right, "log", &t->log, "");
+}
+
+/* The top row, full width: the story's caption, else the keys. */
+static void draw_caption(struct tui *t, int cols)
+{
+    const char *text = caption_current();
+    attr_t a = text[0] ? t->caption_attr : A_DIM;
+
+    attron(a);
+    mvhline(0, 0, ' ', cols);
+    if (text[0])
+        mvaddnstr(0, 1, text, cols - 2);
+    else
+        mvaddnstr(0, 1, t->style.unicode ?
+                  "keys: h \u2190  j \u2193  Enter  L hold \u2190 3 s  "
+                  "Tab next meter  q quit" :
+                  "keys: h left  j down  Enter  L hold left 3 s  "
+                  "Tab next meter  q quit", cols - 2);
+    attroff(a);
 }
 
 static void draw(struct tui *t)
@@ -344,19 +384,20 @@ static void draw(struct tui *t)
 
     getmaxyx(stdscr, rows, cols);
     erase();
+    draw_caption(t, cols);
     meter_lcd_frame(shown_core(t), now, &f);
-    if (cols < TUI_GLASS_W || rows < TUI_GLASS_H + TUI_KEYS_H) {
+    if (cols < TUI_GLASS_W || rows < CAPTION_H + TUI_GLASS_H + TUI_KEYS_H) {
         draw_small(t, &f, rows, cols);
         refresh();
         return;
     }
     snprintf(title, sizeof title, "KPM31C  meter %u/%u  #%u", t->shown + 1,
              e->count, (unsigned)reg_u32(shown_core(t), REG_X_SERIAL, 2));
-    tui_glass_draw(stdscr, 0, 0, &f, title, &t->style);
+    tui_glass_draw(stdscr, CAPTION_H, 0, &f, title, &t->style);
     for (int k = 0; k < 3; k++)
         down[k] = tui_keys_shown_down(&t->keys, (enum meter_key)k, now);
-    tui_glass_keys(stdscr, TUI_GLASS_H, 0, down, &t->style);
-    draw_panels(t, draw_status(t, rows, cols), rows, cols);
+    tui_glass_keys(stdscr, CAPTION_H + TUI_GLASS_H, 0, down, &t->style);
+    draw_panels(t, draw_status(t, CAPTION_H, rows, cols), rows, cols);
     refresh();
 }
 
@@ -446,17 +487,20 @@ static void setup_style(struct tui *t)
     t->error = A_BOLD | A_REVERSE;
     t->v_attr = A_BOLD;
     t->i_attr = 0;
+    t->caption_attr = A_BOLD | A_REVERSE;
     if (has_colors() && start_color() == OK) {
         use_default_colors();
         init_pair(1, COLOR_CYAN, -1);       /* the glass */
         init_pair(2, COLOR_YELLOW, -1);     /* voltage, warnings */
         init_pair(3, COLOR_GREEN, -1);      /* current */
         init_pair(4, COLOR_RED, -1);        /* errors */
+        init_pair(5, COLOR_BLACK, COLOR_CYAN);  /* the caption bar */
         t->style.lit = A_BOLD | COLOR_PAIR(1);
         t->warn = COLOR_PAIR(2);
         t->error = A_BOLD | COLOR_PAIR(4);
         t->v_attr = A_BOLD | COLOR_PAIR(2);
         t->i_attr = A_BOLD | COLOR_PAIR(3);
+        t->caption_attr = A_BOLD | COLOR_PAIR(5);
     }
 }
 
@@ -503,6 +547,11 @@ static int take_terminal(struct tui *t, const char *term, char *err,
     cbreak();                   /* Ctrl-C still interrupts: SIGINT */
     noecho();
     keypad(stdscr, TRUE);
+    /* keypad Enter in application mode (ESC O M): not every terminfo
+     * entry names it (screen's has no kent), and unnamed it would arrive
+     * as three stray characters */
+    if (key_defined("\033OM") <= 0)
+        define_key("\033OM", KEY_ENTER);
     nodelay(stdscr, TRUE);
     intrflush(stdscr, FALSE);
     set_escdelay(25);

@@ -15,6 +15,7 @@
 #include "sim/engine/wave.h"
 
 #define TUI_SCOPE_MAX 2048      /* samples taken per redraw, at most */
+#define TUI_SCOPE_CELLS 16384   /* character cells of a plot, at most */
 
 struct tui_scope {
     double v[TUI_SCOPE_MAX];    /* V, from the ADC codes */
@@ -27,7 +28,8 @@ struct tui_scope {
 /* Take two triggered cycles from a copy of front end w. */
 void tui_scope_capture(struct tui_scope *s, const struct wave *w);
 
-/* Draw it in a box h x width at (y, x): voltage '*', current 'o'. */
+/* Draw it in a box h x width at (y, x): in Braille dots (2 x 4 a cell)
+ * on a Unicode terminal, else voltage '*' and current 'o' a column. */
 void tui_scope_draw(WINDOW *win, int y, int x, int h, int width,
                     const struct tui_scope *s,
                     const struct tui_glass_style *st, attr_t v_attr,

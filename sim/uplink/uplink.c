@@ -537,7 +537,11 @@ static void on_message(void *ctx, const char *topic, const void *payload,
         .m = core_of(m), .now = now_s(u), .period = m->period,
         .retained = retained,
     };
+    char cause[64];
+    snprintf(cause, sizeof cause, "MQTT cmd/%s", name);
+    const char *before = engine_cause(u->e, cause);
     json_t *res = uplink_cmd_run(name, payload, len, &env);
+    engine_cause(u->e, before);
     bool ok = json_is_true(json_object_get(res, "ok"));
     const char *error = json_string_value(json_object_get(res, "error"));
     log_msg(u->count == 1 ? LOG_INFO : LOG_DEBUG,

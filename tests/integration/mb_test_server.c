@@ -81,10 +81,11 @@ static int bank_read(void *ctx, int slave, uint16_t addr, uint16_t count,
     return 0;
 }
 
-static int bank_write(void *ctx, int slave, uint16_t addr, uint16_t count,
-                      const uint16_t *in)
+static int bank_write(void *ctx, int slave, uint8_t fc, uint16_t addr,
+                      uint16_t count, const uint16_t *in)
 {
     (void)ctx;
+    (void)fc;
     if (addr < WRITABLE || (unsigned)addr + count > BANK)
         return MB_EX_ILLEGAL_ADDRESS;
     for (unsigned k = 0; k < count; k++)

@@ -55,10 +55,43 @@ def test_every_library_scenario_passes():
     files = sorted(glob.glob(os.path.join(LIBRARY, "*.lua")))
     assert len(files) >= 9, files
     for path in files:
-        r = S.run(h, path, "--speed", "max", "-q", timeout=120)
+        # the demo runs forever unless told otherwise
+        extra = ["step=0", "loops=1"] if path.endswith("/demo.lua") else []
+        r = S.run(h, path, "--speed", "max", "-q", *extra, timeout=120)
         assert r.returncode == 0, (path, r.returncode, r.stdout, r.stderr)
         passed, failed = closing(r.stdout)
         assert failed == 0 and passed > 0, (path, r.stdout)
+
+
+def test_the_demo_tells_its_story():
+    """One loop of the trade-show demo, headless, no pause between steps:
+    the story's events happened (its own checks), its captions and the
+    settings changes are in the log."""
+    h = H.harness()
+    r = S.run(h, os.path.join(LIBRARY, "demo.lua"), "--headless", "step=0",
+              "loops=1", timeout=120)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    passed, failed = closing(r.stdout)
+    assert failed == 0 and passed >= 15, r.stdout
+    assert "1 loop(s): 1 settlement(s), 1 trip(s)" in r.stdout, r.stdout
+    for caption in ("the tariff switches to sharp (T1)",
+                    "Credit gone: the relay is open",
+                    "A top-up of 20 kWh", "enters the password 6666",
+                    "the month is settled", "A month passes"):
+        assert "caption: " in r.stderr and caption in r.stderr, (caption,
+                                                                 r.stderr)
+    for change in ("meter 31000001: credit 0.000 -> 20.000 kWh (scenario)",
+                   "meter 31000001: baud 9600 -> 4800 (Modbus FC06)",
+                   "meter 31000001: prepaid off -> on"):
+        assert change in r.stderr, (change, r.stderr)
+
+
+def test_caption_checks_its_argument():
+    h = H.harness()
+    r = scenario(h, "cap.lua", 'caption("ok")\ncaption()\ncaption(42)\n')
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "cap.lua:3: caption(text): text is a string, not a number" in \
+        r.stderr, r.stderr
 
 
 # --------------------------------------------------------------------------

@@ -223,6 +223,18 @@ def type_digit(t, times, expect):
     t.wait_text(expect)
 
 
+def open_setup(t, enter):
+    """Hold <- 3 s (L), type 6666, confirm with key `enter`: Addr."""
+    t.keys("L")
+    t.wait_text("CodE0000", icon="SET")
+    type_digit(t, 6, "CodE6000")
+    for n, text in ((1, "CodE6600"), (2, "CodE6660"), (3, "CodE6666")):
+        t.keys("h")
+        type_digit(t, 6, text)
+    t.keys(enter)
+    t.wait_text("Addr 001", icon="SET")
+
+
 def test_voltage_page_password_slave_address_and_modbus():
     h = H.harness()
     t = start(h)
@@ -247,14 +259,7 @@ def test_voltage_page_password_slave_address_and_modbus():
     t.wait_text("U   230.0", unit="V")
 
     # hold <- 3 s (L), the password page, 6666
-    t.keys("L")
-    t.wait_text("CodE0000", icon="SET")
-    type_digit(t, 6, "CodE6000")
-    for n, text in ((1, "CodE6600"), (2, "CodE6660"), (3, "CodE6666")):
-        t.keys("h")
-        type_digit(t, 6, text)
-    t.keys("Enter")
-    t.wait_text("Addr 001", icon="SET")
+    open_setup(t, "Enter")
 
     # edit: the third digit, 1 -> 5
     t.keys("Enter")
@@ -324,14 +329,56 @@ def test_held_left_key_opens_the_password_page():
     t.wait_text("CodE0000", icon="SET")
 
 
+def test_80x24_keeps_the_log_braille_scope_keypad_enter_and_changes():
+    """At 80x24 every panel is there (the log too), the scope is drawn in
+    Braille dots, keypad Enter confirms like Enter, and a setting changed
+    on the keys is logged with what it was and what it became."""
+    h = H.harness()
+    t = start(h, cols=80, rows=24)
+    t.wait_text("U   230.0", unit="V")
+    screen = "\n".join(t.lines())
+    for panel in ("scope", "Modbus", "MQTT", "log"):
+        assert "\u2500 %s" % panel in screen, (panel, screen)
+    assert t.lines()[0].startswith(" keys:"), screen     # the caption bar
+    assert H.wait_until(lambda: any("\u2801" <= c <= "\u28ff"
+                                    for c in "".join(t.lines())),
+                        timeout=DEADLINE), screen
+    open_setup(t, "KPEnter")
+    t.keys("KPEnter")
+    t.wait_text("Addr  01")         # editing: the first digit blinks
+    t.keys("h")
+    t.wait_text("Addr 0 1")
+    t.keys("h")
+    t.wait_text("Addr 00 ")
+    type_digit(t, 1, "Addr 002")
+    t.keys("KPEnter")
+    line = "meter 31000001: slave 1 -> 2 (keys)"
+    assert H.wait_until(lambda: line in "\n".join(t.lines()),
+                        timeout=DEADLINE), "\n".join(t.lines())
+
+
+def test_a_scenario_caption_in_the_caption_bar():
+    h = H.harness()
+    path = h.path("cap.lua")
+    with open(path, "w") as f:
+        f.write('setup{ speed = 1 }\nlocal m = meter(1)\n'
+                'm:load{ U = 230, I = 5 }\n'
+                'caption("The kettle: 2 kW")\nadvance("1h")\n')
+    t = Tmux(h, [S.exe(), path], cols=80, rows=24)
+    assert H.wait_until(lambda: t.lines()[0].strip() == "The kettle: 2 kW",
+                        timeout=DEADLINE), "\n".join(t.lines())
+    assert H.wait_until(lambda: "caption: The kettle" in
+                        "\n".join(t.lines()), timeout=DEADLINE)
+
+
 def test_resize_and_a_small_terminal():
     h = H.harness()
     t = start(h, cols=80, rows=24)
     t.wait_text("U   230.0", unit="V")
     t.tmux("resize-window", "-t", "0", "-x", "60", "-y", "20")
-    H.wait_until(lambda: "needs 76x12" in "\n".join(t.lines()),
+    H.wait_until(lambda: "needs 76x13" in "\n".join(t.lines()),
                  timeout=DEADLINE)
-    assert "needs 76x12" in "\n".join(t.lines()), "\n".join(t.lines())
+    assert "needs 76x13" in "\n".join(t.lines()), "\n".join(t.lines())
     assert "[U   230.0]" in "\n".join(t.lines())
     t.tmux("resize-window", "-t", "0", "-x", "150", "-y", "50")
     t.wait_text("U   230.0", unit="V")
