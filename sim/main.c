@@ -469,6 +469,7 @@ static void on_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
         tui_mqtt(s->tui, meter, out, topic, payload, len);
     if (s->scenario)
         scenario_mqtt(s->scenario, meter, out, topic, payload, len);
+    control_events_mqtt(s->control, meter, out, topic, payload, len);
 }
 
 /* The API's speed: now, or once an advance in progress got there. */
@@ -694,7 +695,7 @@ static void arm_loop(struct sim *s)
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
             log_info("%s; running headless", err);
     }
-    if (s->tui || s->scenario)
+    if (s->tui || s->scenario || s->opt.http_host[0])
         uplink_set_observer(s->uplink, on_mqtt, s);
 }
 
