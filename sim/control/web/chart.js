@@ -27,7 +27,7 @@ export class Rolling {
     const g = c.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
-    const left = 96, right = w - 110, top = 14, bottom = h - 30;
+    const left = 78, right = w - 78, top = 14, bottom = h - 30;
     const all = this.series.flatMap((s) => s.points.map((p) => p[0]));
     if (!all.length) return;
     const t1 = Math.max(...all), t0 = t1 - this.span;
@@ -40,9 +40,9 @@ export class Rolling {
     }
     g.fillStyle = "#9fb0c3";
     g.textAlign = "center";
-    for (let k = 0; k <= 5; k++) {
-      const x = left + (right - left) * k / 5;
-      g.fillText(k === 5 ? "now" : "-" + Math.round(this.span * (5 - k) / 5) + " s", x, h - 6);
+    for (let k = 0; k <= 2; k++) {
+      const x = left + (right - left) * k / 2;
+      g.fillText(k === 2 ? "now" : "−" + +(this.span * (2 - k) / 2 / 60).toFixed(1) + " min", x, h - 6);
     }
     this.series.forEach((s, k) => {
       if (!s.points.length) return;

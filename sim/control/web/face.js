@@ -25,7 +25,7 @@ every(200, async () => showFrame(await get(base + "/lcd")));
 
 const chart = new Rolling($("chart"), [
   { name: "P", unit: "W", color: "#ff9f1c", digits: 0, minSpan: 10 },
-  { name: "energy", unit: "kWh", color: "#2ec4b6", digits: 3, minSpan: 0.002 },
+  { name: "energy", unit: "Wh", color: "#2ec4b6", digits: 1, minSpan: 2 },
 ]);
 
 const fmt = (v, d) => (v === undefined || v === null ? "–" : Number(v).toFixed(d));
@@ -48,13 +48,13 @@ every(1000, async () => {
   set("s-credit", m.credit.prepaid ? fmt(m.credit.credit_wh / 1000, 2) + " kWh" : "off");
   $("s-credit").parentElement.classList.toggle("alert",
     m.credit.prepaid && m.credit.credit_wh <= m.credit.alarm_wh);
-  chart.add(performance.now() / 1000, [x.p, en.import_kwh - en.export_kwh]);
+  chart.add(performance.now() / 1000, [x.p, 1000 * (en.import_kwh - en.export_kwh)]);
   $("face").dataset.p = String(x.p);
 });
 every(3000, async () => {
   const s = await get(base + "/settings");
   const up = s.uplink === undefined ? s.communication?.uplink : s.uplink;
-  set("s-4g", up === "mqtt" || up === true ? "Mqtt (uplink on)" : "dEbug (uplink off)");
+  set("s-4g", up === "mqtt" || up === true ? "Mqtt" : "dEbug");
 });
 every(1000, async () => {
   const c = await get("/api/v1/clock");

@@ -16,8 +16,8 @@ function tile(m) {
   a.dataset.meter = m.index;
   a.innerHTML = `<h2>Meter ${m.index + 1} <small>#${m.serial} · slave ${m.slave}</small></h2>
     <div class="tile-glass"></div>
-    <p class="tile-values"><b data-v="p">–</b> W · <span data-v="u">–</span> V ·
-    <span data-v="i">–</span> A · <span data-v="kwh">–</span> kWh</p>
+    <p class="tile-values"><b data-v="p">–</b> W</p>
+    <p class="tile-more"><span data-v="u">–</span> V · <span data-v="i">–</span> A · <span data-v="kwh">–</span> kWh</p>
     <p class="tile-state"><span data-v="relay">relay –</span> · <span data-v="rate">–</span></p>`;
   $("fleet").appendChild(a);
   const t = { el: a, glass: m.index < GLASSES ? new Glass(a.querySelector(".tile-glass"), { small: true }) : null };

@@ -12,8 +12,8 @@ const SEGS = ["a", "b", "c", "d", "e", "f", "g"];
 // enum lcd_icon's names as the API gives them, and where they sit
 const TOP = [["T1", "T1"], ["T2", "T2"], ["T3", "T3"], ["T4", "T4"],
   ["total", "TOTAL"], ["imp", "IMP"], ["exp", "EXP"], ["last", "LAST"]];
-const BOTTOM = [["clock", "CLOCK"], ["set", "SET"], ["relay_off", "RELAY OFF"],
-  ["comm", "COM"], ["4G", "4G"], ["alarm", "ALARM"]];
+const BOTTOM = [["clock", "CLOCK", 40], ["set", "SET", 170], ["relay_off", "RELAY OFF", 270],
+  ["comm", "COM", 450], ["4G", "4G", 560], ["alarm", "ALARM", 650]];
 const UNITS = [["V", "V"], ["A", "A"], ["kW", "kW"], ["kvar", "kvar"],
   ["kVA", "kVA"], ["Hz", "Hz"], ["PF", "PF"], ["kWh", "kWh"], ["kvarh", "kvarh"]];
 
@@ -78,8 +78,8 @@ export class Glass {
         t.textContent = label;
         this.icons[key] = t;
       });
-      BOTTOM.forEach(([key, label], j) => {
-        const t = el("text", { x: 40 + j * 128, y: height - 18, class: "icon",
+      BOTTOM.forEach(([key, label, x]) => {
+        const t = el("text", { x, y: height - 18, class: "icon",
           "data-icon": key }, this.svg);
         t.textContent = label;
         this.icons[key] = t;

@@ -38,6 +38,9 @@ export function drawScope(canvas, s) {
   const vp = trace(s.v, "#ffd23f");
   const ip = trace(s.i, "#4cc9f0");
   g.font = "18px system-ui, sans-serif";
+  g.fillStyle = "rgba(15, 21, 29, 0.85)";
+  g.fillRect(4, 4, 200, 52);
+  g.fillRect(w - 330, h - 32, 326, 28);
   g.fillStyle = "#ffd23f";
   g.fillText(`V  peak ${vp.toFixed(1)} V`, 10, 22);
   g.fillStyle = "#4cc9f0";
