@@ -443,8 +443,8 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     ev_io_start(loop, &c->io);
     ev_timer_start(loop, &c->beat);
     ctl_events_start(c);
-    log_info("HTTP control API on %s%s", c->url,
-             c->token ? " (bearer token required)" : "");
+    log_info("HTTP control API on %s%s; the meter's face: %s/", c->url,
+             c->token ? " (bearer token required)" : "", c->url);
     return c;
 }
 
