@@ -242,7 +242,7 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
 void control_events_mqtt(struct control *c, unsigned meter, bool out,
                          const char *topic, const void *payload, size_t len)
 {
-    if (!c || !c->streams)
+    if (!c || !c->streams || !pthread_equal(pthread_self(), loop_thread))
         return;
     json_t *o = json_pack("{s:i,s:s,s:s,s:s%,s:I}", "meter", (int)meter,
                           "direction", out ? "out" : "in", "topic", topic,

@@ -450,6 +450,23 @@ def test_face_lcd_held_keys_scope_pages_and_modbus_events():
     assert "meter" not in ev[0][1], ev
 
 
+def test_mqtt_messages_in_the_event_stream():
+    import mqtt_peer
+    h = H.harness()
+    b = mqtt_peer.Broker(h)
+    a = start(h, "--mqtt", "mqtt://127.0.0.1:%d" % b.port)
+    a.ok("PATCH", "/api/v1/meters/0/settings", {"uplink": "mqtt"})
+
+    def publish():
+        a.ok("POST", "/api/v1/clock/advance", {"by": "2m"})
+    ev = read_events(a, "?events=mqtt", 1, publish)
+    assert ev and ev[0][0] == "mqtt", ev
+    m = ev[0][1]
+    assert m["meter"] == 0 and m["direction"] == "out", m
+    assert m["topic"] and len(m["payload"]) <= 160 <= m["length"] or \
+        len(m["payload"]) == m["length"], m
+
+
 def test_bad_requests():
     h = H.harness()
     a = start(h)
