@@ -516,6 +516,12 @@ static double control_checkpoint_age(void *ctx)
                            : monotonic_s() - s->monitor_real;
 }
 
+/* The terminal face's key counter, while it draws the front panel. */
+static int64_t control_panel_ms(void *ctx)
+{
+    return ((struct sim *)ctx)->tui ? monotonic_ms() : INT64_MIN;
+}
+
 /* --http: the control API, once every port listens. */
 static int open_control(struct sim *s)
 {
@@ -528,7 +534,8 @@ static int open_control(struct sim *s)
         .clock = &s->clock,
         .host = { .ctx = s, .speed = control_speed,
                   .advance = control_advance, .until_ms = control_until,
-                  .checkpoint_age = control_checkpoint_age } },
+                  .checkpoint_age = control_checkpoint_age,
+                  .panel_ms = control_panel_ms } },
         err, sizeof err);
     if (!s->control) {
         log_error("%s", err);

@@ -40,6 +40,9 @@ struct control_host {
     int64_t (*until_ms)(void *ctx);
     /* real s since the state file was last saved; < 0: no state file */
     double (*checkpoint_age)(void *ctx);
+    /* the key counter of a face that keeps one (the terminal's, ms), so
+     * that keys from both run on one clock; INT64_MIN (or NULL): none */
+    int64_t (*panel_ms)(void *ctx);
 };
 
 /* What the API works on. */

@@ -208,6 +208,12 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
     if (c->observed)
         c->observed(c->observed_ctx, sm, transport, slave, req, reqlen, rsp,
                     rsplen);
+    /* the glass's communication icon, on the key counter (the terminal
+     * face lights it on its own while it draws the panel) */
+    if (sm && rsp && !(c->cfg.host.panel_ms &&
+                       c->cfg.host.panel_ms(c->cfg.host.ctx) != INT64_MIN))
+        meter_lcd_comm(&sm->core,
+                       ctl_key_now(c, (unsigned)(sm - c->e->meters), false));
     if (!c->streams)
         return;
     for (size_t j = 0; j < reqlen && j < TRAFFIC_BYTES; j++)

@@ -5,9 +5,10 @@
  * (the scope).
  *
  * The held keys and the LCD's timers run on the key driver's counter
- * (control.h's key_ms): between two key events it follows real time, so a
- * hold of 3 real seconds is a long press at any speed of virtual time, and
- * it never goes backwards.
+ * (control_int.h's key_ms): between two key events it follows real time,
+ * so a hold of 3 real seconds is a long press at any speed of virtual
+ * time, and it never goes backwards. While the terminal face draws the
+ * panel, its counter is used instead (both faces on one clock).
  */
 #define _GNU_SOURCE
 #include "sim/control/control_int.h"
@@ -28,17 +29,22 @@ static const char *const icon_names[] = {
     "relay_off", "comm", "4G", "alarm",
 };
 
-int64_t ctl_key_now(struct control *c, unsigned k)
+int64_t ctl_key_now(struct control *c, unsigned k, bool virtual_floor)
 {
-    int64_t real = monotonic_ms();
+    const struct control_host *h = &c->cfg.host;
+    int64_t panel = h->panel_ms ? h->panel_ms(h->ctx) : INT64_MIN;
+    int64_t real = monotonic_ms(), t;
 
+    if (panel != INT64_MIN)     /* the terminal's counter: share it */
+        return panel > c->key_ms[k] ? panel : c->key_ms[k];
     if (!c->key_real[k]) {
         /* no key event yet: start from virtual time, as key presses do */
         if (c->key_ms[k] < c->e->now_ms)
             c->key_ms[k] = c->e->now_ms;
         c->key_real[k] = real;
     }
-    return c->key_ms[k] + (real - c->key_real[k]);
+    t = c->key_ms[k] + (real - c->key_real[k]);
+    return virtual_floor && t < c->e->now_ms ? c->e->now_ms : t;
 }
 
 void ctl_key_mark(struct control *c, unsigned k, int64_t t)
@@ -75,7 +81,7 @@ enum MHD_Result ctl_meter_lcd(struct ctl_call *call)
 {
     METER_OR_404(call, k);
     struct meter *m = &call->c->e->meters[k].core;
-    int64_t t = ctl_key_now(call->c, (unsigned)k);
+    int64_t t = ctl_key_now(call->c, (unsigned)k, false);
     struct lcd_frame f;
 
     meter_lcd_tick(m, t);
@@ -89,7 +95,7 @@ enum MHD_Result ctl_key_action(struct ctl_call *call, int k, int key,
                                bool press)
 {
     struct meter *m = &call->c->e->meters[k].core;
-    int64_t t = ctl_key_now(call->c, (unsigned)k);
+    int64_t t = ctl_key_now(call->c, (unsigned)k, false);
     bool down = m->lcd.held & 1u << key;
     int changed = 0;
 

@@ -124,9 +124,11 @@ ctl_handler ctl_events, ctl_metrics;
 
 ctl_handler ctl_meter_lcd, ctl_meter_scope, ctl_web_page, ctl_web_asset;
 
-/* The key driver's counter of meter k now: it follows real time since
- * the last key event and never goes backwards; mark a key event at t. */
-int64_t ctl_key_now(struct control *c, unsigned k);
+/* The key driver's counter of meter k now: the terminal face's while it
+ * draws the panel; else it follows real time since the last key event
+ * (virtual_floor: or virtual time, if that is ahead) and never goes
+ * backwards. Mark a key event at t. */
+int64_t ctl_key_now(struct control *c, unsigned k, bool virtual_floor);
 void ctl_key_mark(struct control *c, unsigned k, int64_t t);
 
 /* One edge of a key (POST .../keys with "action"). */

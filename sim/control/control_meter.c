@@ -773,9 +773,7 @@ enum MHD_Result ctl_meter_keys(struct ctl_call *call)
     }
     /* the counter as the face left it (a display refresh may have run
      * it on in real time), or virtual time if that is ahead */
-    int64_t t = ctl_key_now(call->c, (unsigned)k);
-    if (t < call->c->e->now_ms)
-        t = call->c->e->now_ms;
+    int64_t t = ctl_key_now(call->c, (unsigned)k, true);
     int changed = 0;
     for (long long j = 0; j < times; j++) {
         changed |= meter_key(m, (enum meter_key)key, METER_KEY_PRESS, t) > 0;
