@@ -174,7 +174,7 @@ def test_face_glass_keys_password_and_load():
     assert H.wait_until(lambda: f.text_of("v-u") == "230.0",
                         timeout=DEADLINE), f.text_of("v-u")
     # the Modbus read shows up in the traffic panel
-    assert H.wait_until(lambda: "03 read  0x0030 x2  -> ok" in
+    assert H.wait_until(lambda: "tcp #1 03 read  0x0030 x2 → ok" in
                         f.text_of("modbus"), timeout=DEADLINE), \
         f.text_of("modbus")
     f.shot("face")
@@ -216,6 +216,7 @@ def test_face_glass_keys_password_and_load():
     assert abs(p0 - 1092.5) < 5, p0
     form = d.find_element(By.ID, "load")
     field = form.find_element(By.NAME, "I")
+    field.click()                       # focused: the page leaves it be
     field.clear()
     field.send_keys("10")
     form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()

@@ -10,6 +10,8 @@ export function wireLoad(form, meter, say) {
     for (const k of ["U", "I", "PF", "F"]) form.elements[k].value = l[k];
     form.elements.DIR.value = l.DIR;
   };
+  // what is connected now, unless someone is typing in the form
+  const show = (l) => { if (!form.contains(document.activeElement)) fill(l); };
   get(path).then(fill).catch(() => {});
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -31,6 +33,7 @@ export function wireLoad(form, meter, say) {
       form.requestSubmit();
     });
   }
+  return show;
 }
 
 export function wireFaults(form, list, say) {
@@ -72,6 +75,5 @@ export function wireFaults(form, list, say) {
     say("faults cleared");
     show();
   });
-  show().catch(() => {});
   return show;
 }

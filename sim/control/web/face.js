@@ -48,6 +48,7 @@ every(1000, async () => {
   set("s-credit", m.credit.prepaid ? fmt(m.credit.credit_wh / 1000, 2) + " kWh" : "off");
   $("s-credit").parentElement.classList.toggle("alert",
     m.credit.prepaid && m.credit.credit_wh <= m.credit.alarm_wh);
+  showLoad(m.load);
   chart.add(performance.now() / 1000, [x.p, 1000 * (en.import_kwh - en.export_kwh)]);
   $("face").dataset.p = String(x.p);
 });
@@ -63,12 +64,13 @@ every(1000, async () => {
 every(400, async () => drawScope($("scope"), await get(base + "/scope")));
 
 const modbus = new Lines($("modbus"), "(no Modbus frame yet)");
-const mqtt = new Lines($("mqtt"), "(no MQTT message: start with --mqtt to see them)");
+const mqtt = new Lines($("mqtt"), "(no MQTT message yet: --mqtt, and 4g_M Mqtt)");
 const log = new Lines($("log"), "(no log line yet)");
 const say = (text, kind = "") => log.add("web: " + text, kind);
 
-wireLoad($("load"), meterName, say);
-wireFaults($("faults"), $("fault-list"), say);
+const showLoad = wireLoad($("load"), meterName, say);
+const showFaults = wireFaults($("faults"), $("fault-list"), say);
+every(2000, showFaults);
 
 events(null, (kind, e) => {
   const mine = e.meter === undefined || e.meter === index;

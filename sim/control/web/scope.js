@@ -23,10 +23,10 @@ export function drawScope(canvas, s) {
     g.beginPath(); g.moveTo(x, 0); g.lineTo(x, h); g.stroke();
   }
   g.beginPath(); g.moveTo(0, mid); g.lineTo(w, mid); g.stroke();
-  const trace = (data, color) => {
+  const trace = (data, color, width) => {
     const peak = Math.max(1e-9, ...data.slice(start, start + n).map(Math.abs));
     g.strokeStyle = color;
-    g.lineWidth = 3;
+    g.lineWidth = width;
     g.beginPath();
     for (let k = 0; k < n; k++) {
       const x = k / (n - 1) * w, y = mid - data[start + k] / peak * half;
@@ -35,8 +35,8 @@ export function drawScope(canvas, s) {
     g.stroke();
     return peak;
   };
-  const vp = trace(s.v, "#ffd23f");
-  const ip = trace(s.i, "#4cc9f0");
+  const vp = trace(s.v, "#ffd23f", 7);   // under the current, wider: both show in phase
+  const ip = trace(s.i, "#4cc9f0", 3);
   g.font = "18px system-ui, sans-serif";
   g.fillStyle = "rgba(15, 21, 29, 0.85)";
   g.fillRect(4, 4, 200, 52);

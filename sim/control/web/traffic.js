@@ -30,7 +30,7 @@ const EXCEPTIONS = { 1: "illegal function", 2: "illegal address", 3: "illegal va
 
 const hhmmss = (t) => (t || "").slice(11, 19);
 
-// One "modbus" event as one line: "12:00:01 tcp #1 03 read 0x0030 x14 -> ok"
+// One "modbus" event as one line: "12:00:01 tcp #1 03 read  0x0030 x14 → ok"
 export function modbusLine(e) {
   const fc = e.function === undefined ? "--" : e.function.toString(16).padStart(2, "0").toUpperCase();
   let what = fc;
@@ -43,10 +43,10 @@ export function modbusLine(e) {
   let answer = "ok", kind = "";
   if (e.reply === "none") { answer = "no reply"; kind = "warn"; }
   else if (typeof e.reply === "object") {
-    answer = "exception " + (EXCEPTIONS[e.reply.exception] || e.reply.exception);
+    answer = EXCEPTIONS[e.reply.exception] || "exception " + e.reply.exception;
     kind = "warn";
   }
-  return [`${hhmmss(e.time)} ${e.transport} #${e.slave}  ${what}  -> ${answer}`, kind];
+  return [`${hhmmss(e.time)} ${e.transport} #${e.slave} ${what} → ${answer}`, kind];
 }
 
 export function mqttLine(e) {
