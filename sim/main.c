@@ -481,6 +481,7 @@ static void on_mqtt(void *ctx, unsigned meter, bool out, const char *topic,
         tui_mqtt(s->tui, meter, out, topic, payload, len);
     if (s->scenario)
         scenario_mqtt(s->scenario, meter, out, topic, payload, len);
+    control_events_mqtt(s->control, meter, out, topic, payload, len);
 }
 
 /* The API's speed: now, or once an advance in progress got there. */
@@ -527,6 +528,12 @@ static double control_checkpoint_age(void *ctx)
                            : monotonic_s() - s->monitor_real;
 }
 
+/* The terminal face's key counter, while it draws the front panel. */
+static int64_t control_panel_ms(void *ctx)
+{
+    return ((struct sim *)ctx)->tui ? monotonic_ms() : INT64_MIN;
+}
+
 /* --http: the control API, once every port listens. */
 static int open_control(struct sim *s)
 {
@@ -539,7 +546,8 @@ static int open_control(struct sim *s)
         .clock = &s->clock,
         .host = { .ctx = s, .speed = control_speed,
                   .advance = control_advance, .until_ms = control_until,
-                  .checkpoint_age = control_checkpoint_age } },
+                  .checkpoint_age = control_checkpoint_age,
+                  .panel_ms = control_panel_ms } },
         err, sizeof err);
     if (!s->control) {
         log_error("%s", err);
@@ -710,7 +718,7 @@ static void arm_loop(struct sim *s)
         if (tui_open(&s->tui, s->loop, &tc, err, sizeof err))
             log_info("%s; running headless", err);
     }
-    if (s->tui || s->scenario)
+    if (s->tui || s->scenario || s->opt.http_host[0])
         uplink_set_observer(s->uplink, on_mqtt, s);
 }
 

@@ -75,6 +75,8 @@ static const struct ctl_route routes[] = {
     { "GET", M "/load", ctl_meter_load_get, false },
     { "PUT", M "/load", ctl_meter_load_put, false },
     { "POST", M "/keys", ctl_meter_keys, false },
+    { "GET", M "/lcd", ctl_meter_lcd, false },
+    { "GET", M "/scope", ctl_meter_scope, false },
     { "GET", "/api/v1/faults", ctl_faults_list, false },
     { "POST", "/api/v1/faults", ctl_faults_add, false },
     { "DELETE", "/api/v1/faults", ctl_faults_clear, false },
@@ -85,6 +87,9 @@ static const struct ctl_route routes[] = {
     { "PUT", "/api/v1/clock/speed", ctl_clock_speed, false },
     { "POST", "/api/v1/clock/advance", ctl_clock_advance, false },
     { "GET", "/api/v1/events", ctl_events, false },
+    { "GET", "/", ctl_web_page, true },
+    { "GET", "/meter/{}", ctl_web_page, true },
+    { "GET", "/web/{}", ctl_web_asset, true },
 };
 #undef M
 
@@ -101,7 +106,8 @@ static enum MHD_Result ctl_index(struct ctl_call *call)
             snprintf(path, sizeof path, "%s", p);
         else if (!b2)
             snprintf(path, sizeof path, "%.*s{%s}%s", (int)(b - p), p,
-                     strstr(p, "/faults/") ? "id" : "meter", b + 2);
+                     strstr(p, "/faults/") ? "id" :
+                     strstr(p, "/web/") ? "asset" : "meter", b + 2);
         else
             snprintf(path, sizeof path, "%.*s{meter}%.*s{register}%s",
                      (int)(b - p), p, (int)(b2 - b - 2), b + 2, b2 + 2);
@@ -386,8 +392,11 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
         return NULL;
     }
     c = calloc(1, sizeof *c);
-    if (!c || !(c->key_ms = calloc(cfg->engine->count ? cfg->engine->count
-                                                      : 1, sizeof *c->key_ms))) {
+    size_t nk = cfg->engine->count ? cfg->engine->count : 1;
+    if (!c || !(c->key_ms = calloc(nk, sizeof *c->key_ms)) ||
+        !(c->key_real = calloc(nk, sizeof *c->key_real))) {
+        if (c)
+            free(c->key_ms);
         free(c);
         freeaddrinfo(ai);
         snprintf(err, errlen, "--http: out of memory");
@@ -416,6 +425,7 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
                  "address is in use or not this machine's)", o->http_host,
                  o->http_port);
         free(c->key_ms);
+        free(c->key_real);
         free(c);
         return NULL;
     }
@@ -433,8 +443,8 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     ev_io_start(loop, &c->io);
     ev_timer_start(loop, &c->beat);
     ctl_events_start(c);
-    log_info("HTTP control API on %s%s", c->url,
-             c->token ? " (bearer token required)" : "");
+    log_info("HTTP control API on %s%s; the meter's face: %s/", c->url,
+             c->token ? " (bearer token required)" : "", c->url);
     return c;
 }
 
@@ -493,5 +503,6 @@ void control_close(struct control *c)
     ev_timer_stop(c->loop, &c->beat);
     MHD_stop_daemon(c->daemon);
     free(c->key_ms);
+    free(c->key_real);
     free(c);
 }

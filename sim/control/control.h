@@ -40,6 +40,9 @@ struct control_host {
     int64_t (*until_ms)(void *ctx);
     /* real s since the state file was last saved; < 0: no state file */
     double (*checkpoint_age)(void *ctx);
+    /* the key counter of a face that keeps one (the terminal's, ms), so
+     * that keys from both run on one clock; INT64_MIN (or NULL): none */
+    int64_t (*panel_ms)(void *ctx);
 };
 
 /* What the API works on. */
@@ -73,5 +76,16 @@ void control_poll(struct control *c);
 int control_port(const struct control *c);
 
 void control_close(struct control *c);
+
+/* The event stream's "caption" event, {"text": text}, to every client of
+ * the API that serves (a scenario's story line for the browser face). The
+ * latest caption is also sent to a client when it connects. Safe to call
+ * without --http (it does nothing), and from the loop's thread only. */
+void control_events_caption(const char *text);
+
+/* An MQTT message (sim/uplink's observer): the stream's "mqtt" event.
+ * c NULL (no --http): nothing. */
+void control_events_mqtt(struct control *c, unsigned meter, bool out,
+                         const char *topic, const void *payload, size_t len);
 
 #endif

@@ -21,16 +21,24 @@
 #include "core/registers.h"
 #include "sim/base/json_real32.h"
 #include "sim/base/log.h"
+#include "sim/ports/ports.h"
 #include "sim/uplink/uplink_json.h"
 
 #define STREAM_BUF_MAX (1u << 20)   /* bytes a client may lag behind */
 #define STREAM_METERS 64            /* meters whose values go out a second */
 
-enum stream_kind { EV_PULSE = 1, EV_SETTLED = 2, EV_RELAY = 4,
-                   EV_TELEMETRY = 8, EV_LOG = 16, EV_ALL = 31 };
+#define TRAFFIC_BYTES 32              /* request bytes a modbus event shows */
+#define MQTT_PAYLOAD 160            /* payload characters an mqtt event shows */
+#define CAPTION_MAX 512             /* characters of a caption */
 
-static const char *const kind_names[] = { "pulse", "settled", "relay",
-                                          "telemetry", "log" };
+enum stream_kind { EV_PULSE = 1, EV_SETTLED = 2, EV_RELAY = 4,
+                   EV_TELEMETRY = 8, EV_LOG = 16, EV_MODBUS = 32,
+                   EV_MQTT = 64, EV_CAPTION = 128, EV_ALL = 255 };
+#define KINDS 8
+
+static const char *const kind_names[KINDS] = {
+    "pulse", "settled", "relay", "telemetry", "log", "modbus", "mqtt",
+    "caption" };
 
 struct ctl_stream {
     struct control *c;
@@ -44,10 +52,12 @@ struct ctl_stream {
 };
 
 static pthread_t loop_thread;
+static struct control *active;      /* the API serving, for captions */
+static char caption[CAPTION_MAX];   /* the latest caption, for new clients */
 
 static unsigned kind_of(const char *name)
 {
-    for (unsigned k = 0; k < 5; k++)
+    for (unsigned k = 0; k < KINDS; k++)
         if (!strcmp(name, kind_names[k]))
             return 1u << k;
     return 0;
@@ -184,6 +194,89 @@ static void on_log(void *ctx, enum log_level level, const char *line)
                                           levels[level], "message", line));
 }
 
+/* Every Modbus frame of every transport: a summary (function, first
+ * register, count, the answer), after the observer before ours. */
+static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
+                      int slave, const uint8_t *req, size_t reqlen,
+                      const uint8_t *rsp, size_t rsplen)
+{
+    struct control *c = ctx;
+    bool tcp = transport && !strcmp(transport, "tcp");
+    size_t head = tcp ? 7 : 1, tail = tcp ? 0 : 2;
+    char hex[3 * TRAFFIC_BYTES + 1] = "";
+
+    if (c->observed)
+        c->observed(c->observed_ctx, sm, transport, slave, req, reqlen, rsp,
+                    rsplen);
+    /* the glass's communication icon, on the key counter (the terminal
+     * face lights it on its own while it draws the panel) */
+    if (sm && rsp && !(c->cfg.host.panel_ms &&
+                       c->cfg.host.panel_ms(c->cfg.host.ctx) != INT64_MIN))
+        meter_lcd_comm(&sm->core,
+                       ctl_key_now(c, (unsigned)(sm - c->e->meters), false));
+    if (!c->streams)
+        return;
+    for (size_t j = 0; j < reqlen && j < TRAFFIC_BYTES; j++)
+        snprintf(hex + 3 * j, 4, j ? " %02x" : "%02x", req[j]);
+    json_t *o = json_pack("{s:s,s:i,s:s,s:I}", "transport",
+                          transport ? transport : "?", "slave", slave,
+                          "bytes", hex + 0, "length", (json_int_t)reqlen);
+    if (sm)
+        json_object_set_new(o, "meter",
+                            json_integer(sm - c->e->meters));
+    if (reqlen >= head + tail + 1) {
+        const uint8_t *pdu = req + head;
+        json_object_set_new(o, "function", json_integer(pdu[0]));
+        if (reqlen >= head + tail + 5) {
+            json_object_set_new(o, "address",
+                                json_integer(pdu[1] << 8 | pdu[2]));
+            json_object_set_new(o, pdu[0] == 6 ? "value" : "count",
+                                json_integer(pdu[3] << 8 | pdu[4]));
+        }
+    }
+    if (!rsp)
+        json_object_set_new(o, "reply", json_string("none"));
+    else if (rsplen > head && rsp[head] & 0x80)
+        json_object_set_new(o, "reply", json_pack("{s:i}", "exception",
+            rsplen > head + 1 ? rsp[head + 1] : 0));
+    else
+        json_object_set_new(o, "reply", json_string("ok"));
+    json_object_set_new(o, "time", uplink_json_time(c->e->now_ms / 1000));
+    send_kind(c, EV_MODBUS, "modbus", o);
+}
+
+void control_events_mqtt(struct control *c, unsigned meter, bool out,
+                         const char *topic, const void *payload, size_t len)
+{
+    if (!c || !c->streams || !pthread_equal(pthread_self(), loop_thread))
+        return;
+    json_t *o = json_pack("{s:i,s:s,s:s,s:s%,s:I}", "meter", (int)meter,
+                          "direction", out ? "out" : "in", "topic", topic,
+                          "payload", (const char *)payload,
+                          len < MQTT_PAYLOAD ? len : MQTT_PAYLOAD,
+                          "length", (json_int_t)len);
+    if (!o)         /* a payload cut inside a UTF-8 character, or binary */
+        o = json_pack("{s:i,s:s,s:s,s:s,s:I}", "meter", (int)meter,
+                      "direction", out ? "out" : "in", "topic", topic,
+                      "payload", "(binary)", "length", (json_int_t)len);
+    if (o)
+        send_kind(c, EV_MQTT, "mqtt", o);
+}
+
+void control_events_caption(const char *text)
+{
+    if (!text)
+        text = "";
+    snprintf(caption, sizeof caption, "%s", text);
+    if (!active || !active->streams ||
+        !pthread_equal(pthread_self(), loop_thread))
+        return;
+    json_t *o = json_pack("{s:s}", "text", caption);
+    if (!o)         /* not UTF-8: nothing a page could show */
+        return;
+    send_kind(active, EV_CAPTION, "caption", o);
+}
+
 void ctl_events_beat(struct control *c)
 {
     unsigned n = c->e->count < STREAM_METERS ? c->e->count : STREAM_METERS;
@@ -270,7 +363,8 @@ enum MHD_Result ctl_events(struct ctl_call *call)
         if (!kind_of(word))
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "events",
                              "'%s' is not an event kind (pulse, settled, "
-                             "relay, telemetry, log)", word);
+                             "relay, telemetry, log, modbus, mqtt, "
+                             "caption)", word);
         kinds |= kind_of(word);
         p += n + (p[n] == ',');
     }
@@ -294,6 +388,18 @@ enum MHD_Result ctl_events(struct ctl_call *call)
     call->c->nstreams++;
     /* the first bytes at once, so a client sees the stream is open */
     stream_append(s, ": kpm31c-sim events\n\n", 21);
+    if (caption[0] && kinds & EV_CAPTION) {
+        /* the caption showing now, so a page opened mid-story has it */
+        json_t *o = json_pack("{s:s}", "text", caption);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL, *frame = NULL;
+        int n = text ? asprintf(&frame, "event: caption\ndata: %s\n\n",
+                                text) : -1;
+        if (n > 0)
+            stream_append(s, frame, (size_t)n);
+        free(frame);
+        free(text);
+        json_decref(o);
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "text/event-stream");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -311,11 +417,18 @@ void ctl_events_start(struct control *c)
                                          .relay = on_relay };
     c->hooked = true;
     log_set_tap(on_log, c);
+    c->observed = c->cfg.ports->bus.observer;
+    c->observed_ctx = c->cfg.ports->bus.observer_ctx;
+    bus_set_observer(&c->cfg.ports->bus, on_modbus, c);
+    active = c;
 }
 
 void ctl_events_stop(struct control *c)
 {
     log_set_tap(NULL, NULL);
+    active = NULL;
+    if (c->cfg.ports->bus.observer == on_modbus)
+        bus_set_observer(&c->cfg.ports->bus, c->observed, c->observed_ctx);
     if (c->hooked && c->e->hooks.ctx == c)
         c->e->hooks = c->chained;
     c->hooked = false;

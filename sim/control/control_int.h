@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "sim/control/control.h"
+#include "sim/ports/bus.h"
 
 #define CTL_ARGS 2              /* {captures} a route has at most */
 #define CTL_BODY_MAX 65536      /* bytes a request body may have */
@@ -60,6 +61,10 @@ struct control {
     struct engine_hooks chained;    /* the hooks before ours */
     bool hooked;
     int64_t *key_ms;            /* per meter: the key driver's counter */
+    int64_t *key_real;          /* per meter: monotonic ms of its last
+                                   key event (0: none yet) */
+    bus_traffic_fn *observed;   /* the Modbus observer before ours */
+    void *observed_ctx;
     bool closing;
     double resume_speed;        /* the speed before a pause */
     bool resume_max;
@@ -80,6 +85,15 @@ enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
 enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
                           const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The meter of the path's first capture, or an answer queued. */
+#define METER_OR_404(call, k)                                             \
+    int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \
+    if (k < 0)                                                            \
+        return ctl_error((call)->conn, MHD_HTTP_NOT_FOUND, "meter",       \
+                         "no meter '%s' (an index 0..%u or a serial "     \
+                         "number)", (call)->arg[0],                       \
+                         (call)->c->e->count - 1)
 
 /* A meter named in a path: its index (0..N-1) or its serial number. -1
  * when none is. */
@@ -105,6 +119,21 @@ ctl_handler ctl_clock_get, ctl_clock_pause, ctl_clock_resume,
     ctl_clock_speed, ctl_clock_advance;
 
 ctl_handler ctl_events, ctl_metrics;
+
+/* ---- the face (control_face.c, control_web.c) ---- */
+
+ctl_handler ctl_meter_lcd, ctl_meter_scope, ctl_web_page, ctl_web_asset;
+
+/* The key driver's counter of meter k now: the terminal face's while it
+ * draws the panel; else it follows real time since the last key event
+ * (virtual_floor: or virtual time, if that is ahead) and never goes
+ * backwards. Mark a key event at t. */
+int64_t ctl_key_now(struct control *c, unsigned k, bool virtual_floor);
+void ctl_key_mark(struct control *c, unsigned k, int64_t t);
+
+/* One edge of a key (POST .../keys with "action"). */
+enum MHD_Result ctl_key_action(struct ctl_call *call, int k, int key,
+                               bool press);
 
 /* The process clock as JSON (time, speed, paused, achieved). */
 json_t *ctl_clock_json(const struct control *c);

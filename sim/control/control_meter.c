@@ -28,15 +28,6 @@
 #define MANUAL_FIRST 0x0000
 #define MANUAL_LAST 0x01FE
 
-/* The meter of the path's first capture, or an answer queued. */
-#define METER_OR_404(call, k)                                             \
-    int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \
-    if (k < 0)                                                            \
-        return ctl_error((call)->conn, MHD_HTTP_NOT_FOUND, "meter",       \
-                         "no meter '%s' (an index 0..%u or a serial "     \
-                         "number)", (call)->arg[0],                       \
-                         (call)->c->e->count - 1)
-
 static struct meter *core_of(struct ctl_call *call, int k)
 {
     return &call->c->e->meters[k].core;
@@ -733,11 +724,12 @@ enum MHD_Result ctl_meter_load_put(struct ctl_call *call)
  * long press held 3.2 s; the LCD page after them is answered. */
 enum MHD_Result ctl_meter_keys(struct ctl_call *call)
 {
-    static const char *const keys[] = { "key", "presses", "long", NULL };
+    static const char *const keys[] = { "key", "presses", "long", "action",
+                                        NULL };
     static const char *const names[] = { "left", "down", "enter", NULL };
     METER_OR_404(call, k);
     struct meter *m = core_of(call, k);
-    json_t *jk, *jn, *jl;
+    json_t *jk, *jn, *jl, *ja;
     int key = -1;
     long long times = 1;
     bool long_press = false;
@@ -752,6 +744,17 @@ enum MHD_Result ctl_meter_keys(struct ctl_call *call)
     if (key < 0)
         return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "key",
                          "must be \"left\", \"down\" or \"enter\"");
+    if ((ja = json_object_get(call->json, "action"))) {
+        const char *a = json_string_value(ja);
+        if (!a || (strcmp(a, "press") && strcmp(a, "release")))
+            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "action",
+                             "must be \"press\" or \"release\"");
+        if (json_object_size(call->json) > 2)
+            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "action",
+                             "a press or release is one edge: no "
+                             "'presses' or 'long'");
+        return ctl_key_action(call, k, key, !strcmp(a, "press"));
+    }
     if ((jn = json_object_get(call->json, "presses"))) {
         if (!json_is_integer(jn) || json_integer_value(jn) < 1 ||
             json_integer_value(jn) > 100)
@@ -768,9 +771,9 @@ enum MHD_Result ctl_meter_keys(struct ctl_call *call)
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "long",
                              "a long press is one press: no 'presses'");
     }
-    int64_t t = call->c->e->now_ms;
-    if (call->c->key_ms[k] > t)
-        t = call->c->key_ms[k];
+    /* the counter as the face left it (a display refresh may have run
+     * it on in real time), or virtual time if that is ahead */
+    int64_t t = ctl_key_now(call->c, (unsigned)k, true);
     int changed = 0;
     for (long long j = 0; j < times; j++) {
         changed |= meter_key(m, (enum meter_key)key, METER_KEY_PRESS, t) > 0;
@@ -780,7 +783,7 @@ enum MHD_Result ctl_meter_keys(struct ctl_call *call)
                              t) > 0;
         t += 200;
     }
-    call->c->key_ms[k] = t;
+    ctl_key_mark(call->c, (unsigned)k, t);
     struct lcd_frame frame;
     meter_lcd_frame(m, t, &frame);
     json_t *o = json_object();

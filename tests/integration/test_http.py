@@ -375,6 +375,98 @@ def test_event_stream():
     a.bad("GET", "/api/v1/events?events=weather", field="events")
 
 
+def raw_get(a, path, headers=None):
+    """(status, headers, body bytes) of a GET, 304 included."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (a.port, path),
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_face_lcd_held_keys_scope_pages_and_modbus_events():
+    h = H.harness()
+    a = start(h)
+    lcd = a.ok("GET", "/api/v1/meters/0/lcd")
+    assert lcd["text"] == "U   230.0" and "V" in lcd["icons"], lcd
+    assert len(lcd["digits"]) == 8 and lcd["digits"][-1] == 0x3F, lcd
+    a.bad("GET", "/api/v1/meters/9/lcd", want=404, field="meter")
+
+    # a key held through press and release: left pages up at once, and
+    # held on (real time on the key counter, the clock paused) 3 s opens
+    # the password page
+    f = a.ok("POST", "/api/v1/meters/0/keys", {"key": "left",
+                                               "action": "press"})
+    assert f["held"]["left"] and f["text"].startswith("d"), f
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/meters/0/lcd")["text"]
+                        == "CodE0000", timeout=30, step=0.2)
+    f = a.ok("POST", "/api/v1/meters/0/keys", {"key": "left",
+                                               "action": "release"})
+    assert not f["held"]["left"] and f["text"] == "CodE0000", f
+    assert "set" in f["icons"], f
+    a.bad("POST", "/api/v1/meters/0/keys", {"key": "left", "action": "hold"},
+          field="action")
+    a.bad("POST", "/api/v1/meters/0/keys", {"key": "left", "action": "press",
+                                            "presses": 2}, field="action")
+
+    # the scope: three cycles of 50 Hz at 8 kHz, 230 V rms
+    sc = a.ok("GET", "/api/v1/meters/0/scope")
+    assert sc["sample_rate"] == 8000 and sc["f"] == 50.0, sc["f"]
+    assert len(sc["v"]) == len(sc["i"]) == 480, len(sc["v"])
+    assert abs(max(sc["v"]) - 325.27) < 1.0, max(sc["v"])
+    assert abs(max(sc["i"]) - 7.07) < 0.1, max(sc["i"])
+
+    # the pages and files, their types and entity tags
+    code, hd, body = raw_get(a, "/")
+    assert code == 200 and hd["Content-Type"] == "text/html; charset=utf-8"
+    assert b"fleet.js" in body and hd["Cache-Control"] == "no-cache", hd
+    code, _, _ = raw_get(a, "/", {"If-None-Match": hd["ETag"]})
+    assert code == 304, code
+    code, hd, body = raw_get(a, "/meter/31000001")
+    assert code == 200 and b"face.js" in body, code
+    code, hd, _ = raw_get(a, "/web/face.js")
+    assert hd["Content-Type"] == "text/javascript; charset=utf-8", hd
+    assert raw_get(a, "/web/style.css")[1]["Content-Type"].startswith(
+        "text/css")
+    assert raw_get(a, "/web/icon.svg")[1]["Content-Type"] == "image/svg+xml"
+    for path in ("/meter/7", "/web/nothing.js", "/web/index.html"):
+        assert raw_get(a, path)[0] == 404, path
+
+    # Modbus frames in the event stream
+    ev = read_events(a, "?events=modbus", 1, lambda: a.sim.float(0x30))
+    assert ev and ev[0][0] == "modbus", ev
+    m = ev[0][1]
+    assert (m["transport"], m["slave"], m["meter"], m["function"],
+            m["address"], m["count"], m["reply"]) == \
+        ("tcp", 1, 0, 3, 0x30, 2, "ok"), m
+
+    def read_unit_9():
+        with H.tcp_connect(a.sim.port) as sock:
+            H.tcp_request(sock, H.pdu_read(0x30, 2), unit=9)
+    ev = read_events(a, "?events=modbus", 1, read_unit_9)
+    assert ev and ev[0][1]["reply"] == {"exception": 11}, ev
+    assert "meter" not in ev[0][1], ev
+
+
+def test_mqtt_messages_in_the_event_stream():
+    import mqtt_peer
+    h = H.harness()
+    b = mqtt_peer.Broker(h)
+    a = start(h, "--mqtt", "mqtt://127.0.0.1:%d" % b.port)
+    a.ok("PATCH", "/api/v1/meters/0/settings", {"uplink": "mqtt"})
+
+    def publish():
+        a.ok("POST", "/api/v1/clock/advance", {"by": "2m"})
+    ev = read_events(a, "?events=mqtt", 1, publish)
+    assert ev and ev[0][0] == "mqtt", ev
+    m = ev[0][1]
+    assert m["meter"] == 0 and m["direction"] == "out", m
+    assert m["topic"] and len(m["payload"]) <= 160 <= m["length"] or \
+        len(m["payload"]) == m["length"], m
+
+
 def test_bad_requests():
     h = H.harness()
     a = start(h)
@@ -510,7 +602,7 @@ def test_openapi_matches_routes():
         if path == "/api/v1/events":
             continue        # a stream: tested above
         url = path.replace("{meter}", "0").replace("{register}", "48") \
-                  .replace("{id}", "1")
+                  .replace("{id}", "1").replace("{asset}", "face.js")
         code, _ = a.status(method, url, {} if method != "GET" else None)
         assert code not in (0, 404, 405) or "/faults/" in url, \
             (method, path, code)

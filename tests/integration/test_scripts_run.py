@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+import urllib.request
 
 import harness as H
 import sim as S
@@ -55,6 +56,12 @@ def test_a_replaced_default_keeps_the_others_in_the_callers_directory():
     m.port = port
     assert abs(m.float(0x32) - 5.0) < 0.05, "the default load is gone"
     assert abs(m.float(0x30) - 230.0) < 0.5
+    # --http on a free loopback port: the start line gives the face's URL
+    url = eps["http"]["url"]
+    assert url.startswith("http://127.0.0.1:"), doc
+    assert "the meter's face: %s" % url in p.stderr(), p.stderr()
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/html"), r.headers
     assert p.stop() == 0, p.stderr()
     assert os.path.isfile(os.path.join(cwd, "kpm31c.state")), \
         "the state file is not the caller's ./kpm31c.state"
