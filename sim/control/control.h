@@ -77,12 +77,6 @@ int control_port(const struct control *c);
 
 void control_close(struct control *c);
 
-/* The event stream's "caption" event, {"text": text}, to every client of
- * the API that serves (a scenario's story line for the browser face). The
- * latest caption is also sent to a client when it connects. Safe to call
- * without --http (it does nothing), and from the loop's thread only. */
-void control_events_caption(const char *text);
-
 /* An MQTT message (sim/uplink's observer): the stream's "mqtt" event.
  * c NULL (no --http): nothing. */
 void control_events_mqtt(struct control *c, unsigned meter, bool out,

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "core/registers.h"
+#include "sim/base/caption.h"
 #include "sim/base/json_real32.h"
 #include "sim/base/log.h"
 #include "sim/ports/ports.h"
@@ -29,7 +30,6 @@
 
 #define TRAFFIC_BYTES 32              /* request bytes a modbus event shows */
 #define MQTT_PAYLOAD 160            /* payload characters an mqtt event shows */
-#define CAPTION_MAX 512             /* characters of a caption */
 
 enum stream_kind { EV_PULSE = 1, EV_SETTLED = 2, EV_RELAY = 4,
                    EV_TELEMETRY = 8, EV_LOG = 16, EV_MODBUS = 32,
@@ -52,8 +52,6 @@ struct ctl_stream {
 };
 
 static pthread_t loop_thread;
-static struct control *active;      /* the API serving, for captions */
-static char caption[CAPTION_MAX];   /* the latest caption, for new clients */
 
 static unsigned kind_of(const char *name)
 {
@@ -263,18 +261,17 @@ void control_events_mqtt(struct control *c, unsigned meter, bool out,
         send_kind(c, EV_MQTT, "mqtt", o);
 }
 
-void control_events_caption(const char *text)
+/* A story line (sim/base/caption.h) to the clients that want captions. */
+static void on_caption(void *ctx, const char *text)
 {
-    if (!text)
-        text = "";
-    snprintf(caption, sizeof caption, "%s", text);
-    if (!active || !active->streams ||
-        !pthread_equal(pthread_self(), loop_thread))
+    struct control *c = ctx;
+
+    if (!c->streams || !pthread_equal(pthread_self(), loop_thread))
         return;
-    json_t *o = json_pack("{s:s}", "text", caption);
+    json_t *o = json_pack("{s:s}", "text", text);
     if (!o)         /* not UTF-8: nothing a page could show */
         return;
-    send_kind(active, EV_CAPTION, "caption", o);
+    send_kind(c, EV_CAPTION, "caption", o);
 }
 
 void ctl_events_beat(struct control *c)
@@ -388,9 +385,9 @@ enum MHD_Result ctl_events(struct ctl_call *call)
     call->c->nstreams++;
     /* the first bytes at once, so a client sees the stream is open */
     stream_append(s, ": kpm31c-sim events\n\n", 21);
-    if (caption[0] && kinds & EV_CAPTION) {
+    if (caption_current()[0] && kinds & EV_CAPTION) {
         /* the caption showing now, so a page opened mid-story has it */
-        json_t *o = json_pack("{s:s}", "text", caption);
+        json_t *o = json_pack("{s:s}", "text", caption_current());
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL, *frame = NULL;
         int n = text ? asprintf(&frame, "event: caption\ndata: %s\n\n",
                                 text) : -1;
@@ -420,13 +417,13 @@ void ctl_events_start(struct control *c)
     c->observed = c->cfg.ports->bus.observer;
     c->observed_ctx = c->cfg.ports->bus.observer_ctx;
     bus_set_observer(&c->cfg.ports->bus, on_modbus, c);
-    active = c;
+    caption_watch(on_caption, c);
 }
 
 void ctl_events_stop(struct control *c)
 {
     log_set_tap(NULL, NULL);
-    active = NULL;
+    caption_unwatch(on_caption, c);
     if (c->cfg.ports->bus.observer == on_modbus)
         bus_set_observer(&c->cfg.ports->bus, c->observed, c->observed_ctx);
     if (c->hooked && c->e->hooks.ctx == c)

@@ -450,6 +450,22 @@ def test_face_lcd_held_keys_scope_pages_and_modbus_events():
     assert "meter" not in ev[0][1], ev
 
 
+def test_scenario_captions_in_the_event_stream():
+    # a scenario's caption() reaches the stream; a page that connects
+    # mid-story gets the caption showing first
+    h = H.harness()
+    story = h.path("story.lua")
+    with open(story, "w") as f:
+        f.write('caption("Kettle on")\nadvance("1h")\n'
+                'caption("Sun comes out")\nadvance("1h")\n')
+    a = Api(h, "--start", "2026-01-01T00:00:00", "--speed", "1",
+            "--fidelity", "fast", story)
+    ev = read_events(a, "?events=caption", 2, lambda: a.ok(
+        "POST", "/api/v1/clock/advance", {"by": "1h"}))
+    assert ev == [("caption", {"text": "Kettle on"}),
+                  ("caption", {"text": "Sun comes out"})], ev
+
+
 def test_mqtt_messages_in_the_event_stream():
     import mqtt_peer
     h = H.harness()
