@@ -728,31 +728,33 @@ static const struct fleet_meter *entry_of(const struct fleet *f, unsigned k)
     return NULL;
 }
 
-/* Every entry within the fleet, every address once on the bus. */
+/* Every entry within the fleet, every address once on the bus (this
+ * process's: its meters are the fleet's first + k). */
 static int check_fleet(const struct fleet *f, const struct engine *e,
                        char *err, size_t errlen)
 {
     static unsigned owner[METER_SLAVE_MAX + 1];
 
     for (size_t j = 0; j < f->nmeters; j++)
-        if (f->meters[j].last >= e->count)
+        if (f->meters[j].last >= e->span.total)
             return fail(err, errlen, f->meters[j].where, "meter %u is beyond "
                         "the fleet of %u (--meters)", f->meters[j].last + 1,
-                        e->count);
+                        e->span.total);
     memset(owner, 0, sizeof owner);
     for (unsigned k = 0; k < e->count; k++) {
-        const struct fleet_meter *fm = entry_of(f, k);
+        unsigned g = e->span.first + k;
+        const struct fleet_meter *fm = entry_of(f, g);
         struct meter_settings s = *meter_settings(&e->meters[k].core);
-        if (fm && settings_for(fm, k, &s, err, errlen))
+        if (fm && settings_for(fm, g, &s, err, errlen))
             return -1;
         unsigned a = s.comm.slave;
         if (a && owner[a])
             return fail(err, errlen, fm ? fm->where : entry_of(f, owner[a] -
                                                       1)->where,
                         "meters %u and %u would both have slave address %u",
-                        owner[a], k + 1, a);
+                        owner[a], g + 1, a);
         if (a)
-            owner[a] = k + 1;
+            owner[a] = g + 1;
     }
     return 0;
 }
@@ -765,22 +767,33 @@ int fleet_apply(const struct fleet *f, struct engine *e, char *err,
     if (check_fleet(f, e, err, errlen))
         return -1;
     for (unsigned k = 0; k < e->count; k++) {
-        const struct fleet_meter *fm = entry_of(f, k);
+        unsigned g = e->span.first + k;
+        const struct fleet_meter *fm = entry_of(f, g);
         struct meter *core = &e->meters[k].core;
         struct meter_settings s = *meter_settings(core);
         if (!fm)
             continue;
-        if (settings_for(fm, k, &s, err, errlen))
+        if (settings_for(fm, g, &s, err, errlen))
             return -1;
         if (meter_configure(core, &s))
             return fail(err, errlen, fm->where, "meter %u refused the "
-                        "settings", k + 1);
+                        "settings", g + 1);
         if (fm->serial_set)
-            meter_set_serial(core, fm->serial + (k - fm->first));
+            meter_set_serial(core, fm->serial + (g - fm->first));
         if (fm->load_set)
             engine_set_load(e, k, &fm->load);
     }
     return 0;
+}
+
+bool fleet_serial(const struct fleet *f, unsigned g, uint32_t *serial)
+{
+    const struct fleet_meter *fm = f ? entry_of(f, g) : NULL;
+
+    if (!fm || !fm->serial_set)
+        return false;
+    *serial = fm->serial + (g - fm->first);
+    return true;
 }
 
 void fleet_free(struct fleet *f)

@@ -193,13 +193,15 @@ int engine_set_threads(struct engine *e, unsigned threads, char *err,
     return (int)n;
 }
 
-int engine_init(struct engine *e, unsigned count, int64_t start,
+int engine_init(struct engine *e, unsigned count,
+                const struct engine_span *span, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
                 char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     e->count = count;
+    e->span = span ? *span : (struct engine_span){ .total = count };
     e->now_ms = start * 1000;
     e->ticked = start - 1;
     e->fidelity = fidelity;
@@ -239,11 +241,12 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
             engine_free(e);
             return -1;
         }
-        meter_set_serial(&sm->core, (uint32_t)ENGINE_SERIAL_BASE + k);
+        meter_set_serial(&sm->core,
+                         (uint32_t)ENGINE_SERIAL_BASE + e->span.first + k);
         sm->rtc_last = start;
         wave_config_default(&wc);
         wc.sample_rate = e->sample_rate;
-        wc.seed = seed + k;
+        wc.seed = seed + e->span.first + k;
         load_apply(load, meter_relay_closed(&sm->core), &wc);
         warn_clipping(e, k, &wc);
         if (wave_init(&sm->wave, &wc)) {
@@ -259,7 +262,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
 void engine_set_serials(struct engine *e, uint32_t first)
 {
     for (unsigned k = 0; k < e->count; k++)
-        meter_set_serial(&e->meters[k].core, first + k);
+        meter_set_serial(&e->meters[k].core, first + e->span.first + k);
 }
 
 void engine_free(struct engine *e)

@@ -119,9 +119,19 @@ struct engine_watcher {
     void *ctx;
 };
 
+/* Which meters of the whole fleet this process runs (--shard): meters[k]
+ * is the fleet's meter first + k, its serial, noise seed and address
+ * derive from that global index. */
+struct engine_span {
+    unsigned first;             /* global index of meters[0] */
+    unsigned total;             /* meters in the whole fleet */
+    unsigned shard, shards;     /* shard I of N; N 0: not sharded */
+};
+
 struct engine {
     struct sim_meter *meters;
     unsigned count;
+    struct engine_span span;    /* where the meters sit in the fleet */
     int64_t now_ms;             /* virtual time, ms since 1970 */
     int64_t ticked;             /* the last second the RTCs were ticked */
     enum engine_fidelity fidelity;
@@ -151,9 +161,11 @@ struct engine {
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
- * same load (each with its own noise seed, seed + index). Returns -1 with
- * a message in err on failure. */
-int engine_init(struct engine *e, unsigned count, int64_t start,
+ * same load (each with its own noise seed, seed + global index), the
+ * part span of a larger fleet (NULL: the whole fleet). Returns -1 with a
+ * message in err on failure. */
+int engine_init(struct engine *e, unsigned count,
+                const struct engine_span *span, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
                 char *err, size_t errlen);
@@ -166,8 +178,8 @@ void engine_free(struct engine *e);
 int engine_set_threads(struct engine *e, unsigned threads, char *err,
                        size_t errlen);
 
-/* Number the fleet's meters first, first + 1, ... (before a state file
- * restores the saved ones). */
+/* Number the fleet's meters first, first + 1, ... by their global index
+ * (before a state file restores the saved ones). */
 void engine_set_serials(struct engine *e, uint32_t first);
 
 /* Advance virtual time to target_ms (whole steps only: the time reached
