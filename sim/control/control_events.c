@@ -129,7 +129,7 @@ void ctl_events_send(struct control *c, const char *name, json_t *data)
 static json_t *event_of(struct control *c, unsigned meter)
 {
     const struct meter *m = &c->e->meters[meter].core;
-    return json_pack("{s:i,s:I}", "meter", meter, "serial",
+    return json_pack("{s:i,s:I}", "meter", c->e->span.first + meter, "serial",
                      (json_int_t)m->serial);
 }
 
@@ -220,8 +220,8 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
                           transport ? transport : "?", "slave", slave,
                           "bytes", hex + 0, "length", (json_int_t)reqlen);
     if (sm)
-        json_object_set_new(o, "meter",
-                            json_integer(sm - c->e->meters));
+        json_object_set_new(o, "meter", json_integer(c->e->span.first +
+                                                     (sm - c->e->meters)));
     if (reqlen >= head + tail + 1) {
         const uint8_t *pdu = req + head;
         json_object_set_new(o, "function", json_integer(pdu[0]));
@@ -248,6 +248,7 @@ void control_events_mqtt(struct control *c, unsigned meter, bool out,
 {
     if (!c || !c->streams || !pthread_equal(pthread_self(), loop_thread))
         return;
+    meter += c->e->span.first;      /* the fleet's index, as in paths */
     json_t *o = json_pack("{s:i,s:s,s:s,s:s%,s:I}", "meter", (int)meter,
                           "direction", out ? "out" : "in", "topic", topic,
                           "payload", (const char *)payload,

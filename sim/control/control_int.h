@@ -91,9 +91,10 @@ enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
     int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \
     if (k < 0)                                                            \
         return ctl_error((call)->conn, MHD_HTTP_NOT_FOUND, "meter",       \
-                         "no meter '%s' (an index 0..%u or a serial "     \
+                         "no meter '%s' (an index %u..%u or a serial "    \
                          "number)", (call)->arg[0],                       \
-                         (call)->c->e->count - 1)
+                         (call)->c->e->span.first,                        \
+                         (call)->c->e->span.first + (call)->c->e->count - 1)
 
 /* A meter named in a path: its index (0..N-1) or its serial number. -1
  * when none is. */
