@@ -800,7 +800,7 @@ struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
         return NULL;
     }
     u->e = e;
-    u->count = o->meters;
+    u->count = e->count;        /* this process's meters: a shard's part */
     snprintf(u->uri, sizeof u->uri, "%s", o->mqtt_uri);
     u->client_id = o->mqtt_client_id;
     u->user = o->mqtt_user ? o->mqtt_user : getenv("KPM31C_MQTT_USER");
