@@ -7,7 +7,9 @@
  * (name, value) pairs for the options table to parse (one set of checks
  * for the command line, the environment and the file), its meters as
  * specs that fleet_apply installs once the fleet is built. Every error
- * names the file and the JSON path: "fleet.json: $.meters[2].load.PF:
+ * names the file and the JSON path ("population" too: each meter's load
+ * drawn from a seeded mix, sim/engine/population.h):
+ * "fleet.json: $.meters[2].load.PF:
  * '1.7' ...".
  */
 #ifndef SIM_FLEETFILE_H
@@ -55,6 +57,7 @@ struct fleet {
     int nargs;
     struct fleet_meter *meters;
     size_t nmeters;
+    struct population *population;  /* "population", or NULL */
 };
 
 /* Read and check path. NULL with a message in err (naming the file and

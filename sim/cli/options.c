@@ -895,8 +895,8 @@ static enum opt_result from_file(const char *path, struct sim_options *o)
         const struct opt_def *d = find_long(x->name);
         if (!d || command_line_only(d)) {
             fprintf(stderr, "kpm31c-sim: %s: unknown key \"%s\" (an option's "
-                    "long name without --, \"meters\", \"scenario\" or "
-                    "\"args\"; docs/fleet.md)\n", x->where, x->name);
+                    "long name without --, \"meters\", \"population\", "
+                    "\"scenario\" or \"args\"; docs/fleet.md)\n", x->where, x->name);
             return OPT_ERROR;
         }
         if ((x->type == FLEET_BOOL) != !d->arg) {

@@ -41,6 +41,7 @@
 
 #include "core/meter.h"
 #include "sim/engine/load.h"
+#include "sim/engine/population.h"
 #include "sim/engine/wave.h"
 #include "sim/engine/workers.h"
 
@@ -89,6 +90,7 @@ struct sim_meter {
     unsigned index;             /* position in the fleet */
     unsigned part;              /* the worker share it is in */
     bool dirty;                 /* load or relay changed: measure again */
+    bool pop_on;                /* its load follows the population */
     bool relay_moved;           /* the relay moved: restart the window */
     bool measure;               /* fast: to be measured on a worker */
     int64_t measured_at;        /* virtual s of the last real window */
@@ -132,6 +134,8 @@ struct engine {
     struct sim_meter *meters;
     unsigned count;
     struct engine_span span;    /* where the meters sit in the fleet */
+    const struct population *pop;   /* loads drawn from it, or NULL */
+    int64_t pop_next_ms;        /* its next load change, virtual ms */
     int64_t now_ms;             /* virtual time, ms since 1970 */
     int64_t ticked;             /* the last second the RTCs were ticked */
     enum engine_fidelity fidelity;
@@ -207,6 +211,12 @@ void engine_unwatch_settings(struct engine *e, engine_settings_fn *fn,
 /* The speed the host achieves (virtual s per real s), for every meter's
  * REG_X_SIM_SPEED. */
 void engine_set_achieved(struct engine *e, double speed);
+
+/* Draw every meter's load from pop (kept by the caller for the run)
+ * from now on, changed at its interval boundaries; a meter given a load
+ * afterwards (engine_set_load: the fleet file, a scenario, the API)
+ * leaves it. -1 when a drawn load does not fit the front end. */
+int engine_set_population(struct engine *e, const struct population *pop);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);
