@@ -18,6 +18,7 @@
 #include "sim/uplink/uplink_queue.h"
 #include "sim/uplink/uplink_snapshot.h"
 #include "sim/base/version.h"
+#include "sim/cli/shard.h"
 
 #define RETRY_INTERVAL 0.2      /* real s before 4g_M = Mqtt tries again */
 #define DRAIN_TIMEOUT 5.0       /* real s to send the queue on the way out */
@@ -804,7 +805,17 @@ struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
         return NULL;
     }
     u->e = e;
+    /* a client per meter of this process: a shard's part of the fleet
+     * (the engine is built after this, so its count is not there yet) */
     u->count = o->meters;
+    if (o->shard_count) {
+        unsigned first;
+        if (shard_span(o->shard_index, o->shard_count, o->meters, &first,
+                       &u->count, err, errlen)) {
+            free(u);
+            return NULL;
+        }
+    }
     snprintf(u->uri, sizeof u->uri, "%s", o->mqtt_uri);
     u->client_id = o->mqtt_client_id;
     u->user = o->mqtt_user ? o->mqtt_user : getenv("KPM31C_MQTT_USER");

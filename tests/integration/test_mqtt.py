@@ -592,6 +592,19 @@ def test_fleet_each_meter_its_own_connection_and_will():
                  == (b"offline", False))
 
 
+def test_a_shard_connects_its_own_meters_only():
+    h = H.harness()
+    b = M.Broker(h)
+    sub = M.Sub(b.port, ["kpm31c/+/availability"])
+    h.on_close(sub.close)
+    meter(h, b, "--load", LOAD, "--meters", "9", "--shard", "1/3")
+    mine = ["31000004", "31000005", "31000006"]
+    for sn in mine:
+        sub.wait(lambda _, sn=sn: sub.on("kpm31c/%s/availability" % sn))
+    seen = {t.split("/")[1] for t, _, _ in sub.msgs}
+    assert seen == set(mine), seen
+
+
 def test_billing_message_at_monthly_settlement():
     h = H.harness()
     b = M.Broker(h)
