@@ -240,6 +240,18 @@ int sc_wait_until(lua_State *L, int64_t target_ms, const char *fn,
     return lua_yieldk(L, 0, 0, k);
 }
 
+int sc_hold(lua_State *L, bool (*hold)(void *ctx), void *ctx, const char *fn,
+            lua_KFunction k)
+{
+    struct scenario *sc = sc_of(L);
+
+    if (L == sc->co && lua_isyieldable(L)) {    /* else the error below */
+        sc->hold = hold;
+        sc->hold_ctx = ctx;
+    }
+    return sc_wait_until(L, sc_now_ms(sc), fn, k);
+}
+
 /* ---- objects ---- */
 
 void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,

@@ -27,6 +27,12 @@ int sc_yield_for_meters(lua_State *L, lua_CFunction again);
 int sc_wait_until(lua_State *L, int64_t target_ms, const char *fn,
                   lua_KFunction k);
 
+/* Suspend the script with virtual time held still while hold(ctx) says
+ * true (a wait on something real: replies over a socket); it goes on in
+ * k once hold says false. */
+int sc_hold(lua_State *L, bool (*hold)(void *ctx), void *ctx, const char *fn,
+            lua_KFunction k);
+
 /* Raise an error "file:line: message" at the script line that called the
  * running C function (luaL_error's, with all of printf's formats). */
 int sc_error(lua_State *L, const char *fmt, ...)

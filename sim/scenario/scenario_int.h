@@ -146,6 +146,9 @@ struct scenario {
     lua_CFunction retry;        /* the call that waits for the meters */
     char started_at[256];       /* "file:line" that started the meters */
     int64_t wait_from, wait_until;  /* the script's wait, ms */
+    bool (*hold)(void *ctx);    /* while it says true, a wait holds virtual
+                                   time still (a real-time wait), NULL none */
+    void *hold_ctx;
     struct sc_timers timers;
     int running_timer;          /* the hook running now, 0 none */
     bool running_cancelled;     /* ... and it cancelled itself */

@@ -88,9 +88,8 @@ static unsigned integer_at(lua_State *L, int idx, lua_Integer lo,
 {
     lua_Integer v = lua_tointeger(L, idx);
     if (!lua_isinteger(L, idx) || v < lo || v > hi)
-        sc_error(L, "modbus.poll{}: %s is %s, not %lld..%lld (0x%llX)", what,
-                 luaL_tolstring(L, idx, NULL), (long long)lo, (long long)hi,
-                 (unsigned long long)hi);
+        sc_error(L, "modbus.poll{}: %s is %s, not %lld..%lld", what,
+                 luaL_tolstring(L, idx, NULL), (long long)lo, (long long)hi);
     return (unsigned)v;
 }
 
@@ -317,27 +316,26 @@ static int poll_regs(lua_State *L)
     return 1;
 }
 
-/* p:wait(): one virtual second at a time until the replies are in or the
- * real deadline passed. */
+/* p:wait() holds virtual time while this says true. */
+static bool waiting(void *ctx)
+{
+    struct sc_poll_handle *h = ctx;
+    return h->p && poller_stats(h->p)->replies < h->want &&
+           monotonic_s() <= h->deadline;
+}
+
 static int poll_wait_k(lua_State *L, int status, lua_KContext ctx)
 {
     struct sc_poll_handle *h = check_poller(L);
     (void)status, (void)ctx;
 
-    if (stats_of(h)->replies >= h->want || !h->p) {
-        lua_pushboolean(L, stats_of(h)->replies >= h->want);
-        return 1;
-    }
-    if (monotonic_s() > h->deadline) {
-        lua_pushboolean(L, 0);
-        return 1;
-    }
-    return sc_wait_until(L, sc_second_ms(sc_of(L)) + 1000, "p:wait",
-                         poll_wait_k);
+    lua_pushboolean(L, stats_of(h)->replies >= h->want);
+    return 1;
 }
 
 /* p:wait([n [, timeout]]): n more good replies (default 1), at most
- * timeout real seconds (default 10); virtual time passes meanwhile. */
+ * timeout real seconds (default 10). Virtual time stands still
+ * meanwhile: the replies read what the meter shows when it returns. */
 static int poll_wait(lua_State *L)
 {
     struct sc_poll_handle *h = check_poller(L);
@@ -349,7 +347,9 @@ static int poll_wait(lua_State *L)
                   "real seconds, > 0 and at most 3600");
     h->want = stats_of(h)->replies + (uint64_t)n;
     h->deadline = monotonic_s() + timeout;
-    return poll_wait_k(L, LUA_OK, 0);
+    if (!waiting(h))
+        return poll_wait_k(L, LUA_OK, 0);
+    return sc_hold(L, waiting, h, "p:wait", poll_wait_k);
 }
 
 static void halt(struct sc_poll_handle *h)
