@@ -10,6 +10,8 @@
  *                       (scenario_call.h)
  *   scenario_meter.c    the meter object: loads, ramps, profiles, events,
  *                       reads (scenario_meter.h)
+ *   scenario_poll.c     modbus.poll{}: a Modbus TCP master on the run's
+ *                       own listener (scenario_poll.h)
  *   scenario_api.c      global functions: setup, time, hooks, faults,
  *                       the in-process Modbus client, MQTT, files
  *                       (scenario_api.h)
