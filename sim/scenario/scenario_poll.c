@@ -208,8 +208,10 @@ static int l_poll(lua_State *L)
     char host[64], err[256];
     int port;
 
-    if (lua_isnoneornil(L, 1))
-        lua_settop(L, 0), lua_newtable(L);
+    if (lua_isnoneornil(L, 1)) {        /* modbus.poll(): the defaults */
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
     luaL_checktype(L, 1, LUA_TTABLE);
     check_keys(L);
     double every = number_field(L, "every", EVERY_DEFAULT, 0.05, 3600);
