@@ -12,14 +12,19 @@
 --   kpm31c-sim scenarios/demo.lua --mqtt mqtt://127.0.0.1:1883
 --   kpm31c-sim scenarios/demo.lua --headless step=0 loops=1   # CI: checks
 --
--- With --mqtt the uplink publishes; with --tcp HOST:PORT a SCADA client
--- (mbpoll) can read the meters while the story runs.
+-- A SCADA master inside the process polls the three meters every 2 s
+-- over the Modbus TCP listener (a free loopback port, in the log; --tcp
+-- HOST:PORT picks one, where mbpoll can join), so real frames run
+-- through the Modbus panel; `poll=0` leaves it out. With --mqtt the
+-- uplink publishes.
 -- Every step checks what the meter shows, so CI keeps the show honest.
 
-setup{ start = "2026-06-30T05:55", meters = 3, speed = 60 }
+setup{ start = "2026-06-30T05:55", meters = 3, speed = 60,
+        tcp = "127.0.0.1:0" }
 
 local STEP = tonumber(arg.step) or 10       -- real seconds a step shows
 local loops = tonumber(arg.loops) or 0      -- 0: until Ctrl-C
+local POLL = tonumber(arg.poll) or 2        -- real s between polls, 0 none
 
 local House = require("lib.appliances")
 local m = meter(1)
@@ -32,6 +37,12 @@ house:add("ev", 7000, 0.99)
 -- the neighbours on the same bus: a flat and a small shop
 meter(2):load{ U = 230, P = 400, PF = 0.9 }
 meter(3):load{ U = 230, P = 2500, PF = 0.85 }
+
+-- a SCADA master reads U..F and the energies of each meter (--tcp off:
+-- no listener, no poller)
+if POLL > 0 and modbus.listening() then
+    modbus.poll{ every = POLL, slave = { 1, 2, 3 } }
+end
 
 
 local events = { settled = 0, tripped = 0 }

@@ -176,6 +176,12 @@ static int parse_hostport(const char *s, char *host, size_t hostlen,
     return 0;
 }
 
+int options_parse_hostport(const char *s, char *host, size_t hostlen,
+                           int *port)
+{
+    return parse_hostport(s, host, hostlen, port);
+}
+
 /* A path or a name: anything but empty. */
 static enum opt_result nonempty(const struct opt_def *d, const char *a,
                                 const char *why, const char **out)

@@ -96,4 +96,9 @@ enum opt_result { OPT_OK = 0, OPT_EXIT_OK = 1, OPT_ERROR = 2 };
  * --help or --version was answered. */
 enum opt_result options_parse(int argc, char **argv, struct sim_options *o);
 
+/* "HOST:PORT" or "[V6]:PORT" into host and *port (as --tcp takes it). 0,
+ * or -1 when it is not one. */
+int options_parse_hostport(const char *s, char *host, size_t hostlen,
+                           int *port);
+
 #endif

@@ -224,6 +224,7 @@ static void resume_script(struct scenario *sc)
     int nres = 0;
 
     sc->state = SC_RUNNABLE;
+    sc->hold = NULL;
     sc_backstop_enter(sc->backstop);
     int st = lua_resume(sc->co, sc->L, 0, &nres);
     sc_backstop_leave(sc->backstop);
@@ -386,11 +387,17 @@ static int64_t next_settlement(const struct scenario *sc)
     return best;
 }
 
+/* The script's wait is over at now (a held wait: once its hold lets go). */
+static bool wait_over(struct scenario *sc, int64_t now)
+{
+    return sc->state == SC_WAITING && sc->wait_until <= now &&
+           !(sc->hold && sc->hold(sc->hold_ctx));
+}
+
 static bool due(struct scenario *sc, int64_t now)
 {
     int64_t t;
-    return sc->nev > 0 || sc->state == SC_RUNNABLE ||
-           (sc->state == SC_WAITING && sc->wait_until <= now) ||
+    return sc->nev > 0 || sc->state == SC_RUNNABLE || wait_over(sc, now) ||
            (sc_timers_next(&sc->timers, &t) && t <= now) ||
            next_settlement(sc) <= now;
 }
@@ -416,8 +423,7 @@ static bool dispatch(struct scenario *sc)
             run_event(sc, &ev);
         } else if (sc_timers_pop_due(&sc->timers, now, &t)) {
             run_timer(sc, &t);
-        } else if (sc->state == SC_RUNNABLE ||
-                   (sc->state == SC_WAITING && sc->wait_until <= now)) {
+        } else if (sc->state == SC_RUNNABLE || wait_over(sc, now)) {
             resume_script(sc);
         } else {
             break;

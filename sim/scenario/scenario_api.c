@@ -26,6 +26,7 @@
 #include "sim/scenario/scenario_api.h"
 #include "sim/scenario/scenario_call.h"
 #include "sim/scenario/scenario_meter.h"
+#include "sim/scenario/scenario_poll.h"
 #include "sim/base/timeparse.h"
 
 #define SC_FILE_MAX (64u << 20)     /* bytes a scenario may read at once */
@@ -119,6 +120,27 @@ static void setup_watchdog(lua_State *L, struct scenario *sc)
     sc_backstop_limit(sc->backstop, sc->watchdog);
 }
 
+/* setup{tcp = "HOST:PORT"}: a Modbus TCP listener (a scenario has none
+ * by default), "off" none; --tcp wins. */
+static void setup_tcp(lua_State *L, struct scenario *sc)
+{
+    const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    char host[sizeof sc->opt->tcp_host];
+    int port;
+    bool off = !strcmp(a, "off");
+
+    if (!off && options_parse_hostport(a, host, sizeof host, &port))
+        sc_error(L, "setup{tcp}: \"HOST:PORT\" (\"127.0.0.1:0\": a free "
+                 "port) or \"off\", not %s", luaL_tolstring(L, -1, NULL));
+    if (sc->opt->tcp_set)
+        return;
+    sc->opt->tcp_off = off;
+    if (!off) {
+        memcpy(sc->opt->tcp_host, host, sizeof host);
+        sc->opt->tcp_port = port;
+    }
+}
+
 /* The keys, in the order they are applied. */
 static const struct {
     const char *key;
@@ -128,6 +150,7 @@ static const struct {
     { "seed", setup_seed }, { "speed", setup_speed },
     { "fidelity", setup_fidelity }, { "slave", setup_slave },
     { "fail_fast", setup_fail_fast }, { "watchdog", setup_watchdog },
+    { "tcp", setup_tcp },
 };
 #define NSETUP_KEYS (sizeof setup_keys / sizeof setup_keys[0])
 
@@ -149,7 +172,7 @@ static int l_setup(lua_State *L)
         if (!known)
             return sc_error(L, "setup{}: unknown key '%s' (start, meters, "
                               "seed, speed, fidelity, slave, fail_fast, "
-                              "watchdog)", luaL_tolstring(L, -1, NULL));
+                              "watchdog, tcp)", luaL_tolstring(L, -1, NULL));
     }
     for (size_t k = 0; k < NSETUP_KEYS; k++) {
         if (lua_getfield(L, 1, setup_keys[k].key) != LUA_TNIL)
@@ -204,16 +227,7 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx)
 
 static int wait_until(lua_State *L, int64_t target_ms, const char *fn)
 {
-    struct scenario *sc = sc_of(L);
-
-    if (L != sc->co || !lua_isyieldable(L))
-        return sc_error(L, "%s() lets time pass: call it from the "
-                          "script's main flow, not from a hook or a "
-                          "function Lua cannot suspend", fn);
-    sc->wait_from = sc_now_ms(sc);
-    sc->wait_until = target_ms < sc->wait_from ? sc->wait_from : target_ms;
-    sc->state = SC_WAITING;
-    return lua_yieldk(L, 0, 0, wait_k);
+    return sc_wait_until(L, target_ms, fn, wait_k);
 }
 
 static int l_advance(lua_State *L)
@@ -1117,6 +1131,7 @@ void sc_api_register(lua_State *L)
     luaL_newlib(L, fault_fns);
     lua_setglobal(L, "fault");
     luaL_newlib(L, modbus_fns);
+    sc_poll_register(L);
     lua_setglobal(L, "modbus");
     luaL_newlib(L, mqtt_fns);
     lua_setglobal(L, "mqtt");

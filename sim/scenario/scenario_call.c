@@ -225,6 +225,33 @@ int sc_yield_for_meters(lua_State *L, lua_CFunction again)
     return lua_yieldk(L, 0, 0, retry_k);
 }
 
+int sc_wait_until(lua_State *L, int64_t target_ms, const char *fn,
+                  lua_KFunction k)
+{
+    struct scenario *sc = sc_of(L);
+
+    if (L != sc->co || !lua_isyieldable(L))
+        return sc_error(L, "%s() lets time pass: call it from the "
+                          "script's main flow, not from a hook or a "
+                          "function Lua cannot suspend", fn);
+    sc->wait_from = sc_now_ms(sc);
+    sc->wait_until = target_ms < sc->wait_from ? sc->wait_from : target_ms;
+    sc->state = SC_WAITING;
+    return lua_yieldk(L, 0, 0, k);
+}
+
+int sc_hold(lua_State *L, bool (*hold)(void *ctx), void *ctx, const char *fn,
+            lua_KFunction k)
+{
+    struct scenario *sc = sc_of(L);
+
+    if (L == sc->co && lua_isyieldable(L)) {    /* else the error below */
+        sc->hold = hold;
+        sc->hold_ctx = ctx;
+    }
+    return sc_wait_until(L, sc_now_ms(sc), fn, k);
+}
+
 /* ---- objects ---- */
 
 void sc_class(lua_State *L, const char *name, const luaL_Reg *methods,

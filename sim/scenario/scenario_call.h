@@ -21,6 +21,18 @@ int sc_yield_for_meters(lua_State *L, lua_CFunction again);
         if (sc_of(L)->e == NULL) return sc_yield_for_meters(L, fn); \
     } while (0)
 
+/* Let virtual time pass to target_ms: suspend the script, which goes on
+ * in k once the engine is there. fn names the caller in the error raised
+ * where the script cannot be suspended (a hook). */
+int sc_wait_until(lua_State *L, int64_t target_ms, const char *fn,
+                  lua_KFunction k);
+
+/* Suspend the script with virtual time held still while hold(ctx) says
+ * true (a wait on something real: replies over a socket); it goes on in
+ * k once hold says false. */
+int sc_hold(lua_State *L, bool (*hold)(void *ctx), void *ctx, const char *fn,
+            lua_KFunction k);
+
 /* Raise an error "file:line: message" at the script line that called the
  * running C function (luaL_error's, with all of printf's formats). */
 int sc_error(lua_State *L, const char *fmt, ...)

@@ -10,6 +10,8 @@
  *                       (scenario_call.h)
  *   scenario_meter.c    the meter object: loads, ramps, profiles, events,
  *                       reads (scenario_meter.h)
+ *   scenario_poll.c     modbus.poll{}: a Modbus TCP master on the run's
+ *                       own listener (scenario_poll.h)
  *   scenario_api.c      global functions: setup, time, hooks, faults,
  *                       the in-process Modbus client, MQTT, files
  *                       (scenario_api.h)
@@ -146,6 +148,9 @@ struct scenario {
     lua_CFunction retry;        /* the call that waits for the meters */
     char started_at[256];       /* "file:line" that started the meters */
     int64_t wait_from, wait_until;  /* the script's wait, ms */
+    bool (*hold)(void *ctx);    /* while it says true, a wait holds virtual
+                                   time still (a real-time wait), NULL none */
+    void *hold_ctx;
     struct sc_timers timers;
     int running_timer;          /* the hook running now, 0 none */
     bool running_cancelled;     /* ... and it cancelled itself */

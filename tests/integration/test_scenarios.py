@@ -697,6 +697,95 @@ advance("1h")
     assert proc.stop() in (0, 1)
 
 
+POLL = """
+setup{ tcp = "127.0.0.1:0" }
+local m = meter(1)
+m:load{ U = 230, I = 5, PF = 0.9 }
+advance("10m")
+fault.modbus("busy,addr=0x0080-0x008B")
+local p = modbus.poll{ every = 0.2, slave = { 1, 9 },
+                       reads = { {0x0030, 14}, {0x0080, 12}, {0x1100, 3} } }
+print(tostring(p):match("^modbus poller 127%.0%.0%.1:%d+ %(6 reads every 0%.2 s%)$") ~= nil)
+must(p:wait(2, 60), "replies came back")
+-- time stands still while p:wait() waits: what it read is what the meter shows
+for k, r in ipairs{ {0x0030, 14}, {0x1100, 3} } do
+    local kk = k == 1 and 1 or 3
+    expect.eq(table.concat(p:regs(kk), " "),
+              table.concat(modbus.read(1, r[1], r[2]).regs, " "), "read " .. kk)
+end
+local u = p:regs(1)
+expect.near(string.unpack(">f", string.pack(">I2I2", u[1], u[2])), 230, 0.1, "U")
+local regs, ex = p:regs(2)
+expect.eq(regs, nil, "busy: no registers")
+expect.eq(ex, 6, "busy: exception 6 over the wire")
+-- slave 9 is not on the bus: the listener says 0x0B
+must(p:wait(6, 60), "a second round")
+expect.eq(select(2, p:regs(4)), 11, "no meter at 9: 0x0B")
+local s = p:stats()
+expect(s.connected and s.connects == 1, "one connection")
+expect.above(s.exceptions, 3, "exceptions counted")
+expect.eq(s.bad, 0, "no malformed reply")
+p:stop()
+expect.eq(p:stats().connected, false, "stopped")
+print(date())
+"""
+
+
+def test_a_poller_reads_the_meters_over_the_real_listener():
+    h = H.harness()
+    r = scenario(h, "poll.lua", POLL)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.splitlines()[:2] == ["true", "2026-01-01T00:10:00"], \
+        r.stdout
+
+
+def test_a_poller_survives_the_listener_closing_its_connection():
+    """The listener drops a client idle for 1 s; a poller every 1.5 s
+    reconnects each round and goes on reading."""
+    h = H.harness()
+    r = scenario(h, "reconnect.lua", """
+setup{ tcp = "127.0.0.1:0" }
+meter(1):load{ U = 230, I = 5 }
+local p = modbus.poll{ every = 1.5, from = 0x30, count = 2 }
+must(p:wait(3, 60), "three replies")
+local s = p:stats()
+expect.above(s.disconnects, 0, "the listener closed it")
+expect.eq(s.connects, s.disconnects + (s.connected and 1 or 0), "reconnected")
+""", "--tcp-idle-timeout", "1", "-v")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert "Modbus poller: the connection to 127.0.0.1:" in r.stderr and \
+        "(the listener closed it)" in r.stderr, r.stderr
+    assert "Modbus poller: connected to 127.0.0.1:" in r.stderr, r.stderr
+
+
+def test_a_poller_needs_a_listener_and_good_arguments():
+    h = H.harness()
+    for body, args, want in [
+            ("modbus.poll{}\n", [], "nolistener.lua:1: modbus.poll{}: this "
+             "run has no Modbus TCP listener to poll"),
+            ('setup{ tcp = "127.0.0.1:0" }\nprint(modbus.listening())\n'
+             'modbus.poll{}\n', ["--tcp", "off"], "modbus.poll{}: this run "
+             "has no Modbus TCP listener"),
+            ('setup{ tcp = "here" }\n', [], 'setup{tcp}: "HOST:PORT" '
+             '("127.0.0.1:0": a free port) or "off", not here'),
+            ('setup{ tcp = "127.0.0.1:0" }\nmodbus.poll{ evry = 2 }\n', [],
+             "modbus.poll{}: unknown key 'evry'"),
+            ('setup{ tcp = "127.0.0.1:0" }\nmodbus.poll{ slave = 0 }\n', [],
+             "modbus.poll{}: slave is 0, not 1..247"),
+            ('setup{ tcp = "127.0.0.1:0" }\n'
+             'modbus.poll{ from = 0xFFF0, count = 20 }\n', [],
+             "modbus.poll{}: 0xFFF0 x20 runs past 0xFFFF"),
+            ('setup{ tcp = "127.0.0.1:0" }\n'
+             'modbus.poll{ every = 0 }\n', [],
+             "modbus.poll{every}: real seconds")]:
+        name = "nolistener.lua" if "nolistener" in want else "bad.lua"
+        r = scenario(h, name, body, *args)
+        assert r.returncode == 2, (body, r.returncode, r.stdout, r.stderr)
+        assert want in r.stderr, (body, want, r.stderr)
+        if "--tcp" in args:
+            assert r.stdout.startswith("nil"), r.stdout
+
+
 def _tcp_ready(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):

@@ -6,7 +6,7 @@ it: each 7-segment digit decoded from the segments drawn on the screen.
 Sees the voltage on the glass, changes page, holds the left key for the
 password page, enters 6666, changes the slave address, and a Modbus client
 then reaches the meter at the new address, also after a restart (the
-setting persists). Also: resizing, the terminal given back on q, SIGTERM,
+setting persists). The demo's poller fills the Modbus panel. Also: resizing, the terminal given back on q, SIGTERM,
 SIGHUP and SIGABRT, and the fall-back to headless without a terminal.
 
 No timed assertions: every check polls the screen until what it expects
@@ -23,6 +23,7 @@ import sim as S
 
 S.EXE = sys.argv[1] if len(sys.argv) > 1 else None
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOAD = "U=230,I=5,PF=0.95"
 DEADLINE = 30.0
 
@@ -369,6 +370,26 @@ def test_a_scenario_caption_in_the_caption_bar():
                         timeout=DEADLINE), "\n".join(t.lines())
     assert H.wait_until(lambda: "caption: The kettle" in
                         "\n".join(t.lines()), timeout=DEADLINE)
+
+
+def test_the_demo_s_poller_fills_the_modbus_panel():
+    """scenarios/demo.lua as it is shown: its SCADA poller's frames cross
+    the real listener and show in the Modbus panel, for every meter."""
+    h = H.harness()
+    t = Tmux(h, [S.exe(), os.path.join(ROOT, "scenarios", "demo.lua"),
+                 "step=2"])
+    for slave in (1, 2, 3):
+        for frame in ("03 read  0x0030 x14    -> ok",
+                      "03 read  0x0080 x12    -> ok"):
+            line = "tcp #%d   %s" % (slave, frame)
+            assert H.wait_until(lambda: line in "\n".join(t.lines()),
+                                timeout=DEADLINE), (line, "\n".join(
+                                    t.lines()), t.stderr())
+    t.keys("q")
+    # stopped before its end: 1 (a leak under ASan would say otherwise)
+    assert t.wait_dead() == 1, t.stderr()
+    assert "Modbus poller: 6 reads every 2 s from 127.0.0.1:" in \
+        t.stderr(), t.stderr()
 
 
 def test_resize_and_a_small_terminal():
