@@ -218,7 +218,10 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
                                  "the body must be a JSON object");
             }
         }
+        /* what a route changes is logged as the API's doing */
+        const char *before = engine_cause(c->e, "HTTP");
         ret = routes[k].fn(&call);
+        engine_cause(c->e, before);
         json_decref(call.json);
         return ret;
     }

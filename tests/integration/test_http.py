@@ -219,6 +219,8 @@ def test_settings_persist_and_nothing_half_applied():
               "demand_period": 30, "demand_slide": 5})
     assert s["slave"] == 7 and s["word_order"] == "CDAB" and s["prepaid"]
     assert a.sim.regs(REG_X_SLAVE, 1, unit=7) == [7]
+    # the log says what changed, and that the API changed it
+    a.sim.proc.wait_stderr(r"meter 31000001: slave 1 -> 7 \(HTTP\)")
     a.ok("PUT", "/api/v1/meters/0/settings/tariff", {"zones": [
         {"start": "01-01", "periods": [{"start": "00:00", "rate": "flat"}]}]})
     a.bad("PUT", "/api/v1/meters/0/settings/tariff", {"zones": [
