@@ -26,6 +26,7 @@
 #include "sim/ports/endpoints.h"
 #include "sim/ports/ports.h"
 #include "sim/cli/progress.h"
+#include "sim/cli/shard.h"
 #include "sim/control/control.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_find.h"
@@ -316,16 +317,54 @@ static int choose_start(struct sim *s, int64_t *start)
  * disagrees with it is refused rather than silently ignored. */
 static int check_serials(struct sim *s, unsigned restored)
 {
+    const struct engine_span *sp = &s->engine.span;
+
     for (unsigned k = 0; k < restored && s->opt.serial_base_set; k++) {
         uint32_t serial = s->engine.meters[k].core.serial;
-        if (serial != s->opt.serial_base + k) {
+        if (serial != s->opt.serial_base + sp->first + k) {
             log_error("--serial-base %u: meter %u of %s has serial %08u "
                       "(serials are kept in the state file; leave out "
                       "--serial-base or use another --state)",
-                      s->opt.serial_base, k, s->opt.state_path,
+                      s->opt.serial_base, sp->first + k, s->opt.state_path,
                       (unsigned)serial);
             return EXIT_USAGE;
         }
+    }
+    /* a shard's state file holds its own meters: another layout's would
+     * run the wrong meters under these indexes */
+    for (unsigned k = 0; k < restored && sp->shards; k++) {
+        uint32_t serial = s->engine.meters[k].core.serial, want;
+        if (!fleet_serial(s->opt.fleet, sp->first + k, &want))
+            want = s->opt.serial_base + sp->first + k;
+        if (serial != want) {
+            log_error("--shard %u/%u: %s holds meter %08u where this shard "
+                      "runs meter %u (serial %08u): the state file of "
+                      "another shard or layout (give each shard its own "
+                      "--state, and keep N)", sp->shard, sp->shards,
+                      s->opt.state_path, (unsigned)serial, sp->first + k,
+                      (unsigned)want);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* The part of the fleet this process runs: all of it, or --shard's. */
+static int choose_span(struct sim *s, struct engine_span *sp,
+                       unsigned *count)
+{
+    char err[512];
+
+    *sp = (struct engine_span){ .total = s->opt.meters };
+    *count = s->opt.meters;
+    if (!s->opt.shard_count)
+        return EXIT_OK;
+    sp->shard = s->opt.shard_index;
+    sp->shards = s->opt.shard_count;
+    if (shard_span(sp->shard, sp->shards, s->opt.meters, &sp->first, count,
+                   err, sizeof err)) {
+        log_error("%s", err);
+        return EXIT_USAGE;
     }
     return EXIT_OK;
 }
@@ -342,19 +381,23 @@ static int build_fleet(struct sim *s)
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
+    struct engine_span span;
+    unsigned count;
+    rc = choose_span(s, &span, &count);
+    if (rc)
+        return rc;
     rc = choose_start(s, &start);
     if (rc)
         return rc;
-    if (engine_init(&s->engine, s->opt.meters, start, s->opt.fidelity,
+    if (engine_init(&s->engine, count, &span, start, s->opt.fidelity,
                     &s->opt.load, s->opt.seed, uplink_engine_hooks(s->uplink),
                     err, sizeof err)) {
         log_error("%s", err);
         return EXIT_RUNTIME;
     }
-    if ((uint64_t)s->opt.serial_base + s->engine.count - 1 >
-        ENGINE_SERIAL_MAX) {
+    if ((uint64_t)s->opt.serial_base + span.total - 1 > ENGINE_SERIAL_MAX) {
         log_error("--serial-base %u with %u meters: the last serial would "
-                  "pass %u (8 digits)", s->opt.serial_base, s->engine.count,
+                  "pass %u (8 digits)", s->opt.serial_base, span.total,
                   ENGINE_SERIAL_MAX);
         return EXIT_USAGE;
     }
@@ -660,8 +703,14 @@ static void log_running(const struct sim *s)
     char threads[32] = "";
     if (s->engine.fidelity == ENGINE_FULL && s->threads > 1)
         snprintf(threads, sizeof threads, ", %u threads", s->threads);
-    log_info("%u meter(s) running, virtual clock %s, speed %s, %s fidelity%s",
-             s->engine.count, when, speed,
+    char shard[96] = "";
+    const struct engine_span *sp = &s->engine.span;
+    if (sp->shards)
+        snprintf(shard, sizeof shard, " (shard %u/%u: meters %u..%u of %u)",
+                 sp->shard, sp->shards, sp->first,
+                 sp->first + s->engine.count - 1, sp->total);
+    log_info("%u meter(s)%s running, virtual clock %s, speed %s, %s "
+             "fidelity%s", s->engine.count, shard, when, speed,
              s->engine.fidelity == ENGINE_FULL ? "full" : "fast", threads);
 }
 

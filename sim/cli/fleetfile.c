@@ -10,12 +10,14 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/meter.h"
+#include "sim/base/timeparse.h"
 
 #define SERIAL_MAX 99999999u    /* eight digits, as the meter shows them */
 
@@ -625,6 +627,236 @@ static int meters_of(struct fleet *f, const json_t *v, char *err,
     return 0;
 }
 
+/* ---- the population ---- */
+
+static const char *const population_keys[] = { "seed", "interval", "mix",
+                                               NULL };
+
+static const char *const kind_keys[] = {
+    "kind", "share", "kw", "pf", "u", "shift", "profile", "weekend",
+    "variation", "export", "chance", "start", "hours", NULL };
+
+/* A number in lo..hi at where, else the message. */
+static int number(const json_t *v, double lo, double hi, const char *where,
+                  double *out, char *err, size_t errlen)
+{
+    char buf[64];
+
+    if (!json_is_number(v))
+        return fail(err, errlen, where, "%s is %s, not a number",
+                    shown(v, buf, sizeof buf), type_name(v));
+    *out = json_number_value(v);
+    if (!(*out >= lo && *out <= hi))
+        return fail(err, errlen, where, "%s is not %g..%g",
+                    shown(v, buf, sizeof buf), lo, hi);
+    return 0;
+}
+
+/* obj's key as a range within lo..hi: a number (fixed) or [LO, HI]
+ * with LO <= HI; whole numbers only if whole_only. Unset: r as it was. */
+static int range_field(const json_t *obj, const char *key, double lo,
+                       double hi, bool whole_only, const char *where,
+                       struct population_range *r, char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    char at[192], at2[200];
+
+    if (!v)
+        return 0;
+    sub(at, sizeof at, "%s.%s", where, key);
+    if (json_is_number(v) || whole_only) {
+        if (!json_is_array(v)) {
+            if (whole_only && !json_is_integer(v))
+                return fail(err, errlen, at, "is %s, not a whole number or "
+                            "[LO, HI]", type_name(v));
+            if (number(v, lo, hi, at, &r->lo, err, errlen))
+                return -1;
+            r->hi = r->lo;
+            return 0;
+        }
+    }
+    if (!json_is_array(v) || json_array_size(v) != 2)
+        return fail(err, errlen, at, "is %s, not a number or [LO, HI]",
+                    json_is_array(v) ? "a list not of two" : type_name(v));
+    for (size_t j = 0; j < 2; j++) {
+        const json_t *x = json_array_get(v, j);
+        sub(at2, sizeof at2, "%s[%zu]", at, j);
+        if (whole_only && !json_is_integer(x))
+            return fail(err, errlen, at2, "is %s, not a whole number",
+                        type_name(x));
+        if (number(x, lo, hi, at2, j ? &r->hi : &r->lo, err, errlen))
+            return -1;
+    }
+    if (r->lo > r->hi)
+        return fail(err, errlen, at, "[%g, %g]: LO is above HI", r->lo,
+                    r->hi);
+    return 0;
+}
+
+/* obj's number key in lo..hi into *out, when it has it. */
+static int number_field(const json_t *obj, const char *key, double lo,
+                        double hi, const char *where, double *out, char *err,
+                        size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    char at[192];
+
+    if (!v)
+        return 0;
+    sub(at, sizeof at, "%s.%s", where, key);
+    return number(v, lo, hi, at, out, err, errlen);
+}
+
+static int profile_of(const json_t *v, const char *where, double *profile,
+                      char *err, size_t errlen)
+{
+    char at[200];
+
+    if (!json_is_array(v) || json_array_size(v) != 24)
+        return fail(err, errlen, where, "is %s, not a list of 24 numbers "
+                    "(hour 0..23, a fraction 0..1 of the meter's kW)",
+                    json_is_array(v) ? "a list not of 24" : type_name(v));
+    for (size_t h = 0; h < 24; h++) {
+        sub(at, sizeof at, "%s[%zu]", where, h);
+        if (number(json_array_get(v, h), 0, 1, at, &profile[h], err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+/* One entry of the mix: its kind's defaults, then what it sets. */
+static int kind_of(const json_t *m, const char *where,
+                   struct population_kind *k, char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(m, "kind");
+    char at[192], kinds[128] = "";
+
+    if (!json_is_object(m))
+        return fail(err, errlen, where, "is %s, not an object",
+                    type_name(m));
+    if (known_keys(m, kind_keys, where, err, errlen))
+        return -1;
+    for (unsigned j = 0; j < POP_NSHAPES; j++)
+        snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s",
+                 j ? ", " : "", population_shape_names[j]);
+    sub(at, sizeof at, "%s.kind", where);
+    if (!v)
+        return fail(err, errlen, at, "is missing (one of %s)", kinds);
+    if (!json_is_string(v) ||
+        population_kind_default(json_string_value(v), k)) {
+        char buf[64];
+        return fail(err, errlen, at, "%s is not a kind (%s)",
+                    shown(v, buf, sizeof buf), kinds);
+    }
+    sub(at, sizeof at, "%s.share", where);
+    if (!(v = json_object_get(m, "share")))
+        return fail(err, errlen, at, "is missing (the fraction of the "
+                    "fleet, 0..1)");
+    if (number(v, 0, 1, at, &k->share, err, errlen) ||
+        range_field(m, "kw", 0, 23, false, where, &k->kw, err, errlen) ||
+        range_field(m, "pf", 0.1, 1, false, where, &k->pf, err, errlen) ||
+        range_field(m, "u", 100, 300, false, where, &k->u, err, errlen) ||
+        range_field(m, "shift", -12, 12, true, where, &k->shift, err,
+                    errlen) ||
+        number_field(m, "weekend", 0, 10, where, &k->weekend, err, errlen) ||
+        number_field(m, "variation", 0, 1, where, &k->variation, err,
+                     errlen))
+        return -1;
+    sub(at, sizeof at, "%s.profile", where);
+    if ((v = json_object_get(m, "profile")) &&
+        profile_of(v, at, k->profile, err, errlen))
+        return -1;
+    sub(at, sizeof at, "%s.export", where);
+    if ((v = json_object_get(m, "export"))) {
+        if (!json_is_boolean(v))
+            return fail(err, errlen, at, "is %s, not true or false",
+                        type_name(v));
+        k->export = json_is_true(v);
+    }
+    bool ev = k->shape == POP_EV_CHARGER;
+    static const char *const ev_only[] = { "chance", "start", "hours" };
+    for (size_t j = 0; j < 3 && !ev; j++)
+        if (json_object_get(m, ev_only[j])) {
+            sub(at, sizeof at, "%s.%s", where, ev_only[j]);
+            return fail(err, errlen, at, "is an ev_charger's (its sessions), "
+                        "not a %s's", population_shape_names[k->shape]);
+        }
+    sub(at, sizeof at, "%s.profile", where);
+    if (ev && json_object_get(m, "profile"))
+        return fail(err, errlen, at, "an ev_charger follows its sessions "
+                    "(chance, start, hours), not a profile");
+    return number_field(m, "chance", 0, 1, where, &k->chance, err, errlen) ||
+           range_field(m, "start", 0, 23, true, where, &k->start, err,
+                       errlen) ||
+           range_field(m, "hours", 1, 24, true, where, &k->hours, err,
+                       errlen) ? -1 : 0;
+}
+
+static int interval_of(const json_t *v, const char *where, int64_t *out,
+                       char *err, size_t errlen)
+{
+    char buf[64];
+
+    if (json_is_integer(v))
+        *out = json_integer_value(v);
+    else if (!json_is_string(v) ||
+             time_parse_duration(json_string_value(v), out))
+        return fail(err, errlen, where, "%s is not a duration (\"15m\", "
+                    "\"1h\", or seconds)", shown(v, buf, sizeof buf));
+    if (*out < 60 || 86400 % *out)
+        return fail(err, errlen, where, "%s: the loads change at whole "
+                    "intervals of a day: 60 s at least, dividing 24 h "
+                    "(\"15m\", \"30m\", \"1h\", \"2h\")",
+                    shown(v, buf, sizeof buf));
+    return 0;
+}
+
+static int population_of(struct fleet *f, const json_t *v, char *err,
+                         size_t errlen)
+{
+    struct population *p;
+    char where[128], at[160];
+    const json_t *x, *mix;
+    long long seed = 1;
+    double sum = 0;
+    size_t j;
+
+    sub(where, sizeof where, "%s: $.population", f->path);
+    if (!json_is_object(v))
+        return fail(err, errlen, where, "is %s, not an object (seed, "
+                    "interval, mix)", type_name(v));
+    if (known_keys(v, population_keys, where, err, errlen))
+        return -1;
+    if (!(p = f->population = calloc(1, sizeof *p)))
+        return fail(err, errlen, where, "out of memory");
+    if (whole_field(v, "seed", 0, 9007199254740991LL, where, &seed, err,
+                    errlen) < 0)
+        return -1;
+    p->seed = (uint64_t)seed;
+    p->interval = 3600;
+    sub(at, sizeof at, "%s.interval", where);
+    if ((x = json_object_get(v, "interval")) &&
+        interval_of(x, at, &p->interval, err, errlen))
+        return -1;
+    sub(at, sizeof at, "%s.mix", where);
+    mix = json_object_get(v, "mix");
+    if (!json_is_array(mix) || json_array_size(mix) < 1 ||
+        json_array_size(mix) > POPULATION_KINDS)
+        return fail(err, errlen, at, "is %s, not a list of 1..%d kinds",
+                    mix ? type_name(mix) : "missing", POPULATION_KINDS);
+    json_array_foreach(mix, j, x) {
+        char entry[176];
+        sub(entry, sizeof entry, "%s[%zu]", at, j);
+        if (kind_of(x, entry, &p->kinds[j], err, errlen))
+            return -1;
+        sum += p->kinds[j].share;
+        p->nkinds = (unsigned)j + 1;
+    }
+    if (fabs(sum - 1.0) > 1e-6)
+        return fail(err, errlen, at, "the shares add up to %g, not 1", sum);
+    return 0;
+}
+
 /* ---- the file ---- */
 
 static int top_level(struct fleet *f, char *err, size_t errlen)
@@ -656,6 +888,9 @@ static int top_level(struct fleet *f, char *err, size_t errlen)
             f->scenario = json_string_value(v);
         } else if (!strcmp(key, "args")) {
             if (add_args(f, v, 0, 0, at, err, errlen))
+                return -1;
+        } else if (!strcmp(key, "population")) {
+            if (population_of(f, v, err, errlen))
                 return -1;
         } else if (json_is_array(v)) {
             size_t j;
@@ -728,31 +963,33 @@ static const struct fleet_meter *entry_of(const struct fleet *f, unsigned k)
     return NULL;
 }
 
-/* Every entry within the fleet, every address once on the bus. */
+/* Every entry within the fleet, every address once on the bus (this
+ * process's: its meters are the fleet's first + k). */
 static int check_fleet(const struct fleet *f, const struct engine *e,
                        char *err, size_t errlen)
 {
     static unsigned owner[METER_SLAVE_MAX + 1];
 
     for (size_t j = 0; j < f->nmeters; j++)
-        if (f->meters[j].last >= e->count)
+        if (f->meters[j].last >= e->span.total)
             return fail(err, errlen, f->meters[j].where, "meter %u is beyond "
                         "the fleet of %u (--meters)", f->meters[j].last + 1,
-                        e->count);
+                        e->span.total);
     memset(owner, 0, sizeof owner);
     for (unsigned k = 0; k < e->count; k++) {
-        const struct fleet_meter *fm = entry_of(f, k);
+        unsigned g = e->span.first + k;
+        const struct fleet_meter *fm = entry_of(f, g);
         struct meter_settings s = *meter_settings(&e->meters[k].core);
-        if (fm && settings_for(fm, k, &s, err, errlen))
+        if (fm && settings_for(fm, g, &s, err, errlen))
             return -1;
         unsigned a = s.comm.slave;
         if (a && owner[a])
             return fail(err, errlen, fm ? fm->where : entry_of(f, owner[a] -
                                                       1)->where,
                         "meters %u and %u would both have slave address %u",
-                        owner[a], k + 1, a);
+                        owner[a], g + 1, a);
         if (a)
-            owner[a] = k + 1;
+            owner[a] = g + 1;
     }
     return 0;
 }
@@ -760,27 +997,42 @@ static int check_fleet(const struct fleet *f, const struct engine *e,
 int fleet_apply(const struct fleet *f, struct engine *e, char *err,
                 size_t errlen)
 {
+    if (f && f->population &&
+        engine_set_population(e, f->population))
+        return fail(err, errlen, f->path, "$.population: a drawn load does "
+                    "not fit the meter's front end");
     if (!f || !f->nmeters)
         return 0;
     if (check_fleet(f, e, err, errlen))
         return -1;
     for (unsigned k = 0; k < e->count; k++) {
-        const struct fleet_meter *fm = entry_of(f, k);
+        unsigned g = e->span.first + k;
+        const struct fleet_meter *fm = entry_of(f, g);
         struct meter *core = &e->meters[k].core;
         struct meter_settings s = *meter_settings(core);
         if (!fm)
             continue;
-        if (settings_for(fm, k, &s, err, errlen))
+        if (settings_for(fm, g, &s, err, errlen))
             return -1;
         if (meter_configure(core, &s))
             return fail(err, errlen, fm->where, "meter %u refused the "
-                        "settings", k + 1);
+                        "settings", g + 1);
         if (fm->serial_set)
-            meter_set_serial(core, fm->serial + (k - fm->first));
+            meter_set_serial(core, fm->serial + (g - fm->first));
         if (fm->load_set)
             engine_set_load(e, k, &fm->load);
     }
     return 0;
+}
+
+bool fleet_serial(const struct fleet *f, unsigned g, uint32_t *serial)
+{
+    const struct fleet_meter *fm = f ? entry_of(f, g) : NULL;
+
+    if (!fm || !fm->serial_set)
+        return false;
+    *serial = fm->serial + (g - fm->first);
+    return true;
 }
 
 void fleet_free(struct fleet *f)
@@ -794,6 +1046,7 @@ void fleet_free(struct fleet *f)
     free(f->options);
     free(f->args);
     free(f->meters);
+    free(f->population);
     json_decref(f->root);
     free(f->path);
     free(f);

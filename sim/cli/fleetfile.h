@@ -7,7 +7,9 @@
  * (name, value) pairs for the options table to parse (one set of checks
  * for the command line, the environment and the file), its meters as
  * specs that fleet_apply installs once the fleet is built. Every error
- * names the file and the JSON path: "fleet.json: $.meters[2].load.PF:
+ * names the file and the JSON path ("population" too: each meter's load
+ * drawn from a seeded mix, sim/engine/population.h):
+ * "fleet.json: $.meters[2].load.PF:
  * '1.7' ...".
  */
 #ifndef SIM_FLEETFILE_H
@@ -55,19 +57,25 @@ struct fleet {
     int nargs;
     struct fleet_meter *meters;
     size_t nmeters;
+    struct population *population;  /* "population", or NULL */
 };
 
 /* Read and check path. NULL with a message in err (naming the file and
  * the JSON path) when it cannot be read or is wrong. */
 struct fleet *fleet_load(const char *path, char *err, size_t errlen);
 
-/* Install the file's per-meter specs on a built fleet (after the state
+/* Install the file's per-meter specs on a built fleet, the entries of
+ * the meters it runs by their global index (e->span), (after the state
  * file and the command line's --slave): addresses, serials, loads and
  * settings. -1 with a message naming the JSON path when an entry lies
  * beyond the fleet, two meters share an address, or the meter refuses
  * settings; nothing is half-applied to a meter. f may be NULL. */
 int fleet_apply(const struct fleet *f, struct engine *e, char *err,
                 size_t errlen);
+
+/* The serial the file gives the fleet's meter g (0-based, global): true
+ * and *serial, or false when it gives none. f may be NULL. */
+bool fleet_serial(const struct fleet *f, unsigned g, uint32_t *serial);
 
 void fleet_free(struct fleet *f);
 

@@ -25,6 +25,7 @@
 #include "sim/base/timeparse.h"
 #include "sim/base/version.h"
 #include "sim/cli/fleetfile.h"
+#include "sim/cli/shard.h"
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -291,6 +292,15 @@ static enum opt_result opt_meters(const struct opt_def *d, const char *a,
     return ranged_unsigned(d, a, &o->meters);
 }
 
+static enum opt_result opt_shard(const struct opt_def *d, const char *a,
+                                 struct sim_options *o)
+{
+    char why[256];
+    if (shard_parse(a, &o->shard_index, &o->shard_count, why, sizeof why))
+        return bad(d, a, "%s", why);
+    return OPT_OK;
+}
+
 static enum opt_result opt_serial_base(const struct opt_def *d,
                                        const char *a, struct sim_options *o)
 {
@@ -519,6 +529,11 @@ static const struct opt_def opts[] = {
       .help = "first slave address, {min}..{max} (default 1)" },
     { "meters", 0, "N", "1", 1, 100000, "is not a count", .parse = opt_meters,
       .help = "simulate N meters, slave IDs ID..ID+N-1" },
+    { "shard", 0, "I/N", .parse = opt_shard,
+      .help = "run shard I of N: meters [I*M/N, (I+1)*M/N) of the\n"
+              "M (--meters), with their global serials, addresses\n"
+              "and seeds; I 'pod': $KPM31C_POD_INDEX, else the host\n"
+              "name's -ORDINAL (docs/fleet.md, \"Shards\")" },
     { "serial-base", 0, "N", XSTR(ENGINE_SERIAL_BASE), 1, ENGINE_SERIAL_MAX,
       "is not a serial number", .parse = opt_serial_base,
       .help = "serial numbers of a new fleet: N..N+meters-1,\n"
@@ -880,8 +895,8 @@ static enum opt_result from_file(const char *path, struct sim_options *o)
         const struct opt_def *d = find_long(x->name);
         if (!d || command_line_only(d)) {
             fprintf(stderr, "kpm31c-sim: %s: unknown key \"%s\" (an option's "
-                    "long name without --, \"meters\", \"scenario\" or "
-                    "\"args\"; docs/fleet.md)\n", x->where, x->name);
+                    "long name without --, \"meters\", \"population\", "
+                    "\"scenario\" or \"args\"; docs/fleet.md)\n", x->where, x->name);
             return OPT_ERROR;
         }
         if ((x->type == FLEET_BOOL) != !d->arg) {

@@ -28,6 +28,8 @@ struct sim_options {
     char parity;                /* 'E', 'O', 'N'; 0 = the meter's own */
     int slave;                  /* first slave address; 0 = the meter's own */
     unsigned meters;            /* fleet size */
+    unsigned shard_index;       /* --shard I/N: this process runs shard I */
+    unsigned shard_count;       /* of N; 0: the whole fleet */
     unsigned threads;           /* --threads: 0 one a core */
     unsigned serial_base;       /* a new fleet's first serial number */
     bool serial_base_set;       /* given on the command line */

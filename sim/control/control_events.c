@@ -121,7 +121,7 @@ void ctl_events_send(struct control *c, const char *name, json_t *data)
 static json_t *event_of(struct control *c, unsigned meter)
 {
     const struct meter *m = &c->e->meters[meter].core;
-    return json_pack("{s:i,s:I}", "meter", meter, "serial",
+    return json_pack("{s:i,s:I}", "meter", c->e->span.first + meter, "serial",
                      (json_int_t)m->serial);
 }
 

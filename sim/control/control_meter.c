@@ -33,9 +33,10 @@
     int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \
     if (k < 0)                                                            \
         return ctl_error((call)->conn, MHD_HTTP_NOT_FOUND, "meter",       \
-                         "no meter '%s' (an index 0..%u or a serial "     \
+                         "no meter '%s' (an index %u..%u or a serial "    \
                          "number)", (call)->arg[0],                       \
-                         (call)->c->e->count - 1)
+                         (call)->c->e->span.first,                        \
+                         (call)->c->e->span.first + (call)->c->e->count - 1)
 
 static struct meter *core_of(struct ctl_call *call, int k)
 {
@@ -143,7 +144,7 @@ static json_t *meter_summary(const struct control *c, unsigned k)
     const struct meter *m = &sm->core;
     json_t *o = json_object();
 
-    json_object_set_new(o, "index", json_integer(k));
+    json_object_set_new(o, "index", json_integer(c->e->span.first + k));
     json_object_set_new(o, "serial", json_integer(m->serial));
     json_object_set_new(o, "slave", json_integer(meter_comm(m)->slave));
     json_object_set_new(o, "time", uplink_json_time(meter_time(m)));
@@ -159,7 +160,9 @@ enum MHD_Result ctl_meters_list(struct ctl_call *call)
     json_t *a = json_array();
     for (unsigned k = 0; k < call->c->e->count; k++)
         json_array_append_new(a, meter_summary(call->c, k));
-    return ctl_json(call->conn, MHD_HTTP_OK, json_pack("{s:o}", "meters", a));
+    return ctl_json(call->conn, MHD_HTTP_OK,
+                    json_pack("{s:o,s:o}", "meters", a, "shard",
+                              endpoints_span_json(call->c->e)));
 }
 
 enum MHD_Result ctl_meter_get(struct ctl_call *call)

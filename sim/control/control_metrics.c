@@ -119,10 +119,23 @@ static void meters(FILE *f, const struct engine *e)
                 v = meter_credit_wh(m);
             }
             fprintf(f, "%s{meter=\"%u\",serial=\"%lu\",slave=\"%u\"} %.17g\n",
-                    per[j].name, k, (unsigned long)m->serial,
+                    per[j].name, e->span.first + k, (unsigned long)m->serial,
                     meter_comm(m)->slave, v);
         }
     }
+}
+
+/* Which part of the fleet this process runs (--shard): an info metric. */
+static void shard_info(FILE *f, const struct engine *e)
+{
+    const struct engine_span *sp = &e->span;
+
+    head(f, "kpm31c_shard_info", "gauge", "the shard this process runs: "
+         "shard of shards, global meters first..end-1 of fleet");
+    fprintf(f, "kpm31c_shard_info{shard=\"%u\",shards=\"%u\",first=\"%u\","
+            "end=\"%u\",fleet=\"%u\"} 1\n", sp->shard,
+            sp->shards ? sp->shards : 1, sp->first, sp->first + e->count,
+            sp->total);
 }
 
 enum MHD_Result ctl_metrics(struct ctl_call *call)
@@ -147,6 +160,7 @@ enum MHD_Result ctl_metrics(struct ctl_call *call)
         "virtual s per real s over the last real second", v->achieved);
     one(f, "kpm31c_meters", "gauge", "meters in this process",
         c->e->count);
+    shard_info(f, c->e);
     one(f, "kpm31c_uptime_seconds", "gauge", "real s since the API started",
         monotonic_s() - c->started);
     modbus(f, c->cfg.ports);

@@ -69,8 +69,10 @@ int ctl_meter_of(const struct control *c, const char *name)
 
     if (parse_long(name, 0, 4294967295L, &v))
         return -1;
-    if (v < (long)c->e->count)
-        return (int)v;
+    /* the fleet's index (a shard runs first..first + count - 1) */
+    if (v >= (long)c->e->span.first &&
+        v < (long)(c->e->span.first + c->e->count))
+        return (int)(v - (long)c->e->span.first);
     for (unsigned k = 0; k < c->e->count; k++)
         if (c->e->meters[k].core.serial == (uint32_t)v)
             return (int)k;

@@ -193,13 +193,15 @@ int engine_set_threads(struct engine *e, unsigned threads, char *err,
     return (int)n;
 }
 
-int engine_init(struct engine *e, unsigned count, int64_t start,
+int engine_init(struct engine *e, unsigned count,
+                const struct engine_span *span, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
                 char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     e->count = count;
+    e->span = span ? *span : (struct engine_span){ .total = count };
     e->now_ms = start * 1000;
     e->ticked = start - 1;
     e->fidelity = fidelity;
@@ -239,11 +241,12 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
             engine_free(e);
             return -1;
         }
-        meter_set_serial(&sm->core, (uint32_t)ENGINE_SERIAL_BASE + k);
+        meter_set_serial(&sm->core,
+                         (uint32_t)ENGINE_SERIAL_BASE + e->span.first + k);
         sm->rtc_last = start;
         wave_config_default(&wc);
         wc.sample_rate = e->sample_rate;
-        wc.seed = seed + k;
+        wc.seed = seed + e->span.first + k;
         load_apply(load, meter_relay_closed(&sm->core), &wc);
         warn_clipping(e, k, &wc);
         if (wave_init(&sm->wave, &wc)) {
@@ -259,7 +262,7 @@ int engine_init(struct engine *e, unsigned count, int64_t start,
 void engine_set_serials(struct engine *e, uint32_t first)
 {
     for (unsigned k = 0; k < e->count; k++)
-        meter_set_serial(&e->meters[k].core, first + k);
+        meter_set_serial(&e->meters[k].core, first + e->span.first + k);
 }
 
 void engine_free(struct engine *e)
@@ -272,10 +275,9 @@ void engine_free(struct engine *e)
     e->vbuf = e->ibuf = NULL;
 }
 
-int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
+/* Meter's load now l: the synthesizer follows, measured afresh. */
+static int put_load(struct engine *e, unsigned meter, const struct load *l)
 {
-    if (meter >= e->count)
-        return -1;
     struct sim_meter *sm = &e->meters[meter];
     struct load old = sm->load;
     sm->load = *l;
@@ -288,6 +290,53 @@ int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
     }
     sm->dirty = true;
     return 0;
+}
+
+int engine_set_load(struct engine *e, unsigned meter, const struct load *l)
+{
+    if (meter >= e->count)
+        return -1;
+    e->meters[meter].pop_on = false;
+    return put_load(e, meter, l);
+}
+
+/* A drawn load (no harmonics, no noise) as the meter has it already. */
+static bool same_draw(const struct load *a, const struct load *b)
+{
+    return a->u == b->u && a->i == b->i && a->phi == b->phi &&
+           a->f == b->f && !b->nharm && b->v_noise == 0 && b->i_noise == 0;
+}
+
+/* The population's loads for the interval that holds now: each meter
+ * that follows it and whose drawn load changed (an unchanged one is not
+ * measured again). */
+static int population_step(struct engine *e)
+{
+    int64_t s = e->now_ms / 1000;
+    int64_t from = population_next(e->pop, s) - e->pop->interval;
+    int rc = 0;
+
+    for (unsigned k = 0; k < e->count; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        struct load l;
+        if (!sm->pop_on)
+            continue;
+        population_load(e->pop, e->span.first + k, from, &l);
+        if (!same_draw(&l, &sm->load) && put_load(e, k, &l))
+            rc = -1;
+    }
+    e->pop_next_ms = population_next(e->pop, s) * 1000;
+    return rc;
+}
+
+int engine_set_population(struct engine *e, const struct population *pop)
+{
+    e->pop = pop;
+    if (!pop)
+        return 0;
+    for (unsigned k = 0; k < e->count; k++)
+        e->meters[k].pop_on = true;
+    return population_step(e);
 }
 
 void engine_set_achieved(struct engine *e, double speed)
@@ -437,7 +486,8 @@ static bool fast_tick(struct sim_meter *sm, int64_t s, bool tick)
         tick_meter(sm, s);
     sm->relay_moved = false;            /* measured afresh */
     /* a fleet's re-measures spread over a minute, not all at once */
-    int64_t every = ENGINE_FAST_REMEASURE - (int64_t)(sm->index % 60);
+    int64_t every = ENGINE_FAST_REMEASURE -
+                    (int64_t)((sm->engine->span.first + sm->index) % 60);
     if (sm->dirty || (s - sm->measured_at >= every &&
                       !noiseless(&sm->wave.cfg))) {
         sm->dirty = false;
@@ -570,6 +620,8 @@ int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
     if (target_ms > ENGINE_END_MS)
         target_ms = ENGINE_END_MS;
     for (unsigned steps = 0; steps < max_steps; steps++) {
+        if (e->pop && e->now_ms >= e->pop_next_ms && e->now_ms % 1000 == 0)
+            population_step(e);
         if (e->fidelity == ENGINE_FAST && e->now_ms % 1000 == 0) {
             if (e->now_ms + 1000 > target_ms)
                 break;
@@ -580,6 +632,8 @@ int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
                 n = FAST_MAX_SECONDS;
             if (n > (int64_t)(max_steps - steps))
                 n = max_steps - steps;
+            if (e->pop && n > (e->pop_next_ms - e->now_ms) / 1000)
+                n = (e->pop_next_ms - e->now_ms) / 1000;
             if (e->per_second || n < 2 || !fleet_quiet(e))
                 n = 1;
             step_fast(e, (unsigned)n);

@@ -41,6 +41,7 @@
 
 #include "core/meter.h"
 #include "sim/engine/load.h"
+#include "sim/engine/population.h"
 #include "sim/engine/wave.h"
 #include "sim/engine/workers.h"
 
@@ -89,6 +90,7 @@ struct sim_meter {
     unsigned index;             /* position in the fleet */
     unsigned part;              /* the worker share it is in */
     bool dirty;                 /* load or relay changed: measure again */
+    bool pop_on;                /* its load follows the population */
     bool relay_moved;           /* the relay moved: restart the window */
     bool measure;               /* fast: to be measured on a worker */
     int64_t measured_at;        /* virtual s of the last real window */
@@ -119,9 +121,21 @@ struct engine_watcher {
     void *ctx;
 };
 
+/* Which meters of the whole fleet this process runs (--shard): meters[k]
+ * is the fleet's meter first + k, its serial, noise seed and address
+ * derive from that global index. */
+struct engine_span {
+    unsigned first;             /* global index of meters[0] */
+    unsigned total;             /* meters in the whole fleet */
+    unsigned shard, shards;     /* shard I of N; N 0: not sharded */
+};
+
 struct engine {
     struct sim_meter *meters;
     unsigned count;
+    struct engine_span span;    /* where the meters sit in the fleet */
+    const struct population *pop;   /* loads drawn from it, or NULL */
+    int64_t pop_next_ms;        /* its next load change, virtual ms */
     int64_t now_ms;             /* virtual time, ms since 1970 */
     int64_t ticked;             /* the last second the RTCs were ticked */
     enum engine_fidelity fidelity;
@@ -154,9 +168,11 @@ struct engine {
 };
 
 /* Build a fleet of count meters at virtual time start (s), all with the
- * same load (each with its own noise seed, seed + index). Returns -1 with
- * a message in err on failure. */
-int engine_init(struct engine *e, unsigned count, int64_t start,
+ * same load (each with its own noise seed, seed + global index), the
+ * part span of a larger fleet (NULL: the whole fleet). Returns -1 with a
+ * message in err on failure. */
+int engine_init(struct engine *e, unsigned count,
+                const struct engine_span *span, int64_t start,
                 enum engine_fidelity fidelity, const struct load *load,
                 uint64_t seed, const struct engine_hooks *hooks,
                 char *err, size_t errlen);
@@ -169,8 +185,8 @@ void engine_free(struct engine *e);
 int engine_set_threads(struct engine *e, unsigned threads, char *err,
                        size_t errlen);
 
-/* Number the fleet's meters first, first + 1, ... (before a state file
- * restores the saved ones). */
+/* Number the fleet's meters first, first + 1, ... by their global index
+ * (before a state file restores the saved ones). */
 void engine_set_serials(struct engine *e, uint32_t first);
 
 /* Advance virtual time to target_ms (whole steps only: the time reached
@@ -208,6 +224,12 @@ static inline const char *engine_cause(struct engine *e, const char *cause)
 /* The speed the host achieves (virtual s per real s), for every meter's
  * REG_X_SIM_SPEED. */
 void engine_set_achieved(struct engine *e, double speed);
+
+/* Draw every meter's load from pop (kept by the caller for the run)
+ * from now on, changed at its interval boundaries; a meter given a load
+ * afterwards (engine_set_load: the fleet file, a scenario, the API)
+ * leaves it. -1 when a drawn load does not fit the front end. */
+int engine_set_population(struct engine *e, const struct population *pop);
 
 /* Change a meter's load. Takes effect at the next step. */
 int engine_set_load(struct engine *e, unsigned meter, const struct load *l);

@@ -132,6 +132,15 @@ static json_t *meter_json(const struct sim_meter *sm, unsigned index)
     return o;
 }
 
+json_t *endpoints_span_json(const struct engine *e)
+{
+    const struct engine_span *sp = &e->span;
+
+    return json_pack("{s:i,s:i,s:i,s:i,s:i}", "index", sp->shard,
+                     "count", sp->shards ? sp->shards : 1, "first", sp->first,
+                     "end", sp->first + e->count, "fleet", sp->total);
+}
+
 int endpoints_write_ready(const struct endpoints *eps,
                           const struct engine *e, const char *path,
                           char *err, size_t errlen)
@@ -143,10 +152,12 @@ int endpoints_write_ready(const struct endpoints *eps,
     for (unsigned k = 0; k < eps->count; k++)
         json_array_append_new(list, endpoint_json(&eps->list[k]));
     for (unsigned k = 0; k < e->count; k++)
-        json_array_append_new(meters, meter_json(&e->meters[k], k));
+        json_array_append_new(meters, meter_json(&e->meters[k],
+                                                 e->span.first + k));
     json_object_set_new(root, "pid", json_integer(getpid()));
     json_object_set_new(root, "version", json_string(SIM_VERSION));
     json_object_set_new(root, "endpoints", list);
+    json_object_set_new(root, "shard", endpoints_span_json(e));
     json_object_set_new(root, "meters", meters);
     text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(root);

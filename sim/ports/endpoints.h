@@ -54,9 +54,15 @@ int endpoints_add_path(struct endpoints *eps, const char *kind,
 /* One log line (info) per endpoint: "Modbus TCP on 127.0.0.1:40321". */
 void endpoints_announce(const struct endpoints *eps);
 
+/* The part of the fleet e runs, as the ready file and the control API
+ * show it: {"index": I, "count": N, "first": A, "end": B, "fleet": M}
+ * (global meters A..B-1 of M; 0 of 1 when not sharded). A json_t *. */
+struct json_t;
+struct json_t *endpoints_span_json(const struct engine *e);
+
 /* Write path atomically (a temporary file renamed over it): the pid, the
- * version, every endpoint and every meter's serial and slave address, as
- * JSON (docs/usage.md). 0, or -1 with a message naming --ready-file. */
+ * version, every endpoint, the shard and every meter's global index, serial
+ * and slave address, as JSON (docs/usage.md). 0, or -1 with a message naming --ready-file. */
 int endpoints_write_ready(const struct endpoints *eps,
                           const struct engine *e, const char *path,
                           char *err, size_t errlen);

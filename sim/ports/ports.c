@@ -24,23 +24,33 @@ static char parity_char(uint8_t parity)
 int ports_configure_meters(struct engine *e, const struct sim_options *o,
                            char *err, size_t errlen)
 {
-    unsigned off_bus = 0, first_off = 0;
+    unsigned off_bus = 0, first_off = 0, last_off = 0;
 
     for (unsigned k = 0; k < e->count; k++) {
         struct meter *m = &e->meters[k].core;
         struct meter_settings s = *meter_settings(m);
+        /* by the global index, in blocks of 247 (a shard's listener
+         * serves its meters: a shard of up to 247 from address 1 has
+         * them all on its bus, whichever part of the fleet it runs) */
+        unsigned g = e->span.first + k, slot = g % METER_SLAVE_MAX;
 
         unsigned addr = 0;      /* 0: the meter keeps its own */
         if (o->slave)
-            addr = (unsigned)o->slave + k;
-        else if (e->count > 1 && k > 0 && s.comm.slave == 1)
-            addr = 1 + k;
-        /* past the last address a meter is off the bus (MQTT and
-         * scenarios only) */
+            addr = (unsigned)o->slave + slot;
+        else if (e->span.total > 1 && g > 0 && s.comm.slave == 1)
+            addr = 1 + slot;
+        /* past the last address, or past this process's first 247
+         * meters (their addresses taken), a meter is off the bus (MQTT
+         * and scenarios only) */
+        if (addr && k >= METER_SLAVE_MAX)
+            addr = METER_SLAVE_MAX + 1;
         if (addr)
             s.comm.slave = addr <= METER_SLAVE_MAX ? (uint8_t)addr : 0;
-        if (addr > METER_SLAVE_MAX && !off_bus++)
-            first_off = k;
+        if (addr > METER_SLAVE_MAX) {
+            if (!off_bus++)
+                first_off = g;
+            last_off = g;
+        }
         if (o->baud)
             s.comm.baud = (uint16_t)o->baud;
         if (o->parity)
@@ -56,7 +66,7 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
     if (off_bus)
         log_warn("meters %u..%u (%u) are past slave address %d: simulated, "
                  "but not reachable over Modbus RTU or TCP (MQTT and "
-                 "scenarios only)", first_off + 1, first_off + off_bus,
+                 "scenarios only)", first_off + 1, last_off + 1,
                  off_bus, METER_SLAVE_MAX);
     return 0;
 }

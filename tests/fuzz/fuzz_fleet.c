@@ -21,7 +21,7 @@ struct fuzz_fleet *fuzz_fleet(void)
 
     if (ready)
         return &f;
-    if (engine_init(&f.engine, 3, 1767225600, ENGINE_FAST, &load, 1, NULL,
+    if (engine_init(&f.engine, 3, NULL, 1767225600, ENGINE_FAST, &load, 1, NULL,
                     err, sizeof err) < 0) {
         fprintf(stderr, "fuzz: %s\n", err);
         abort();

@@ -294,7 +294,8 @@ def test_schema_has_every_option_of_the_help():
     names -= {"config", "help", "version"}
     props = set(schema()["properties"])
     assert names <= props, sorted(names - props)
-    assert props - names <= {"meters", "scenario", "args", "$schema"}, \
+    assert props - names <= {"meters", "population", "scenario", "args",
+                              "$schema"}, \
         sorted(props - names)
 
 
