@@ -39,10 +39,10 @@ BAD = [
     (["--bogus"], "unknown option '--bogus'"),
     (["--speed"], "--speed needs a value"),
     (["a.lua", "b.lua"], "unexpected argument 'b.lua'"),
-    (["--fault", "explode"], "--fault 'explode'"),
+    (["--fault", "explode"], "--fault: 'explode' unknown fault"),
     (["--fault", "dely=20"], "unknown key 'dely' (a fault kind: delay=MS, "
      "noreply, busy or badcrc; then keys: slave=, addr=, p=, transport=)"),
-    (["--fault", "delay=100,p=2"], "--fault 'delay=100,p=2'"),
+    (["--fault", "delay=100,p=2"], "--fault: 'delay=100,p=2'"),
     (["--start", "2026-02-01", "--until", "2026-01-01"],
      "--until is before the clock's start"),
     (["--speed", "0", "--until", "1h"], "a frozen clock never gets there"),
