@@ -519,7 +519,8 @@ static const struct opt_def opts[] = {
       .help = "options and per-meter set-up from a JSON fleet file\n"
               "(docs/fleet.md); every option also reads KPM31C_NAME\n"
               "(--mqtt-client-id: KPM31C_MQTT_CLIENT_ID); the command line wins,\n"
-              "then the environment, then the file" },
+              "then the environment, then the file, then\n"
+              "KPM31C_DEFAULT_NAME (a wrapper's defaults)" },
 
     SECTION("Ports"),
     { "tcp", 0, "HOST:PORT", "127.0.0.1:1502", .parse = opt_tcp,
