@@ -61,6 +61,9 @@ def test_the_installed_binary_runs_the_installed_scenario_library():
         f.write('print("the local one")\n')
     r = run(h, exe, "pv_export.lua", cwd=cwd)
     assert r.returncode == 0 and "the local one" in r.stdout, r
+    # named without .lua too: the local one shadows the library's
+    r = run(h, exe, "pv_export", cwd=cwd)
+    assert r.returncode == 0 and "the local one" in r.stdout, r
     r = run(h, exe, "no_such_story", cwd=cwd)
     assert r.returncode == 2, r
     assert "no_such_story: no such scenario here, nor in the scenario " \
