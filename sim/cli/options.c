@@ -975,6 +975,8 @@ static enum opt_result faults_from(const struct opt_def *d, const char *v,
         if (*f && set_from(d, f, var, o))
             return OPT_ERROR;
     }
+    if (!o->nfaults)
+        free(copy);             /* nothing points into it */
     return OPT_OK;
 }
 
