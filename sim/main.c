@@ -837,9 +837,14 @@ static void stop(struct sim *s)
         log_error("%s", err);
         s->exit_code = EXIT_RUNTIME;
     }
-    /* last: once it is gone, the state and the results are there */
-    if (s->ready_written)
-        unlink(s->opt.ready_path);
+    /* last: once it is gone, the state and the results are there; one
+     * left behind would keep a job that waits for it to go waiting */
+    if (s->ready_written && unlink(s->opt.ready_path) && errno != ENOENT) {
+        log_error("--ready-file %s: cannot remove it at exit: %s (the "
+                  "process is gone all the same)", s->opt.ready_path,
+                  strerror(errno));
+        s->exit_code = EXIT_RUNTIME;
+    }
     uplink_free(s->uplink);
     ports_close(&s->ports);
     changes_close(s->changes);

@@ -994,6 +994,53 @@ static int check_fleet(const struct fleet *f, const struct engine *e,
     return 0;
 }
 
+/* A meter's serial and its global index, for finding two alike. */
+struct serial_of {
+    uint32_t serial;
+    unsigned g;
+};
+
+static int by_serial(const void *a, const void *b)
+{
+    const struct serial_of *x = a, *y = b;
+
+    if (x->serial != y->serial)
+        return x->serial < y->serial ? -1 : 1;
+    return x->g < y->g ? -1 : x->g > y->g;
+}
+
+/* Every serial once in this process: a serial names a meter in the API's
+ * paths, the MQTT topics and client ids, the metrics and the ready file. */
+static int check_serials(const struct fleet *f, const struct engine *e,
+                         char *err, size_t errlen)
+{
+    struct serial_of *all = calloc(e->count ? e->count : 1, sizeof *all);
+    int rc = 0;
+
+    if (!all)
+        return fail(err, errlen, f->path, "out of memory");
+    for (unsigned k = 0; k < e->count; k++) {
+        all[k].g = e->span.first + k;
+        if (!fleet_serial(f, all[k].g, &all[k].serial))
+            all[k].serial = e->meters[k].core.serial;
+    }
+    qsort(all, e->count, sizeof *all, by_serial);
+    for (unsigned k = 1; k < e->count && !rc; k++) {
+        if (all[k].serial != all[k - 1].serial)
+            continue;
+        const struct fleet_meter *fm = entry_of(f, all[k].g);
+        if (!fm)
+            fm = entry_of(f, all[k - 1].g);
+        rc = fail(err, errlen, fm ? fm->where : f->path,
+                  "meters %u and %u would both have serial %08" PRIu32
+                  " (give each meter its own; --serial-base gives the "
+                  "meters without one N + their index)",
+                  all[k - 1].g + 1, all[k].g + 1, all[k].serial);
+    }
+    free(all);
+    return rc;
+}
+
 int fleet_apply(const struct fleet *f, struct engine *e, char *err,
                 size_t errlen)
 {
@@ -1003,7 +1050,7 @@ int fleet_apply(const struct fleet *f, struct engine *e, char *err,
                     "not fit the meter's front end");
     if (!f || !f->nmeters)
         return 0;
-    if (check_fleet(f, e, err, errlen))
+    if (check_fleet(f, e, err, errlen) || check_serials(f, e, err, errlen))
         return -1;
     for (unsigned k = 0; k < e->count; k++) {
         unsigned g = e->span.first + k;

@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "core/meter.h"
+#include "protocols/modbus_fault.h"
 #include "protocols/modbus_tcp.h"
 #include "protocols/mqtt.h"
+#include "sim/base/log.h"
 #include "sim/base/numparse.h"
 #include "sim/base/timeparse.h"
 #include "sim/base/version.h"
@@ -247,6 +249,7 @@ static enum opt_result opt_rtu_tcp(const struct opt_def *d, const char *a,
 static enum opt_result opt_rtu(const struct opt_def *d, const char *a,
                                struct sim_options *o)
 {
+    o->rtu_set = true;
     if (!strcmp(a, "off")) {            /* as --tcp off: none */
         o->rtu_path = NULL;
         return OPT_OK;
@@ -262,8 +265,16 @@ static enum opt_result opt_http(const struct opt_def *d, const char *a,
     return OPT_OK;
 }
 
-OPT_FN(opt_http_token, return nonempty(d, a, "is not a token",
-                                       &o->http_token))
+/* Where --http-token came from: a token without --http is worth a word
+ * unless it is the environment's (shared by every process started). */
+static bool token_from_env;
+
+static enum opt_result opt_http_token(const struct opt_def *d, const char *a,
+                                      struct sim_options *o)
+{
+    token_from_env = origin && !strncmp(origin, "KPM31C_", 7);
+    return nonempty(d, a, "is not a token", &o->http_token);
+}
 
 static enum opt_result opt_baud(const struct opt_def *d, const char *a,
                                 struct sim_options *o)
@@ -377,9 +388,16 @@ OPT_FN(opt_tcp_idle_timeout, return ranged_double(d, a, &o->tcp_idle_timeout))
 OPT_FN(opt_tcp_frame_timeout,
        return ranged_double(d, a, &o->tcp_frame_timeout))
 
+/* Checked here, so a bad spec is named where it came from (the command
+ * line, the file's JSON path or the variable); installed by sim/ports. */
 static enum opt_result opt_fault(const struct opt_def *d, const char *a,
                                  struct sim_options *o)
 {
+    struct mb_fault rule;
+    char why[256];
+
+    if (mb_fault_parse(a, &rule, why, sizeof why))
+        return bad(d, a, "%s", why);
     if (o->nfaults >= OPT_MAX_FAULTS)
         return bad(d, a, "is one too many (%d at most)", OPT_MAX_FAULTS);
     o->faults[o->nfaults++] = a;
@@ -507,7 +525,8 @@ static const struct opt_def opts[] = {
       .help = "options and per-meter set-up from a JSON fleet file\n"
               "(docs/fleet.md); every option also reads KPM31C_NAME\n"
               "(--mqtt-client-id: KPM31C_MQTT_CLIENT_ID); the command line wins,\n"
-              "then the environment, then the file" },
+              "then the environment, then the file, then\n"
+              "KPM31C_DEFAULT_NAME (a wrapper's defaults)" },
 
     SECTION("Ports"),
     { "tcp", 0, "HOST:PORT", "127.0.0.1:1502", .parse = opt_tcp,
@@ -747,6 +766,13 @@ static void print_help(void)
 
 /* ---- the command line ---- */
 
+/* A default was not given: a scenario's own defaults beat it. */
+static void forget_given(struct sim_options *o)
+{
+    o->tcp_set = o->meters_set = o->speed_set = o->seed_set =
+        o->state_set = o->serial_base_set = o->rtu_set = o->load_set = false;
+}
+
 /* What the table does not say: defaults that are no option's value. */
 static void set_defaults(struct sim_options *o)
 {
@@ -757,9 +783,7 @@ static void set_defaults(struct sim_options *o)
     for (size_t k = 0; k < nopts; k++)
         if (opts[k].def)
             opts[k].parse(&opts[k], opts[k].def, o);
-    /* the defaults were not given on the command line */
-    o->tcp_set = o->meters_set = o->speed_set = o->seed_set =
-        o->state_set = o->serial_base_set = false;
+    forget_given(o);
 }
 
 /* getopt_long's view of the table: each option returns FIRST_VAL + its
@@ -896,6 +920,7 @@ static enum opt_result from_file(const char *path, struct sim_options *o)
         return OPT_ERROR;
     }
     o->fleet = f;       /* kept for the whole run: values point into it */
+    bool faults = false;
     for (size_t k = 0; k < f->noptions; k++) {
         const struct fleet_option *x = &f->options[k];
         const struct opt_def *d = find_long(x->name);
@@ -916,22 +941,54 @@ static enum opt_result from_file(const char *path, struct sim_options *o)
                     "list\n", x->where, d->name);
             return OPT_ERROR;
         }
+        if (d->parse == opt_fault && !faults) {
+            faults = true;
+            o->nfaults = 0;     /* the file's replace the defaults' */
+        }
         if (set_from(d, x->value, x->where, o))
             return OPT_ERROR;
     }
     return OPT_OK;
 }
 
-/* KPM31C_ and the long name in capitals, '-' as '_'. */
-static void env_name(const char *name, char *out, size_t len)
+#define ENV_PREFIX "KPM31C_"
+#define ENV_DEFAULT "KPM31C_DEFAULT_"   /* the defaults layer (wrappers) */
+
+/* PREFIX and the long name in capitals, '-' as '_'. */
+static void env_name(const char *prefix, const char *name, char *out,
+                     size_t len)
 {
-    size_t n = (size_t)snprintf(out, len, "KPM31C_");
+    size_t n = (size_t)snprintf(out, len, "%s", prefix);
     for (; *name && n + 1 < len; name++)
         out[n++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
     out[n] = '\0';
 }
 
-static enum opt_result from_environment(struct sim_options *o)
+/* var's faults, one or more separated by ';' (the environment holds one
+ * string); they replace those of the layers below. */
+static enum opt_result faults_from(const struct opt_def *d, const char *v,
+                                   const char *var, struct sim_options *o)
+{
+    char *copy = strdup(v), *save = NULL;      /* kept: faults point in */
+
+    if (!copy)
+        return usage_error("%s: out of memory", var);
+    o->nfaults = 0;
+    for (char *f = strtok_r(copy, ";", &save); f;
+         f = strtok_r(NULL, ";", &save)) {
+        while (isspace((unsigned char)*f))
+            f++;
+        if (*f && set_from(d, f, var, o))
+            return OPT_ERROR;
+    }
+    if (!o->nfaults)
+        free(copy);             /* nothing points into it */
+    return OPT_OK;
+}
+
+/* Every option's PREFIXNAME variable; an empty one is unset. */
+static enum opt_result from_variables(const char *prefix,
+                                      struct sim_options *o)
 {
     for (size_t k = 0; k < nopts; k++) {
         const struct opt_def *d = &opts[k];
@@ -940,15 +997,97 @@ static enum opt_result from_environment(struct sim_options *o)
 
         if (!d->name || command_line_only(d))
             continue;
-        env_name(d->name, var, sizeof var);
-        if (!(v = getenv(var)))
+        env_name(prefix, d->name, var, sizeof var);
+        if (!(v = getenv(var)) || !*v)
             continue;
-        if (d->parse == opt_fault)
-            o->nfaults = 0;     /* the environment's replace the file's */
-        if (set_from(d, v, var, o))
+        if (d->parse == opt_fault ? faults_from(d, v, var, o)
+                                  : set_from(d, v, var, o))
             return OPT_ERROR;
     }
     return OPT_OK;
+}
+
+/* The edit distance of a and b, a swap of neighbours one edit (names of
+ * at most 64 characters). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), m[65][65];
+
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (!i || !j) {
+                m[i][j] = i + j;
+                continue;
+            }
+            size_t best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (m[i - 1][j] + 1 < best)
+                best = m[i - 1][j] + 1;
+            if (m[i][j - 1] + 1 < best)
+                best = m[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
+                best = m[i - 2][j - 2] + 1;
+            m[i][j] = best;
+        }
+    return m[la][lb];
+}
+
+/* A variable kpm31c-sim reads that is no option's: --config's, the
+ * shard's pod index, and scripts/run's binary. */
+static const char *const other_vars[] = { "KPM31C_CONFIG",
+                                          "KPM31C_POD_INDEX", "KPM31C_SIM" };
+
+/* name against every variable read: 0 when it is one, else the distance
+ * to the closest (in *closest). */
+static size_t closest_var(const char *name, char *closest, size_t len)
+{
+    static const char *const prefixes[] = { ENV_PREFIX, ENV_DEFAULT };
+    size_t best = SIZE_MAX;
+
+    for (size_t k = 0; k < sizeof other_vars / sizeof *other_vars; k++) {
+        size_t dist = distance(name, other_vars[k]);
+        if (dist < best) {
+            best = dist;
+            snprintf(closest, len, "%s", other_vars[k]);
+        }
+    }
+    for (size_t k = 0; k < nopts; k++) {
+        if (!opts[k].name || command_line_only(&opts[k]))
+            continue;
+        for (size_t p = 0; p < 2; p++) {
+            char var[64];
+            env_name(prefixes[p], opts[k].name, var, sizeof var);
+            size_t dist = distance(name, var);
+            if (dist < best) {
+                best = dist;
+                snprintf(closest, len, "%s", var);
+            }
+        }
+    }
+    return best;
+}
+
+/* A KPM31C_ variable nothing reads is a typo, most likely: say so. */
+static void warn_unknown_variables(void)
+{
+    extern char **environ;
+
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        char name[64], closest[64];
+
+        if (strncmp(*e, ENV_PREFIX, strlen(ENV_PREFIX)) || !eq ||
+            (size_t)(eq - *e) >= sizeof name)
+            continue;
+        memcpy(name, *e, (size_t)(eq - *e));
+        name[eq - *e] = '\0';
+        if (closest_var(name, closest, sizeof closest))
+            log_warn("%s is no variable of kpm31c-sim, ignored (the closest "
+                     "is %s; docs/fleet.md, \"The environment\")", name,
+                     closest);
+    }
 }
 
 /* --config FILE from the command line, else $KPM31C_CONFIG, else NULL:
@@ -988,6 +1127,9 @@ static enum opt_result check_together(struct sim_options *o)
     if (!o->fidelity_set)
         o->fidelity = (!o->speed_max && o->speed <= 1.0) ? ENGINE_FULL
                                                          : ENGINE_FAST;
+    if (o->http_token && !o->http_host[0] && !token_from_env)
+        log_warn("--http-token without --http: there is no control API "
+                 "for the token to guard");
     return OPT_OK;
 }
 
@@ -1001,11 +1143,17 @@ enum opt_result options_parse(int argc, char **argv, struct sim_options *o)
 
     set_defaults(o);
     getopt_table(longs, shorts);
-    /* the defaults, then the file, the environment, the command line */
+    warn_unknown_variables();
+    /* the defaults, the wrapper's (KPM31C_DEFAULT_*), then the file, the
+     * environment, the command line: each replaces what the ones before
+     * it gave */
+    if (from_variables(ENV_DEFAULT, o))
+        return OPT_ERROR;
+    forget_given(o);
     file = config_path(argc, argv, longs, shorts);
     if (file && from_file(file, o))
         return OPT_ERROR;
-    if (from_environment(o))
+    if (from_variables(ENV_PREFIX, o))
         return OPT_ERROR;
     opterr = 0;
     optind = 1;

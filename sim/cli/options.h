@@ -71,7 +71,7 @@ struct sim_options {
                                    without letting time pass; 0 never */
     unsigned lua_memory;        /* --lua-memory: MiB a scenario may use */
     /* given on the command line (a scenario's defaults yield to them) */
-    bool speed_set, seed_set, meters_set, state_set, tcp_set;
+    bool speed_set, seed_set, meters_set, state_set, tcp_set, rtu_set;
     bool fidelity_set;
     enum engine_fidelity fidelity;
     double checkpoint;          /* real s between state saves */

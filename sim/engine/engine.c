@@ -12,6 +12,10 @@
 #define FAST_SETTLE_MS 2000     /* at most this long to settle (noise) */
 #define FAST_MAX_SECONDS 60     /* seconds a fast step may run at once */
 
+/* A pulse, stamped by the core on the meter's clock (which a user may
+ * have set, or which drifts): the hooks hear it in virtual time, as the
+ * pulse output is a line any rig sees at the instant it happens (and
+ * relay events, the scenario's now() and --until are virtual too). */
 static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 {
     struct sim_meter *sm = ctx;
@@ -19,6 +23,7 @@ static void on_pulse(void *ctx, uint64_t count, int64_t t_ms)
 
     if (!e->hooks.pulse)
         return;
+    t_ms -= 1000 * (sm->batch ? sm->rtc_offset : engine_rtc_offset(sm));
     if (e->on_workers) {
         struct engine_part *p = &e->parts[sm->part];
         if (p->npulses == p->cap) {
@@ -544,8 +549,10 @@ static void fast_meter(struct engine *e, struct sim_meter *sm, int64_t s,
         unsigned done = 0;
         if ((tick || j > 0) && quiet(sm)) {
             sm->rtc_offset = engine_rtc_offset(sm);
+            sm->batch = true;
             done = meter_run_seconds(&sm->core, s + j + sm->rtc_offset,
                                      n - j);
+            sm->batch = false;
             if (done)
                 sm->rtc_last = meter_time(&sm->core);
         }

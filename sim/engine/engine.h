@@ -97,6 +97,8 @@ struct sim_meter {
     int64_t rtc_last;           /* the RTC second last ticked */
     int64_t rtc_offset;         /* s the RTC is ahead of virtual time: a
                                    user set it (Modbus, keys, scenario) */
+    bool batch;                 /* in meter_run_seconds: rtc_offset holds,
+                                   rtc_last lags the core's clock */
     double drift_ppm;           /* the RTC runs fast (> 0) or slow, ppm */
     double drift_acc;           /* us of drift not yet applied, |x| < 1e6 */
 };

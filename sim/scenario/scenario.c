@@ -601,7 +601,8 @@ static void push_args(lua_State *L, const struct sim_options *o)
 }
 
 /* Scenario defaults for what the command line left alone: no state
- * file, no Modbus TCP listener, a fixed start, speed max. */
+ * file, no Modbus TCP listener or RTU pty, no load, a fixed start, speed
+ * max. */
 static void apply_defaults(struct scenario *sc, struct sim_options *o)
 {
     sc->cli.start = o->start_set;
@@ -614,6 +615,11 @@ static void apply_defaults(struct scenario *sc, struct sim_options *o)
         o->state_path = NULL;
     if (!o->tcp_set)
         o->tcp_off = true;
+    /* a wrapper's defaults (KPM31C_DEFAULT_*) are not the scenario's */
+    if (!o->rtu_set)
+        o->rtu_path = NULL;
+    if (!o->load_set)
+        load_default(&o->load);
     if (!o->start_set) {
         time_parse_iso(SC_DEFAULT_START, &o->start);
         o->start_set = true;

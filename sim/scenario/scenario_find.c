@@ -70,6 +70,9 @@ int scenario_find(const char *name, char *out, size_t outlen, char *err,
     snprintf(out, outlen, "%s", name);
     if (strchr(name, '/') || is_file(name))
         return 0;
+    /* the current directory first: ./demo.lua shadows the library's demo */
+    if (look_in(".", name, out, outlen))
+        return 0;
     beside_binary(installed, sizeof installed);
     if (look_in(installed, name, out, outlen) ||
         look_in(compiled, name, out, outlen))

@@ -1,8 +1,9 @@
 /*
  * The scenario library (scenarios/ with its lib/ and data/, installed by
  * meson install): a scenario named without a directory, such as
- * "household_day" or "household_day.lua", that is no file in the current
- * directory is looked up there (docs/usage.md, "Install"):
+ * "household_day" or "household_day.lua", is first NAME or NAME.lua in
+ * the current directory (a local script shadows the library's), else it
+ * is looked up there (docs/usage.md, "Install"):
  *   1. beside the binary as installed: BINDIR/../DATADIR/kpm31c-sim/
  *      scenarios, so an installation moved as a whole (or into a DESTDIR)
  *      finds its own library;

@@ -6,6 +6,7 @@ Usage: test_endpoints.py KPM31C_SIM"""
 import json
 import os
 import re
+import signal
 import socket
 import sys
 
@@ -83,6 +84,20 @@ def test_the_ready_file_goes_after_the_results_are_written():
     assert p.p.wait(60) == 0, p.stderr()
     assert not os.path.exists(ready)
     assert S.dump(dump)["serial"] == doc["meters"][0]["serial"]
+
+
+def test_a_ready_file_that_cannot_be_removed_is_an_error_at_exit():
+    """A job waits for the ready file to go: one left behind is said, and
+    the exit status is 3 (here a directory took its name during the run:
+    unlink refuses it, even to root)."""
+    h = H.harness()
+    p, ready, doc = start(h, "--tcp", "127.0.0.1:0")
+    os.remove(ready)
+    os.mkdir(ready)
+    os.kill(p.p.pid, signal.SIGTERM)
+    assert p.p.wait(30) == 3, p.stderr()
+    assert "--ready-file %s: cannot remove it at exit" % ready in \
+        p.stderr(), p.stderr()
 
 
 def test_a_stale_ready_file_is_removed_even_when_the_start_fails():

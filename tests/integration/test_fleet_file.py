@@ -160,12 +160,23 @@ def test_command_line_over_environment_over_file():
     assert S.dump(h.path("out.json"))["slave"] == 9
     slave, _ = slave_in_dump(h, env)
     assert slave == 5
-    # a flag from the environment; the file's list of faults replaced by
-    # the command line's
-    write(h, "faults.json", {"fault": ["explode"], "tcp": "off",
+    # a bad fault is named where it came from: the file's JSON path, the
+    # variable (which holds several, separated by ';'), the option
+    write(h, "faults.json", {"fault": ["busy,p=0.5", "explode"], "tcp": "off",
                              "no-state": True, "until": "1s"})
     r = run(h, "--config", "faults.json")
-    assert r.returncode == 2 and "--fault 'explode'" in r.stderr, r.stderr
+    assert r.returncode == 2 and "faults.json: $.fault[1]: 'explode' " \
+        "unknown fault" in r.stderr, r.stderr
+    r = run(h, "--tcp", "off", "--no-state", "--until", "1s",
+            env=env_without_kpm31c(KPM31C_FAULT="busy,p=0.5; delay=x"))
+    assert r.returncode == 2 and "KPM31C_FAULT: 'delay=x' delay=x: not a " \
+        "whole number" in r.stderr, r.stderr
+    r = run(h, "--tcp", "off", "--no-state", "--until", "1s", "--speed",
+            "max", env=env_without_kpm31c(KPM31C_FAULT="busy,p=0.5;noreply"))
+    assert r.returncode == 0, r.stderr
+    # the file's list of faults replaced by the command line's
+    write(h, "faults.json", {"fault": ["noreply"], "tcp": "off",
+                             "no-state": True, "until": "1s"})
     r = run(h, "--config", "faults.json", "--fault", "busy,p=0.5",
             "--speed", "max")
     assert r.returncode == 0, r.stderr
@@ -242,7 +253,16 @@ def test_bad_files_name_the_json_path_and_start_nothing():
              "bad.json: $.meters[0]: meter 3 is beyond the fleet of 2"),
             ({"meters": [{"index": 1, "slave": 2}]}, ["--meters", "2"],
              "bad.json: $.meters[0]: meters 1 and 2 would both have slave "
-             "address 2")]:
+             "address 2"),
+            # a serial names a meter (API paths, MQTT topics, metrics)
+            ({"meters": [{"index": 1, "serial": 5},
+                         {"index": 2, "serial": 5}]}, ["--meters", "2"],
+             "bad.json: $.meters[1]: meters 1 and 2 would both have serial "
+             "00000005"),
+            ({"meters": [{"index": 1, "serial": 6}]},
+             ["--meters", "3", "--serial-base", "5"],
+             "bad.json: $.meters[0]: meters 1 and 2 would both have serial "
+             "00000006")]:
         write(h, "bad.json", doc)
         r = run(h, "--config", "bad.json", "--until", "1s", "--dump",
                 "out.json", *cli)
@@ -256,6 +276,65 @@ def test_bad_files_name_the_json_path_and_start_nothing():
     refused(h, r, "KPM31C_SPEED: 'fast' is not a number >= 0 or 'max'")
     r = run(h, env=env_without_kpm31c(KPM31C_HEADLESS="maybe"))
     refused(h, r, "KPM31C_HEADLESS: 'maybe' is not true or false")
+
+
+def test_unknown_variables_are_named_and_empty_ones_are_unset():
+    """A KPM31C_ variable no option reads is a typo: a warning names the
+    closest; an empty variable is unset (as a flag's empty value is)."""
+    h = H.harness()
+    r = run(h, "--tcp", "off", "--no-state", "--until", "1s", "--speed",
+            "max", "--dump", "out.json", env=env_without_kpm31c(
+                KPM31C_SPED="0", KPM31C_DEFAULT_LAOD="U=1",
+                KPM31C_SLAVE="", KPM31C_HTTP_TOKEN=""))
+    assert r.returncode == 0, r.stderr
+    assert "KPM31C_SPED is no variable of kpm31c-sim, ignored (the " \
+        "closest is KPM31C_SPEED" in r.stderr, r.stderr
+    assert "KPM31C_DEFAULT_LAOD is no variable of kpm31c-sim, ignored " \
+        "(the closest is KPM31C_DEFAULT_LOAD" in r.stderr, r.stderr
+    assert "KPM31C_SLAVE" not in r.stderr and "token" not in r.stderr, \
+        r.stderr
+    assert S.dump(h.path("out.json"))["slave"] == 1
+    # loopback needs no token: an empty one is none, not a bad one
+    port = H.free_port()
+    r = run(h, "--tcp", "off", "--no-state", "--until", "1s", "--speed",
+            "max", "--http", "127.0.0.1:%d" % port,
+            env=env_without_kpm31c(KPM31C_HTTP_TOKEN=""))
+    assert r.returncode == 0, r.stderr
+    r = run(h, "--tcp", "off", "--no-state", "--until", "1s", "--speed",
+            "max", "--http-token", "abc")
+    assert r.returncode == 0 and "--http-token without --http" in \
+        r.stderr, r.stderr
+
+
+def test_defaults_layer_yields_to_every_other_source():
+    """KPM31C_DEFAULT_NAME (scripts/run's and the service unit's
+    defaults) is the weakest source: the file, KPM31C_NAME and the command
+    line each replace it; a scenario's own defaults beat it too."""
+    h = H.harness()
+    write(h, "fleet.json", {"load": "U=100,I=1,PF=1", "no-state": True,
+                            "until": "5s", "speed": "max", "tcp": "off",
+                            "dump": "out.json", "headless": True})
+    base = dict(KPM31C_DEFAULT_LOAD="U=230,I=7,PF=1",
+                KPM31C_DEFAULT_SLAVE="9")
+
+    def dumped(*cli, **env):
+        r = run(h, *cli, env=env_without_kpm31c(**dict(base, **env)))
+        assert r.returncode == 0, r.stderr
+        return S.dump(h.path("out.json"))
+    d = dumped("--config", "fleet.json")
+    assert round(d["measurements"]["i"]) == 1 and d["slave"] == 9, d
+    d = dumped("--config", "fleet.json", KPM31C_SLAVE="4")
+    assert d["slave"] == 4, d
+    d = dumped("--no-state", "--until", "5s", "--speed", "max", "--tcp",
+               "off", "--dump", "out.json")
+    assert round(d["measurements"]["i"]) == 7 and d["slave"] == 9, d
+    d = dumped("--no-state", "--until", "5s", "--speed", "max", "--tcp",
+               "off", "--dump", "out.json", "--load", "U=230,I=2")
+    assert round(d["measurements"]["i"]) == 2, d
+    r = run(h, "--tcp", "off", "--no-state", env=env_without_kpm31c(
+        KPM31C_DEFAULT_SPEED="fast"))
+    assert r.returncode == 2 and "KPM31C_DEFAULT_SPEED: 'fast' is not" in \
+        r.stderr, r.stderr
 
 
 # ---- the schema and the docs

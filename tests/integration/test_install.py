@@ -61,6 +61,9 @@ def test_the_installed_binary_runs_the_installed_scenario_library():
         f.write('print("the local one")\n')
     r = run(h, exe, "pv_export.lua", cwd=cwd)
     assert r.returncode == 0 and "the local one" in r.stdout, r
+    # named without .lua too: the local one shadows the library's
+    r = run(h, exe, "pv_export", cwd=cwd)
+    assert r.returncode == 0 and "the local one" in r.stdout, r
     r = run(h, exe, "no_such_story", cwd=cwd)
     assert r.returncode == 2, r
     assert "no_such_story: no such scenario here, nor in the scenario " \
@@ -87,6 +90,14 @@ def test_docs_man_page_and_units_are_installed():
     exe = os.path.join(d["prefix_bin"], "kpm31c-sim")
     assert "ExecStart=%s --headless" % exe in unit, unit
     assert "--config /etc/kpm31c-sim/%i.json" in tmpl, tmpl
+    # the units' defaults are the weakest source: OPTIONS, the fleet file
+    # and KPM31C_* in /etc/default/kpm31c-sim replace them
+    for text in (unit, tmpl):
+        start = [l for l in text.splitlines() if l.startswith("ExecStart=")]
+        assert not any(o in start[0] for o in ("--load", "--tcp", "--rtu",
+                                               "--ready-file")), start
+    assert "Environment=KPM31C_DEFAULT_TCP=127.0.0.1:1502" in unit, unit
+    assert "Environment=KPM31C_DEFAULT_READY_FILE=" in tmpl, tmpl
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         print("# skipped systemd-analyze verify: not installed")

@@ -41,9 +41,9 @@ def expected():
     return out
 
 
-def run(h, fidelity, stream):
+def run(h, fidelity, stream, prelude=""):
     with open(h.path("p.lua"), "w") as f:
-        f.write(SCENARIO)
+        f.write(prelude + SCENARIO)
     r = S.run(h, h.path("p.lua"), "-q", "--no-state", "--tcp", "off",
               "--start", "2026-01-01", "--fidelity", fidelity,
               "--pulses", stream, "--dump", h.path("d.json"))
@@ -87,6 +87,23 @@ def test_pulse_times_after_load_steps_jsonl_full():
     # full fidelity: the window (200 ms) that spans a step is measured
     # as one, so a pulse in it lands up to a window's length off
     check(want, hooked, streamed, count, dumped, 200)
+
+
+def test_pulse_times_are_virtual_whatever_the_meters_clock_says():
+    """The pulse output is a line: its pulses are stamped with virtual
+    time (as relay events and now() are), not with the meter's RTC, which
+    a user set five months ahead here and which runs fast."""
+    h = H.harness()
+    want = expected()
+    prelude = ('meter(1):set_clock(time("2026-06-01T00:00:00"))\n'
+               'meter(1):drift(50000)\n')
+    for fidelity in ("fast", "full"):
+        r, hooked, count, dumped = run(h, fidelity, h.path("p.csv"), prelude)
+        with open(h.path("p.csv")) as f:
+            streamed = [tuple(int(x) for x in row)
+                        for row in list(csv.reader(f))[1:]]
+        check(want, hooked, streamed, count, dumped,
+              1 if fidelity == "fast" else 200)
 
 
 def test_pulses_to_stdout_and_bad_paths():

@@ -1,5 +1,5 @@
 """scripts/run from another directory: each default stays unless an
-argument replaces it, relative paths are the caller's, and the state file
+argument, the fleet file or a KPM31C_* variable replaces it, relative paths are the caller's, and the state file
 is the caller's ./kpm31c.state (docs/usage.md, "Start a meter").
 Usage: test_scripts_run.py KPM31C_SIM"""
 
@@ -89,6 +89,44 @@ def test_a_relative_scenario_runs_from_the_callers_directory():
     # a scenario gets none of the defaults: no TCP, no pty, no state
     assert "Modbus" not in r.stderr, r.stderr
     assert os.listdir(cwd) == ["sub"], os.listdir(cwd)
+    # nor does one named without .lua (./mine.lua before the library's)
+    r = subprocess.run([RUN, "mine", "--headless"], cwd=os.path.join(
+        cwd, "sub"), env=env, capture_output=True, text=True, timeout=120,
+        stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and "1 passed, 0 failed" in r.stdout, \
+        (r.stdout, r.stderr)
+    assert "Modbus" not in r.stderr, r.stderr
+    assert os.listdir(cwd) == ["sub"], os.listdir(cwd)
+
+
+def test_the_fleet_file_and_the_environment_beat_the_defaults():
+    """The defaults are the weakest source: a fleet file given as an
+    argument, or KPM31C_* variables, replace them (docs/fleet.md: the file
+    gives every option)."""
+    h = H.harness()
+    cwd = caller(h)
+    port = H.free_port()
+    with open(os.path.join(cwd, "fleet.json"), "w") as f:
+        json.dump({"load": "U=100,I=1,PF=1", "headless": True,
+                   "no-state": True, "tcp": "127.0.0.1:%d" % port,
+                   "rtu": "off", "ready-file": "ready.json"}, f)
+    env = dict(os.environ, KPM31C_SIM=S.exe())
+    p, doc = serve(h, cwd, "--config", "fleet.json", env=env)
+    assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp"], doc
+    m = S.Sim.__new__(S.Sim)
+    m.port = port
+    assert abs(m.float(0x30) - 100) < 0.5, "the default load beat the file's"
+    assert p.stop() == 0, p.stderr()
+    port = H.free_port()
+    env.update(KPM31C_TCP="127.0.0.1:%d" % port, KPM31C_RTU="off",
+               KPM31C_LOAD="U=230,I=2", KPM31C_NO_STATE="1")
+    p, doc = serve(h, cwd, "--headless", "--ready-file", "ready.json",
+                   env=env)
+    assert [(e["kind"], e["port"]) for e in doc["endpoints"]] == \
+        [("modbus-tcp", port)], doc
+    m.port = port
+    assert abs(m.float(0x32) - 2.0) < 0.05, "the default load beat KPM31C_LOAD"
+    assert p.stop() == 0, p.stderr()
 
 
 def test_it_builds_with_builddir_and_passes_the_arguments_on():

@@ -4,6 +4,7 @@ Usage: test_sim_cli.py KPM31C_SIM"""
 
 import json
 import os
+import re
 import socket
 import sys
 
@@ -39,10 +40,10 @@ BAD = [
     (["--bogus"], "unknown option '--bogus'"),
     (["--speed"], "--speed needs a value"),
     (["a.lua", "b.lua"], "unexpected argument 'b.lua'"),
-    (["--fault", "explode"], "--fault 'explode'"),
+    (["--fault", "explode"], "--fault: 'explode' unknown fault"),
     (["--fault", "dely=20"], "unknown key 'dely' (a fault kind: delay=MS, "
      "noreply, busy or badcrc; then keys: slave=, addr=, p=, transport=)"),
-    (["--fault", "delay=100,p=2"], "--fault 'delay=100,p=2'"),
+    (["--fault", "delay=100,p=2"], "--fault: 'delay=100,p=2'"),
     (["--start", "2026-02-01", "--until", "2026-01-01"],
      "--until is before the clock's start"),
     (["--speed", "0", "--until", "1h"], "a frozen clock never gets there"),
@@ -205,6 +206,38 @@ def test_an_output_on_a_pipe_says_it_is_a_pipe():
     assert ("--dump /dev/stdout: is a pipe, not a regular file" in r.stderr
             and "- writes to stdout" in r.stderr and "pipe:[" not in
             r.stderr), r.stderr
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def test_the_man_page_names_every_option_and_variable():
+    """docs/kpm31c-sim.1.scd cannot fall behind the option table: each
+    option of --help has its entry with its KPM31C_ variable, and every
+    other variable the binary reads is under ENVIRONMENT."""
+    h = H.harness()
+    r = S.run(h, "--help")
+    names = set(re.findall(r"--([a-z][a-z0-9-]+)", r.stdout))
+    assert {"tcp", "http", "config", "fault", "ready-file"} <= names, names
+    with open(os.path.join(ROOT, "docs", "kpm31c-sim.1.scd")) as f:
+        page = f.read()
+    missing = sorted(n for n in names if "*--%s*" % n not in page)
+    assert not missing, "options missing from the man page: %s" % missing
+    variables = {"KPM31C_" + n.upper().replace("-", "_") for n in names
+                 if n not in ("help", "version")}
+    # what the sources read besides the options' own
+    for d, _, files in os.walk(os.path.join(ROOT, "sim")):
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(d, name)) as f:
+                    text = f.read()
+                variables |= set(re.findall(r'"(KPM31C_[A-Z_]+)"', text))
+    variables -= {"KPM31C_", "KPM31C_DEFAULT_"}     # the prefixes
+    missing = sorted(v for v in variables if "*%s*" % v not in page)
+    assert not missing, "variables missing from the man page: %s" % missing
+    for prefix in ("*KPM31C_NAME*", "*KPM31C_DEFAULT_NAME*"):
+        assert prefix in page, prefix
 
 
 if __name__ == "__main__":
