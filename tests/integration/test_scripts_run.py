@@ -112,7 +112,10 @@ def test_the_fleet_file_and_the_environment_beat_the_defaults():
                    "rtu": "off", "ready-file": "ready.json"}, f)
     env = dict(os.environ, KPM31C_SIM=S.exe())
     p, doc = serve(h, cwd, "--config", "fleet.json", env=env)
-    assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp"], doc
+    # the file's ports, no default pty; the default API stays (the file
+    # sets no "http")
+    assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp", "http"], \
+        doc
     m = S.Sim.__new__(S.Sim)
     m.port = port
     assert abs(m.float(0x30) - 100) < 0.5, "the default load beat the file's"
@@ -122,8 +125,9 @@ def test_the_fleet_file_and_the_environment_beat_the_defaults():
                KPM31C_LOAD="U=230,I=2", KPM31C_NO_STATE="1")
     p, doc = serve(h, cwd, "--headless", "--ready-file", "ready.json",
                    env=env)
-    assert [(e["kind"], e["port"]) for e in doc["endpoints"]] == \
+    assert [(e["kind"], e["port"]) for e in doc["endpoints"]][:1] == \
         [("modbus-tcp", port)], doc
+    assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp", "http"]
     m.port = port
     assert abs(m.float(0x32) - 2.0) < 0.05, "the default load beat KPM31C_LOAD"
     assert p.stop() == 0, p.stderr()
