@@ -18,17 +18,25 @@ static bool is_file(const char *path)
 }
 
 /* The library beside the running binary: strip BINDIR's components from
- * the binary's directory, add DATADIR. "" when the directories are
- * absolute or the binary's path is unknown. */
+ * the binary's directory, add DATADIR (the sources' scenarios/ for the
+ * binary in its build tree). "" when the directories are absolute or the
+ * binary's path is unknown. */
 static void beside_binary(char *out, size_t outlen)
 {
     char exe[2048];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 
     out[0] = '\0';
-    if (n <= 0 || SCENARIO_BINDIR[0] == '/' || SCENARIO_DATADIR[0] == '/')
+    if (n <= 0)
         return;
     exe[n] = '\0';
+    /* not installed: the build tree's binary runs the sources' library */
+    if (!strcmp(exe, SCENARIO_BUILT_EXE)) {
+        snprintf(out, outlen, "%s", SCENARIO_SOURCE_LIBRARY);
+        return;
+    }
+    if (SCENARIO_BINDIR[0] == '/' || SCENARIO_DATADIR[0] == '/')
+        return;
     /* the binary's name, then one directory per component of BINDIR */
     static const char bindir[] = SCENARIO_BINDIR;
     int up = 1;

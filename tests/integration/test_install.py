@@ -70,6 +70,20 @@ def test_the_installed_binary_runs_the_installed_scenario_library():
         "library (%s" % lib in r.stderr, r.stderr
 
 
+def test_the_built_binary_runs_the_sources_library():
+    # not installed: the binary in its build tree finds scenarios by name
+    # in the sources (scripts/run demo from anywhere)
+    h = H.harness()
+    exe = sys.argv[1]
+    src = os.path.realpath(os.path.join(os.path.dirname(__file__), "..",
+                                        "..", "scenarios"))
+    r = run(h, exe, "pv_export", "--tap", cwd=h.tmp)
+    assert r.returncode == 0 and "\nok " in r.stdout, (r.stdout, r.stderr)
+    r = run(h, exe, "no_such_story", cwd=h.tmp)
+    assert r.returncode == 2, r
+    assert "library (%s, " % src in r.stderr, (src, r.stderr)
+
+
 def test_docs_man_page_and_units_are_installed():
     h = H.harness()
     d = installed(h)
