@@ -60,8 +60,8 @@ end)
 local function step(text, to, fn)
     local t = type(to) == "string" and to:sub(1, 1) == "+" and
               now() + duration(to:sub(2)) or time(to)
+    -- the caption bar shows it, and the log keeps it ("caption: ...")
     caption(string.format("%s  %s", date():sub(12, 16), text))
-    print(string.format("[%s] %s", date():sub(1, 16), text))
     if fn then fn() end
     if STEP > 0 then speed(math.max(1, (t - now()) / STEP)) else
         speed("max") end
@@ -166,7 +166,6 @@ local function story()
     keys("enter", 2)                        -- clock, then U again
     m:prepaid{ on = false }
     caption("A month passes in a second ...")
-    print("[" .. date():sub(1, 16) .. "] A month passes in a second ...")
     speed("max")
     -- to 05:55 on the last day of this month: the day before the 1st of
     -- the next
