@@ -83,6 +83,7 @@ static const struct ctl_route routes[] = {
     { "POST", "/api/v1/clock/pause", ctl_clock_pause, false },
     { "POST", "/api/v1/clock/resume", ctl_clock_resume, false },
     { "PUT", "/api/v1/clock/speed", ctl_clock_speed, false },
+    { "PUT", "/api/v1/clock/fidelity", ctl_clock_fidelity, false },
     { "POST", "/api/v1/clock/advance", ctl_clock_advance, false },
     { "GET", "/api/v1/events", ctl_events, false },
 };

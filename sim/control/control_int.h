@@ -102,7 +102,7 @@ ctl_handler ctl_meters_list, ctl_meter_get, ctl_meter_measurements,
     ctl_faults_clear, ctl_fault_delete;
 
 ctl_handler ctl_clock_get, ctl_clock_pause, ctl_clock_resume,
-    ctl_clock_speed, ctl_clock_advance;
+    ctl_clock_speed, ctl_clock_fidelity, ctl_clock_advance;
 
 ctl_handler ctl_events, ctl_metrics;
 

@@ -309,6 +309,63 @@ def test_time_pause_speed_advance():
     a.bad("PUT", "/api/v1/clock/speed", {"speed": "fast"}, field="speed")
 
 
+def test_advance_runs_fast_in_a_full_process():
+    """A process in full fidelity advances in fast fidelity and returns to
+    full: its energies are those of a process that ran fast (within fast
+    fidelity's tolerance, docs/performance.md), no window is lost or
+    counted twice at a switch, and energy never goes backwards."""
+    h = H.harness()
+    full = start(h, "--fidelity", "full")
+    fast = start(h, state=h.path("fast.state"))
+    assert full.ok("GET", "/api/v1/clock")["fidelity"] == "full"
+    seen = []
+
+    def energy(a):
+        e = a.ok("GET", "/api/v1/meters/0/energies")
+        if a is full:
+            assert not seen or e["import_kwh"] >= seen[-1], (seen, e)
+            seen.append(e["import_kwh"])
+        return e
+
+    def same(at):
+        c = fast.ok("POST", "/api/v1/clock/advance", {"to": at})
+        assert c["time"] == at, c
+        ef, eq = energy(full), energy(fast)
+        for k in ("import_kwh", "reactive_kvarh"):
+            # P within 0.05 % of S, Q within 0.2 % of S (test_fidelity)
+            assert abs(ef[k] - eq[k]) <= 2e-3 * eq[k] + 1e-9, (at, k, ef, eq)
+        # a 10 ms step's energy of 1092.5 W is 3e-6 kWh: a window (of
+        # whole cycles) lost or counted twice is ten times that
+        assert abs(ef["import_kwh"] - eq["import_kwh"]) < 3e-6, (at, ef, eq)
+
+    # full -> fast at the power-on second's end, and back
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": 10})
+    assert c["fidelity"] == "full" and c["time"] == "2026-01-01T00:00:11", c
+    same(c["time"])
+    # real samples at speed 1, paused anywhere in a second: the advance
+    # runs full fidelity to the second's end, then fast
+    t0 = full.ok("PUT", "/api/v1/clock/speed", {"speed": 1})["time_ms"]
+    assert H.wait_until(lambda: energy(full) and full.ok(
+        "GET", "/api/v1/clock")["time_ms"] > t0 + 2500, timeout=30)
+    full.ok("POST", "/api/v1/clock/pause")
+    energy(full)
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": 10})
+    assert c["fidelity"] == "full" and c["paused"], c
+    same(c["time"])
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": "1d"})
+    assert c["fidelity"] == "full", c
+    same(c["time"])
+    # the fidelity switched over the API
+    c = full.ok("PUT", "/api/v1/clock/fidelity", {"fidelity": "fast"})
+    assert c["fidelity"] == "fast", c
+    full.bad("PUT", "/api/v1/clock/fidelity", {"fidelity": "slow"},
+             field="fidelity")
+    full.bad("PUT", "/api/v1/clock/fidelity", {"fidelity": 1},
+             field="fidelity")
+    full.bad("PUT", "/api/v1/clock/fidelity", {"speed": 1}, field="speed")
+    assert full.ok("GET", "/api/v1/clock")["fidelity"] == "fast"
+
+
 def test_advance_answered_when_the_run_ends():
     h = H.harness()
     a = start(h, "--until", "2026-01-01T01:00:00")
