@@ -74,6 +74,7 @@ static const struct ctl_route routes[] = {
     { "PUT", M "/clock", ctl_meter_clock_put, false },
     { "GET", M "/load", ctl_meter_load_get, false },
     { "PUT", M "/load", ctl_meter_load_put, false },
+    { "PATCH", M "/load", ctl_meter_load_patch, false },
     { "POST", M "/keys", ctl_meter_keys, false },
     { "GET", "/api/v1/faults", ctl_faults_list, false },
     { "POST", "/api/v1/faults", ctl_faults_add, false },

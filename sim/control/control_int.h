@@ -85,6 +85,15 @@ enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
  * when none is. */
 int ctl_meter_of(const struct control *c, const char *name);
 
+/* The meter of the path's first capture, or an answer queued. */
+#define METER_OR_404(call, k)                                             \
+    int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \
+    if (k < 0)                                                            \
+        return ctl_error((call)->conn, MHD_HTTP_NOT_FOUND, "meter",       \
+                         "no meter '%s' (an index 0..%u or a serial "     \
+                         "number)", (call)->arg[0],                       \
+                         (call)->c->e->count - 1)
+
 /* The body must be a JSON object whose keys are all in keys (NULL-ended):
  * an error answer is queued and false returned otherwise. */
 bool ctl_body_keys(struct ctl_call *call, const char *const *keys,
@@ -98,13 +107,17 @@ ctl_handler ctl_meters_list, ctl_meter_get, ctl_meter_measurements,
     ctl_meter_tariff_put, ctl_meter_relay_get, ctl_meter_relay_put,
     ctl_meter_credit_get, ctl_meter_credit_put, ctl_meter_topup,
     ctl_meter_clock_get, ctl_meter_clock_put, ctl_meter_load_get,
-    ctl_meter_load_put, ctl_meter_keys, ctl_faults_list, ctl_faults_add,
+    ctl_meter_load_put, ctl_meter_load_patch, ctl_meter_keys,
+    ctl_faults_list, ctl_faults_add,
     ctl_faults_clear, ctl_fault_delete;
 
 ctl_handler ctl_clock_get, ctl_clock_pause, ctl_clock_resume,
     ctl_clock_speed, ctl_clock_fidelity, ctl_clock_advance;
 
 ctl_handler ctl_events, ctl_metrics;
+
+/* What is connected to a meter, as JSON (control_load.c). */
+json_t *ctl_load_json(const struct load *l);
 
 /* The process clock as JSON (time, speed, paused, achieved). */
 json_t *ctl_clock_json(const struct control *c);

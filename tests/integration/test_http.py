@@ -200,6 +200,78 @@ def test_act_load_relay_credit_keys_registers():
           field="time")
 
 
+LOAD_LUA = ('{U = 230, P = 1000, PF = "0.8C", dir = "export", '
+            'harmonics = {[5] = 30, {3, I = 60, V = 2, phase = 10}}}')
+LOAD_JSON = {"U": 230, "P": 1000, "PF": "0.8C", "dir": "export",
+             "harmonics": [{"order": 5, "I": 30},
+                           {"order": 3, "I": 60, "V": 2, "phase": 10}]}
+
+
+def test_load_takes_the_scenario_fields():
+    """PUT .../load takes m:load{}'s fields (P, angle, dir, harmonics,
+    noise): the meter reads what a scenario's load reads; PATCH changes
+    the fields it names; a bad field is named and changes nothing."""
+    h = H.harness()
+    a = start(h, "--no-state")
+    res = a.ok("PUT", "/api/v1/meters/0/load", LOAD_JSON)
+    assert [x["order"] for x in res["harmonics"]] == [3, 5], res
+    assert res["DIR"] == "export" and res["reactive"] == "C", res
+    a.ok("POST", "/api/v1/clock/advance", {"by": 2})
+    m = a.ok("GET", "/api/v1/meters/0/measurements")
+    lua = h.path("load.lua")
+    with open(lua, "w") as f:
+        f.write('local m = meter(1)\nm:load%s\nadvance("2s")\n'
+                'local x = m:measure()\n'
+                'print(string.format("%%.9g %%.9g %%.9g %%.9g", x.U, x.I, '
+                'x.P, x.Q))\n' % LOAD_LUA)
+    r = S.run(h, lua, "-q", "--no-state", "--tcp", "off", "--fidelity",
+              "fast", "--start", "2026-01-01")
+    assert r.returncode == 0, r.stderr + r.stdout
+    u, i, p, q = (float(x) for x in r.stdout.splitlines()[0].split())
+    # the same load: the same readings (float32 of the same numbers)
+    for got, want in ((m["u"], u), (m["i"], i), (m["p"], p), (m["q"], q)):
+        assert abs(got - want) <= 1e-6 * abs(want) + 1e-6, (m, u, i, p, q)
+    assert p < -990 and i > 6.5, (u, i, p, q)   # harmonics add current
+    # PATCH: only what it names
+    res = a.ok("PATCH", "/api/v1/meters/0/load",
+               {"noise": {"U": 0.2}, "F": 60})
+    assert res["F"] == 60 and res["noise"]["U"] == 0.2, res
+    assert len(res["harmonics"]) == 2 and res["DIR"] == "export", res
+    res = a.ok("PATCH", "/api/v1/meters/0/load",
+               {"harmonics": False, "noise": False, "angle": 30})
+    assert res["harmonics"] == [] and res["noise"]["U"] == 0, res
+    assert abs(res["PF"] - 0.866025) < 1e-6, res
+    # PUT: the fields not given take the defaults
+    res = a.ok("PUT", "/api/v1/meters/0/load", {"I": 2})
+    assert res["U"] == 230 and res["PF"] == 1 and res["F"] == 50, res
+    assert res["DIR"] == "import" and res["harmonics"] == [], res
+    before = a.ok("GET", "/api/v1/meters/0/load")
+    for body, field in (
+            ({"U": 600}, "U"), ({"U": "230"}, "U"), ({"F": 20}, "F"),
+            ({"I": 1, "P": 1}, "P"), ({"PF": 0.9, "angle": 10}, "angle"),
+            ({"PF": -0.9, "dir": "import"}, "PF"), ({"dir": "up"}, "dir"),
+            ({"P": 1e6}, "P"), ({"U": 0, "P": 100}, "P"),
+            ({"I": 1, "harmonics": {"1": 10}}, "harmonics"),
+            ({"I": 1, "harmonics": {"3": 300}}, "harmonics"),
+            ({"I": 1, "harmonics": {"x": 3}}, "harmonics"),
+            ({"I": 1, "harmonics": [{"order": 3, "I": 1, "amp": 2}]},
+             "harmonics"),
+            ({"I": 1, "harmonics": [{"order": 3}, {"order": 3}]},
+             "harmonics"),
+            ({"I": 1, "harmonics": {str(k): 1 for k in range(2, 12)}},
+             "harmonics"),
+            ({"I": 1, "harmonics": 3}, "harmonics"),
+            ({"I": 1, "noise": {"U": 100}}, "noise"),
+            ({"I": 1, "noise": {"V": 1}}, "noise"),
+            ({"I": 1, "noise": True}, "noise"),
+            ({"I": 1, "volts": 1}, "volts"),
+            ({"I": 1, "spec": "I=1"}, "spec")):
+        for method in ("PUT", "PATCH"):
+            res = a.bad(method, "/api/v1/meters/0/load", body, field=field)
+        assert a.ok("GET", "/api/v1/meters/0/load") == before, (body, res)
+    a.bad("PATCH", "/api/v1/meters/0/load", raw=b"[1]", field="body")
+
+
 def test_settings_persist_and_nothing_half_applied():
     h = H.harness()
     state = h.path("m.state")
