@@ -20,6 +20,7 @@
 #include "sim/base/numparse.h"
 #include "sim/base/timeparse.h"
 #include "sim/ports/ports.h"
+#include "sim/store/measure_json.h"
 #include "sim/store/regnames.h"
 #include "sim/uplink/uplink_cmd.h"
 #include "sim/uplink/uplink_json.h"
@@ -43,16 +44,7 @@ static json_t *f32(const struct meter *m, uint16_t addr)
 
 static json_t *measurements_json(const struct meter *m)
 {
-    const struct meter_measure *x = meter_measure(m);
-    json_t *o = json_object();
-    json_object_set_new(o, "u", json_real32(x->u));
-    json_object_set_new(o, "i", json_real32(x->i));
-    json_object_set_new(o, "p", json_real32(x->p));
-    json_object_set_new(o, "q", json_real32(x->q));
-    json_object_set_new(o, "s", json_real32(x->s));
-    json_object_set_new(o, "pf", json_real32(x->pf));
-    json_object_set_new(o, "f", json_real32(x->f));
-    json_object_set_new(o, "demand", json_real32(x->demand));
+    json_t *o = measure_json(m);
     json_object_set_new(o, "time", uplink_json_time(meter_time(m)));
     return o;
 }
