@@ -615,6 +615,43 @@ def test_prometheus_scrapes_metrics():
     assert vt == 1767232801, vt
 
 
+OPENAPI_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "openapi")
+
+
+def test_openapi_description_is_valid():
+    """docs/http-openapi.json against the OpenAPI schema of its version,
+    every $ref resolved: @seriousme/openapi-schema-validator, pinned by
+    tests/openapi/package-lock.json and installed there by scripts/setup
+    (npm ci)."""
+    node = shutil.which("node")
+    if not node:
+        raise H.Skip("node is not installed: the OpenAPI description is "
+                     "not validated (scripts/setup installs the validator "
+                     "where node and npm are)")
+    mods = os.path.join(OPENAPI_CHECK, "node_modules",
+                        "@seriousme", "openapi-schema-validator")
+    assert os.path.isdir(mods), \
+        "the OpenAPI validator is not installed: run scripts/setup"
+    doc = os.path.join(DOCS, "http-openapi.json")
+    r = subprocess.run([node, os.path.join(OPENAPI_CHECK, "validate.mjs"),
+                        doc], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "(OpenAPI 3.0)" in r.stdout, r.stdout
+    # and it finds what is wrong: an unknown type and a dangling $ref
+    with open(doc) as f:
+        bad = json.load(f)
+    bad["paths"]["/healthz"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"] = {"$ref": "#/components/schemas/No"}
+    h = H.harness()
+    path = h.path("bad-openapi.json")
+    with open(path, "w") as f:
+        json.dump(bad, f)
+    r = subprocess.run([node, os.path.join(OPENAPI_CHECK, "validate.mjs"),
+                        path], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "No" in r.stderr, r.stderr + r.stdout
+
+
 def test_openapi_matches_routes():
     with open(os.path.join(DOCS, "http-openapi.json")) as f:
         doc = json.load(f)
