@@ -143,7 +143,10 @@ enum MHD_Result ctl_clock_advance(struct ctl_call *call)
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "by",
                              "must be whole seconds or a duration such as "
                              "\"90\", \"15m\", \"2h\", \"30d\"");
-        /* from the clock's second: fast fidelity steps whole seconds */
+        /* from the clock's second: fast fidelity steps whole seconds;
+         * a span past the clock's end is refused below, not wrapped */
+        if (t > ENGINE_END_MS / 1000)
+            t = ENGINE_END_MS / 1000;
         target = (now + 999) / 1000 * 1000 + t * 1000;
     }
     if (target > ENGINE_END_MS || target > until)

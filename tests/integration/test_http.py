@@ -4,6 +4,7 @@ the bearer token, time control, the event stream, /metrics scraped by a
 real Prometheus, and the OpenAPI description against the routes served.
 Usage: test_http.py KPM31C_SIM [DOCS_DIR]"""
 
+import http.client
 import json
 import os
 import shutil
@@ -504,6 +505,75 @@ def test_event_stream():
     a.bad("GET", "/api/v1/events?events=weather", field="events")
 
 
+def test_a_client_that_stops_reading_loses_events_counted():
+    """An event client that stops reading holds up nothing: the events it
+    has no room for are counted and told in a "dropped" event once it
+    reads again, so what it got plus what it lost is every pulse."""
+    h = H.harness()
+    a = start(h, "--meters", "50", "--load", "U=230,I=40,PF=1")
+
+    def pulses():
+        return sum(a.ok("GET", "/api/v1/meters/%d/energies" % k)["pulses"]
+                   for k in range(50))
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(60)
+    sock.connect(("127.0.0.1", a.port))
+    conn = http.client.HTTPConnection("127.0.0.1", a.port)
+    conn.sock = sock
+    conn.request("GET", "/api/v1/events?events=pulse")
+    stream = conn.getresponse()         # reads the chunks as they come
+    assert stream.status == 200, stream.status
+    assert H.wait_until(lambda: "kpm31c_http_event_streams 1" in a.status(
+        "GET", "/metrics")[1], timeout=20)
+    before = pulses()
+    # 50 x 9.2 kW for a day: 17.7 million pulses, some 2 GB of events
+    a.ok("POST", "/api/v1/clock/advance", {"by": "1d"})
+    made = pulses() - before
+    assert made > 17000000, made
+    # still connected: not held up until the server gave up on it
+    assert "kpm31c_http_event_streams 1" in a.status("GET", "/metrics")[1]
+
+    def uptime():
+        for line in a.status("GET", "/metrics")[1].splitlines():
+            if line.startswith("kpm31c_uptime_seconds "):
+                return float(line.split()[1])
+    # real seconds go by with the client's buffer full: their keep-alives
+    # are not events lost, nor is the count of those lost
+    u0 = uptime()
+    assert H.wait_until(lambda: uptime() >= u0 + 2.5, timeout=30)
+    # the client reads again: every pulse is an event or counted lost
+    got = lost = 0
+    while got + lost < made:
+        line = stream.readline()
+        assert line, (got, lost, made)
+        if line.startswith(b"event: pulse"):
+            got += 1
+        elif line.startswith(b"data: {\"events\""):
+            lost += json.loads(line[6:])["events"]
+    sock.close()
+    assert got + lost == made and lost > 0 and got > 1000, (got, lost, made)
+
+
+def test_a_client_that_hangs_up_mid_advance():
+    """An advance whose client hangs up goes on to its instant (what a
+    request changes is done, answered or not); the API serves on."""
+    h = H.harness()
+    a = start(h)
+    body = b'{"by": "2d"}'
+    sock = socket.create_connection(("127.0.0.1", a.port), timeout=30)
+    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    sock.close()
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["time"] ==
+                        "2026-01-03T00:00:01", timeout=60)
+    c = a.ok("GET", "/api/v1/clock")
+    assert c["paused"], c
+    c = a.ok("POST", "/api/v1/clock/advance", {"by": 1})
+    assert c["time"] == "2026-01-03T00:00:02", c
+
+
 def test_bad_requests():
     h = H.harness()
     a = start(h)
@@ -516,6 +586,14 @@ def test_bad_requests():
           want=413, field="body")
     a.bad("PUT", "/api/v1/meters/0/relay", want=400)
     assert a.ok("GET", "/api/v1/meters/0/load")["I"] == 5
+    # a meter is named by decimal digits alone
+    for name in ("0x0", "00", "%200", "-0", "1e0"):
+        a.bad("GET", "/api/v1/meters/%s" % name, want=404, field="meter")
+    # a span past the clock's end is refused, not wrapped round
+    for by in (9223372036854775807, 2 ** 62, 4 * 10 ** 9):
+        a.bad("POST", "/api/v1/clock/advance", {"by": by}, want=409,
+              field="by")
+    assert a.ok("GET", "/api/v1/clock")["time"] == "2026-01-01T00:00:01"
 
 
 def test_token_and_bind():
