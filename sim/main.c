@@ -61,6 +61,8 @@ struct sim {
                                    INT64_MIN: none */
     double after_speed;         /* the pacing once it is there */
     bool after_max;
+    enum engine_fidelity after_fidelity;    /* and the fidelity (an
+                                               advance runs fast) */
     double saved_at;            /* real s of the last save, 0 none */
     struct ev_loop *loop;
     ev_timer pace;
@@ -182,6 +184,7 @@ static void advance(struct sim *s, int64_t target)
         if (s->goal_ms != INT64_MIN && s->engine.now_ms >= s->goal_ms) {
             s->goal_ms = INT64_MIN;     /* an API advance got there */
             set_pacing(s, s->after_speed, s->after_max);
+            engine_set_fidelity(&s->engine, s->after_fidelity);
         }
         control_poll(s->control);
         if (!going) {
@@ -542,7 +545,21 @@ static void control_speed(void *ctx, double speed, bool max)
                                                   : "changed");
 }
 
-/* The API's advance: as fast as possible to target, then as before. */
+/* The API's fidelity: now, or once an advance in progress got there. */
+static void control_fidelity(void *ctx, enum engine_fidelity f)
+{
+    struct sim *s = ctx;
+
+    if (s->goal_ms != INT64_MIN) {
+        s->after_fidelity = f;
+        return;
+    }
+    engine_set_fidelity(&s->engine, f);
+    log_info("control API: %s fidelity", f == ENGINE_FULL ? "full" : "fast");
+}
+
+/* The API's advance: as fast as possible to target, in fast fidelity,
+ * then as before. */
 static void control_advance(void *ctx, int64_t target)
 {
     struct sim *s = ctx;
@@ -550,8 +567,10 @@ static void control_advance(void *ctx, int64_t target)
     if (s->goal_ms == INT64_MIN) {
         s->after_speed = s->clock.speed;
         s->after_max = s->clock.max;
+        s->after_fidelity = s->engine.fidelity;
         s->goal_ms = target;
         set_pacing(s, 0, true);
+        engine_set_fidelity(&s->engine, ENGINE_FAST);
     } else if (target > s->goal_ms) {
         s->goal_ms = target;
     }
@@ -588,7 +607,8 @@ static int open_control(struct sim *s)
         .engine = &s->engine, .ports = &s->ports, .uplink = s->uplink,
         .clock = &s->clock,
         .host = { .ctx = s, .speed = control_speed,
-                  .advance = control_advance, .until_ms = control_until,
+                  .advance = control_advance, .fidelity = control_fidelity,
+                  .until_ms = control_until,
                   .checkpoint_age = control_checkpoint_age,
                   .panel_ms = control_panel_ms } },
         err, sizeof err);

@@ -36,6 +36,9 @@ struct control_host {
     /* run as fast as possible up to target_ms, then at the speed set
      * before (or since); control_poll says when it is there */
     void (*advance)(void *ctx, int64_t target_ms);
+    /* step in this fidelity from now on (or once an advance is over:
+     * advances run fast) */
+    void (*fidelity)(void *ctx, enum engine_fidelity f);
     /* where the run stops (--until), virtual ms; INT64_MAX: never */
     int64_t (*until_ms)(void *ctx);
     /* real s since the state file was last saved; < 0: no state file */

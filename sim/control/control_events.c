@@ -26,6 +26,7 @@
 #include "sim/uplink/uplink_json.h"
 
 #define STREAM_BUF_MAX (1u << 20)   /* bytes a client may lag behind */
+#define STREAM_EVENT_MIN 128        /* bytes of the smallest event (pulse) */
 #define STREAM_METERS 64            /* meters whose values go out a second */
 
 #define TRAFFIC_BYTES 32              /* request bytes a modbus event shows */
@@ -61,14 +62,14 @@ static unsigned kind_of(const char *name)
     return 0;
 }
 
-static void stream_append(struct ctl_stream *s, const char *text, size_t n)
+/* Queue text for the client: false when it lags too far behind (or
+ * memory is short), and nothing is queued. */
+static bool stream_append(struct ctl_stream *s, const char *text, size_t n)
 {
     if (s->off == s->len)
         s->off = s->len = 0;
-    if (s->len - s->off + n > STREAM_BUF_MAX) {
-        s->dropped++;
-        return;
-    }
+    if (s->len - s->off + n > STREAM_BUF_MAX)
+        return false;
     if (s->len + n > s->cap) {
         if (s->off) {
             memmove(s->buf, s->buf + s->off, s->len - s->off);
@@ -78,10 +79,8 @@ static void stream_append(struct ctl_stream *s, const char *text, size_t n)
         if (s->len + n > s->cap) {
             size_t cap = (s->len + n) * 2;
             char *b = realloc(s->buf, cap);
-            if (!b) {
-                s->dropped++;
-                return;
-            }
+            if (!b)
+                return false;
             s->buf = b;
             s->cap = cap;
         }
@@ -92,6 +91,24 @@ static void stream_append(struct ctl_stream *s, const char *text, size_t n)
         s->suspended = false;
         MHD_resume_connection(s->conn);
     }
+    return true;
+}
+
+/* Whether a client that wants kind has room for an event: if none has,
+ * each that wants it counts one more lost, and the caller builds
+ * nothing (a client that stopped reading costs the meters nothing). */
+static bool wanted(struct control *c, unsigned kind)
+{
+    bool room = false;
+
+    for (struct ctl_stream *s = c->streams; s && !room; s = s->next)
+        room = (s->kinds & kind) &&
+               s->len - s->off + STREAM_EVENT_MIN <= STREAM_BUF_MAX;
+    if (!room)
+        for (struct ctl_stream *s = c->streams; s; s = s->next)
+            if (s->kinds & kind)
+                s->dropped++;
+    return room;
 }
 
 static void send_kind(struct control *c, unsigned kind, const char *name,
@@ -112,7 +129,8 @@ static void send_kind(struct control *c, unsigned kind, const char *name,
                 break;
             }
         }
-        stream_append(s, frame, (size_t)n);
+        if (!stream_append(s, frame, (size_t)n))
+            s->dropped++;
     }
     free(text);
     free(frame);
@@ -140,7 +158,7 @@ static void on_pulse(void *ctx, unsigned meter, uint64_t count, int64_t t_ms)
 
     if (c->chained.pulse)
         c->chained.pulse(c->chained.ctx, meter, count, t_ms);
-    if (!c->streams)
+    if (!c->streams || !wanted(c, EV_PULSE))
         return;
     json_t *o = event_of(c, meter);
     json_t *t = uplink_json_time(t_ms / 1000);
@@ -158,7 +176,7 @@ static void on_settled(void *ctx, unsigned meter, int64_t t)
 
     if (c->chained.settled)
         c->chained.settled(c->chained.ctx, meter, t);
-    if (!c->streams)
+    if (!c->streams || !wanted(c, EV_SETTLED))
         return;
     json_t *o = event_of(c, meter);
     json_object_set_new(o, "month_end", uplink_json_time(t));
@@ -171,7 +189,7 @@ static void on_relay(void *ctx, unsigned meter, bool closed)
 
     if (c->chained.relay)
         c->chained.relay(c->chained.ctx, meter, closed);
-    if (!c->streams)
+    if (!c->streams || !wanted(c, EV_RELAY))
         return;
     json_t *o = event_of(c, meter);
     json_object_set_new(o, "state", json_string(closed ? "closed" : "open"));
@@ -186,7 +204,8 @@ static void on_log(void *ctx, enum log_level level, const char *line)
                                           "debug" };
     struct control *c = ctx;
 
-    if (!c->streams || !pthread_equal(pthread_self(), loop_thread))
+    if (!c->streams || !pthread_equal(pthread_self(), loop_thread) ||
+        !wanted(c, EV_LOG))
         return;
     send_kind(c, EV_LOG, "log", json_pack("{s:s,s:s}", "level",
                                           levels[level], "message", line));
@@ -285,10 +304,12 @@ void ctl_events_beat(struct control *c)
             int len = snprintf(text, sizeof text, "event: dropped\ndata: "
                                "{\"events\":%llu}\n\n",
                                (unsigned long long)s->dropped);
-            s->dropped = 0;
-            stream_append(s, text, (size_t)len);
+            /* the count goes on until the client has room for it */
+            if (stream_append(s, text, (size_t)len))
+                s->dropped = 0;
         }
-        stream_append(s, ": keep-alive\n\n", 14);
+        stream_append(s, ": keep-alive\n\n", 14);     /* or none: the
+                                                         client is busy */
     }
     for (unsigned k = 0; k < n && c->streams; k++) {
         const struct meter *m = &c->e->meters[k].core;

@@ -113,11 +113,12 @@ ctl_handler ctl_meters_list, ctl_meter_get, ctl_meter_measurements,
     ctl_meter_tariff_put, ctl_meter_relay_get, ctl_meter_relay_put,
     ctl_meter_credit_get, ctl_meter_credit_put, ctl_meter_topup,
     ctl_meter_clock_get, ctl_meter_clock_put, ctl_meter_load_get,
-    ctl_meter_load_put, ctl_meter_keys, ctl_faults_list, ctl_faults_add,
+    ctl_meter_load_put, ctl_meter_load_patch, ctl_meter_keys,
+    ctl_faults_list, ctl_faults_add,
     ctl_faults_clear, ctl_fault_delete;
 
 ctl_handler ctl_clock_get, ctl_clock_pause, ctl_clock_resume,
-    ctl_clock_speed, ctl_clock_advance;
+    ctl_clock_speed, ctl_clock_fidelity, ctl_clock_advance;
 
 ctl_handler ctl_events, ctl_metrics;
 
@@ -135,6 +136,9 @@ void ctl_key_mark(struct control *c, unsigned k, int64_t t);
 /* One edge of a key (POST .../keys with "action"). */
 enum MHD_Result ctl_key_action(struct ctl_call *call, int k, int key,
                                bool press);
+
+/* What is connected to a meter, as JSON (control_load.c). */
+json_t *ctl_load_json(const struct load *l);
 
 /* The process clock as JSON (time, speed, paused, achieved). */
 json_t *ctl_clock_json(const struct control *c);

@@ -19,8 +19,8 @@
 #include "sim/base/json_real32.h"
 #include "sim/base/numparse.h"
 #include "sim/base/timeparse.h"
-#include "sim/engine/load.h"
 #include "sim/ports/ports.h"
+#include "sim/store/measure_json.h"
 #include "sim/store/regnames.h"
 #include "sim/uplink/uplink_cmd.h"
 #include "sim/uplink/uplink_json.h"
@@ -44,16 +44,7 @@ static json_t *f32(const struct meter *m, uint16_t addr)
 
 static json_t *measurements_json(const struct meter *m)
 {
-    const struct meter_measure *x = meter_measure(m);
-    json_t *o = json_object();
-    json_object_set_new(o, "u", json_real32(x->u));
-    json_object_set_new(o, "i", json_real32(x->i));
-    json_object_set_new(o, "p", json_real32(x->p));
-    json_object_set_new(o, "q", json_real32(x->q));
-    json_object_set_new(o, "s", json_real32(x->s));
-    json_object_set_new(o, "pf", json_real32(x->pf));
-    json_object_set_new(o, "f", json_real32(x->f));
-    json_object_set_new(o, "demand", json_real32(x->demand));
+    json_t *o = measure_json(m);
     json_object_set_new(o, "time", uplink_json_time(meter_time(m)));
     return o;
 }
@@ -108,26 +99,6 @@ static json_t *credit_json(const struct meter *m)
     return o;
 }
 
-static json_t *load_json(const struct load *l)
-{
-    json_t *o = json_object();
-    double phi = l->phi, pf = cos(phi * M_PI / 180.0);
-    bool export = fabs(phi) > 90.0;
-    /* capacitive: the current leads (phi < 0 importing, > 180 exporting) */
-    bool capacitive = export ? phi < 180.0 : phi < 0.0;
-
-    json_object_set_new(o, "U", json_real(l->u));
-    json_object_set_new(o, "I", json_real(l->i));
-    json_object_set_new(o, "PF", json_real(round(fabs(pf) * 1e6) / 1e6));
-    json_object_set_new(o, "reactive", json_string(
-        fabs(pf) > 0.999999 ? "none" : capacitive ? "C" : "L"));
-    json_object_set_new(o, "F", json_real(l->f));
-    json_object_set_new(o, "DIR", json_string(export ? "export" : "import"));
-    json_object_set_new(o, "phi", json_real(phi));
-    json_object_set_new(o, "harmonics", json_integer(l->nharm));
-    return o;
-}
-
 static json_t *meter_summary(const struct control *c, unsigned k)
 {
     const struct sim_meter *sm = &c->e->meters[k];
@@ -165,7 +136,7 @@ enum MHD_Result ctl_meter_get(struct ctl_call *call)
     json_object_set_new(o, "energies", energies_json(m));
     json_object_set_new(o, "relay", relay_json(m));
     json_object_set_new(o, "credit", credit_json(m));
-    json_object_set_new(o, "load", load_json(&call->c->e->meters[k].load));
+    json_object_set_new(o, "load", ctl_load_json(&call->c->e->meters[k].load));
     return ctl_json(call->conn, MHD_HTTP_OK, o);
 }
 
@@ -203,13 +174,6 @@ enum MHD_Result ctl_meter_clock_get(struct ctl_call *call)
     json_object_set_new(o, "offset_s", json_integer(
         engine_rtc_offset(&call->c->e->meters[k])));
     return ctl_json(call->conn, MHD_HTTP_OK, o);
-}
-
-enum MHD_Result ctl_meter_load_get(struct ctl_call *call)
-{
-    METER_OR_404(call, k);
-    return ctl_json(call->conn, MHD_HTTP_OK,
-                    load_json(&call->c->e->meters[k].load));
 }
 
 /* ---- registers ---- */
@@ -661,62 +625,6 @@ enum MHD_Result ctl_meter_clock_put(struct ctl_call *call)
 {
     METER_OR_404(call, k);
     return run_cmd(call, k, "time", NULL);
-}
-
-/* ---- the load ---- */
-
-/* {"U": 230, "I": 5, "PF": 0.95 or "0.8C", "F": 50, "DIR": "export"}, or
- * {"spec": "U=230,I=5,PF=0.95"}: the --load fields, parsed by the same
- * parser. Unset fields take --load's defaults (230 V, 0 A, PF 1, 50 Hz). */
-enum MHD_Result ctl_meter_load_put(struct ctl_call *call)
-{
-    static const char *const keys[] = { "U", "I", "PF", "F", "DIR", "spec",
-                                        NULL };
-    METER_OR_404(call, k);
-    char spec[256] = "", part[96], err[256];
-    struct load l;
-    const char *key;
-    json_t *v;
-    enum MHD_Result ret;
-
-    if (!ctl_body_keys(call, keys, &ret))
-        return ret;
-    if ((v = json_object_get(call->json, "spec"))) {
-        if (json_object_size(call->json) != 1 || !json_is_string(v))
-            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "spec",
-                             "a string \"U=230,I=5,PF=0.95\", alone");
-        if (load_parse(json_string_value(v), &l, err, sizeof err))
-            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "spec", "%s",
-                             err);
-    } else {
-        json_object_foreach(call->json, key, v) {
-            struct load one;
-            if (json_is_number(v))
-                snprintf(part, sizeof part, "%s=%.17g", key,
-                         json_number_value(v));
-            else if (json_is_string(v))
-                snprintf(part, sizeof part, "%s=%s", key,
-                         json_string_value(v));
-            else
-                return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, key,
-                                 "must be a number or a string");
-            if (load_parse(part, &one, err, sizeof err))
-                return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, key, "%s",
-                                 err);
-            snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s%s",
-                     spec[0] ? "," : "", part);
-        }
-        if (!spec[0])
-            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "body",
-                             "no field: give U, I, PF, F or DIR");
-        if (load_parse(spec, &l, err, sizeof err))
-            return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "body", "%s",
-                             err);
-    }
-    if (engine_set_load(call->c->e, (unsigned)k, &l))
-        return ctl_error(call->conn, MHD_HTTP_CONFLICT, NULL,
-                         "the engine refused the load");
-    return ctl_json(call->conn, MHD_HTTP_OK, load_json(&l));
 }
 
 /* ---- keys ---- */

@@ -67,7 +67,9 @@ int ctl_meter_of(const struct control *c, const char *name)
 {
     long v;
 
-    if (parse_long(name, 0, 4294967295L, &v))
+    /* decimal digits only: "0x1", " 1" or "01" name no meter */
+    if (!name[0] || strspn(name, "0123456789") != strlen(name) ||
+        (name[0] == '0' && name[1]) || parse_long(name, 0, 4294967295L, &v))
         return -1;
     /* the fleet's index (a shard runs first..first + count - 1) */
     if (v >= (long)c->e->span.first &&

@@ -85,6 +85,25 @@ enum MHD_Result ctl_clock_speed(struct ctl_call *call)
     return ctl_clock_get(call);
 }
 
+/* {"fidelity": "fast"} or "full": the process steps so from now on (an
+ * advance in progress runs fast, then returns to this). */
+enum MHD_Result ctl_clock_fidelity(struct ctl_call *call)
+{
+    static const char *const keys[] = { "fidelity", NULL };
+    enum MHD_Result ret;
+    const char *f;
+
+    if (!ctl_body_keys(call, keys, &ret))
+        return ret;
+    f = json_string_value(json_object_get(call->json, "fidelity"));
+    if (!f || (strcmp(f, "fast") && strcmp(f, "full")))
+        return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "fidelity",
+                         "must be \"fast\" or \"full\"");
+    call->c->cfg.host.fidelity(call->c->cfg.host.ctx,
+                               !strcmp(f, "full") ? ENGINE_FULL : ENGINE_FAST);
+    return ctl_clock_get(call);
+}
+
 /* {"to": "2026-02-01T00:00:00"} or {"by": "15m"} (or seconds): virtual
  * time runs as fast as it can to there, then at the speed it had; the
  * answer comes when it is there. */
@@ -124,7 +143,10 @@ enum MHD_Result ctl_clock_advance(struct ctl_call *call)
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "by",
                              "must be whole seconds or a duration such as "
                              "\"90\", \"15m\", \"2h\", \"30d\"");
-        /* from the clock's second: fast fidelity steps whole seconds */
+        /* from the clock's second: fast fidelity steps whole seconds;
+         * a span past the clock's end is refused below, not wrapped */
+        if (t > ENGINE_END_MS / 1000)
+            t = ENGINE_END_MS / 1000;
         target = (now + 999) / 1000 * 1000 + t * 1000;
     }
     if (target > ENGINE_END_MS || target > until)

@@ -210,6 +210,7 @@ int engine_init(struct engine *e, unsigned count,
     e->now_ms = start * 1000;
     e->ticked = start - 1;
     e->fidelity = fidelity;
+    e->stepped = fidelity;
     metro_config_default(&e->front_end);
     e->sample_rate = e->front_end.sample_rate;
     if (hooks)
@@ -602,10 +603,40 @@ static void step_fast(struct engine *e, unsigned n)
     e->now_ms += (int64_t)n * 1000;
 }
 
+void engine_set_fidelity(struct engine *e, enum engine_fidelity f)
+{
+    e->fidelity = f;
+}
+
+/* The next step runs in fidelity f, at a whole second: if the last ran
+ * in the other one, hand the meters over (engine_set_fidelity). */
+static void switch_fidelity(struct engine *e, enum engine_fidelity f)
+{
+    if (e->stepped == f)
+        return;
+    e->stepped = f;
+    if (f == ENGINE_FULL)
+        engine_finish(e);       /* the fast second before is published */
+    for (unsigned k = 0; k < e->count; k++) {
+        struct sim_meter *sm = &e->meters[k];
+        if (f == ENGINE_FAST) {
+            /* the samples fed so far are accounted (the tick to come
+             * publishes their second), and fast measures the load */
+            meter_flush(&sm->core);
+            sm->dirty = true;
+        } else {
+            /* fast integrated every second whole: its measured-only
+             * window is dropped, real samples start a new one */
+            meter_restart_measure(&sm->core, false);
+            sm->relay_moved = false;
+        }
+    }
+}
+
 void engine_flush(struct engine *e)
 {
     /* fast fidelity integrates whole seconds: nothing is left behind */
-    if (e->fidelity != ENGINE_FULL)
+    if (e->stepped != ENGINE_FULL)
         return;
     for (unsigned k = 0; k < e->count; k++)
         meter_flush(&e->meters[k].core);
@@ -641,6 +672,7 @@ int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
                 n = max_steps - steps;
             if (e->pop && n > (e->pop_next_ms - e->now_ms) / 1000)
                 n = (e->pop_next_ms - e->now_ms) / 1000;
+            switch_fidelity(e, ENGINE_FAST);
             if (e->per_second || n < 2 || !fleet_quiet(e))
                 n = 1;
             step_fast(e, (unsigned)n);
@@ -648,6 +680,7 @@ int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps)
         } else {
             if (e->now_ms + FULL_STEP_MS > target_ms)
                 break;
+            switch_fidelity(e, ENGINE_FULL);
             step_full(e);
         }
         if (e->pause) {

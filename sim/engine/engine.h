@@ -140,7 +140,8 @@ struct engine {
     int64_t pop_next_ms;        /* its next load change, virtual ms */
     int64_t now_ms;             /* virtual time, ms since 1970 */
     int64_t ticked;             /* the last second the RTCs were ticked */
-    enum engine_fidelity fidelity;
+    enum engine_fidelity fidelity;  /* the next steps' (engine_set_fidelity) */
+    enum engine_fidelity stepped;   /* the last step's */
     uint32_t sample_rate;
     struct metro_config front_end;
     struct engine_hooks hooks;
@@ -195,6 +196,15 @@ void engine_set_serials(struct engine *e, uint32_t first);
  * is returned; at most max_steps steps, so a caller can interleave I/O).
  * Never past ENGINE_END_MS. */
 int64_t engine_advance(struct engine *e, int64_t target_ms, unsigned max_steps);
+
+/* Step in fidelity f from now on (the API's advances run fast, then the
+ * process returns to its own). The change takes effect at the next step
+ * at a whole second (full fidelity runs to one first): to fast, every
+ * meter's window in progress is accounted (as engine_flush) and its load
+ * measured afresh; to full, the windows restart on the samples from then
+ * (fast fidelity has integrated every second whole). No energy is lost
+ * or counted twice, and the readings go on from the second before. */
+void engine_set_fidelity(struct engine *e, enum engine_fidelity f);
 
 /* The run ends: the windows in progress are measured and accounted, so
  * the energy of their samples is not lost (full fidelity). */

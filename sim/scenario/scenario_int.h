@@ -30,6 +30,7 @@
 
 #include "sim/engine/engine.h"
 #include "sim/engine/load.h"
+#include "sim/engine/load_want.h"
 #include "sim/cli/options.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_backstop.h"
@@ -38,20 +39,6 @@
 #include "sim/scenario/scenario_timers.h"
 
 /* ---- the meters as the scenario drives them ---- */
-
-/* What the script asked for a meter's load, before events and faults. */
-struct sc_load {
-    double u;               /* V RMS */
-    double i;               /* A RMS, signed: < 0 exports */
-    double f;               /* Hz */
-    double pf;              /* 0..1 */
-    bool capacitive;        /* leading current */
-    bool angle_set;         /* angle below instead of pf */
-    double angle;           /* degrees the current lags the voltage */
-    struct load_harmonic harm[LOAD_MAX_HARMONICS];
-    unsigned nharm;
-    double v_noise, i_noise;    /* V, A RMS */
-};
 
 /* Quantities a ramp moves. */
 enum { SC_R_U, SC_R_I, SC_R_F, SC_R_PF, SC_R_N };
@@ -75,7 +62,8 @@ struct sc_profile {
 };
 
 struct sc_meter {
-    struct sc_load want;    /* the script's load */
+    struct load_want want;  /* the script's load, before events and
+                               faults */
     double factor;          /* the profile's multiplier on the current */
     struct sc_ramp ramp;
     struct sc_profile prof;

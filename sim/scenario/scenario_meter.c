@@ -78,16 +78,9 @@ int sc_meters_init(struct scenario *sc)
     if (!sc->m)
         return -1;
     for (unsigned k = 0; k < sc->e->count; k++) {
-        const struct load *l = &sc->e->meters[k].load;
         struct sc_meter *m = &sc->m[k];
         /* start from the engine's load (--load, or the default) */
-        m->want.u = l->u;
-        m->want.f = l->f;
-        m->want.pf = fabs(cos(l->phi * PI / 180.0));
-        m->want.capacitive = sin(l->phi * PI / 180.0) < -1e-9;
-        m->want.i = cos(l->phi * PI / 180.0) < -1e-9 ? -l->i : l->i;
-        m->want.v_noise = l->v_noise;
-        m->want.i_noise = l->i_noise;
+        load_want_from(&sc->e->meters[k].load, &m->want);
         m->factor = 1.0;
     }
     return 0;
@@ -109,21 +102,9 @@ void sc_meters_free(struct scenario *sc)
 static void apply(struct scenario *sc, unsigned k)
 {
     const struct sc_meter *m = &sc->m[k];
-    const struct sc_load *w = &m->want;
     struct load l;
-    double i = w->i * m->factor;
-    bool exp = i < 0;
 
-    load_default(&l);
-    l.u = w->u;
-    l.f = w->f;
-    l.i = fabs(i);
-    l.phi = w->angle_set ? w->angle + (exp ? 180.0 : 0.0)
-                         : load_phi(w->pf, w->capacitive, exp);
-    memcpy(l.harm, w->harm, sizeof l.harm);
-    l.nharm = w->nharm;
-    l.v_noise = w->v_noise;
-    l.i_noise = w->i_noise;
+    load_want_load(&m->want, m->factor, &l);
     if (m->ct_reversed) {
         /* the whole current upside down: every harmonic + 180 degrees
          * (load_apply shifts harmonic h by h x phi) */
@@ -149,11 +130,6 @@ static bool is_key(const char *k, const char *const *list)
     return false;
 }
 
-/* Keys of a load table, and what else a caller allows. */
-static const char *const load_keys[] = {
-    "U", "I", "P", "PF", "angle", "F", "dir", "harmonics", "noise", NULL,
-};
-
 static void check_keys(lua_State *L, int t, const char *fn,
                        const char *const *extra)
 {
@@ -164,15 +140,15 @@ static void check_keys(lua_State *L, int t, const char *fn,
         lua_pop(L, 1);
         const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                        : "(not a name)";
-        if (!is_key(k, load_keys) && !is_key(k, extra) &&
+        if (!is_key(k, load_field_names) && !is_key(k, extra) &&
             (!bad || strcmp(k, bad) < 0))
             bad = k;            /* the smallest: the same message each run */
     }
     if (bad) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
-        for (const char *const *k = load_keys; *k; k++) {
-            if (k != load_keys)
+        for (const char *const *k = load_field_names; *k; k++) {
+            if (k != load_field_names)
                 luaL_addstring(&b, ", ");
             luaL_addstring(&b, *k);
         }
@@ -203,202 +179,117 @@ static bool num_field(lua_State *L, int t, const char *key, double lo,
     return true;
 }
 
-/* A power factor: 0.95, -0.95 (export), "0.9C" (leading), "0.9L". True
- * when it is negative: the load exports, as dir = 'export' says. */
-static bool pf_field(lua_State *L, int t, const char *fn, struct sc_load *w)
+/* A number of a load table (NaN: not a number); false when absent. */
+static bool lua_number(lua_State *L, int t, const char *key, double *out)
 {
-    int type = lua_getfield(L, t, "PF");
-    double v;
-    char *end;
-
-    if (type == LUA_TNIL) {
-        lua_pop(L, 1);
-        return false;
-    }
-    if (type == LUA_TNUMBER) {
-        v = lua_tonumber(L, -1);
-        w->capacitive = false;
-    } else if (type == LUA_TSTRING) {
-        const char *s = lua_tostring(L, -1);
-        v = strtod(s, &end);
-        if (end == s || (strcasecmp(end, "C") && strcasecmp(end, "L") && *end))
-            v = (double)NAN;
-        w->capacitive = *end == 'C' || *end == 'c';
-    } else {
-        v = (double)NAN;
-    }
-    if (!(v >= -1.0 && v <= 1.0))
-        sc_error(L, "%s: PF = %s is not a power factor -1..1, optionally "
-                   "with L (lagging, the default) or C (leading): 0.95, "
-                   "'0.8C'", fn, luaL_tolstring(L, -1, NULL));
+    int type = lua_getfield(L, t, key);
+    if (type != LUA_TNIL)
+        *out = type == LUA_TNUMBER ? lua_tonumber(L, -1) : (double)NAN;
     lua_pop(L, 1);
-    w->pf = fabs(v);
-    w->angle_set = false;
-    return v < 0;
+    return type != LUA_TNIL;
 }
 
 /* One entry of a harmonics table (key at -2, value at -1): a number (%
  * of the fundamental current, the key its order) or a table {order, I =,
  * V =, phase =, Vphase =}. */
-static struct load_harmonic harmonic_entry(lua_State *L, const char *fn)
+static struct load_harmonic_in harmonic_entry(lua_State *L, const char *fn)
 {
-    struct load_harmonic x = { 0 };
-    lua_Integer order = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+    struct load_harmonic_in x = { 0 };
 
+    x.order = lua_isinteger(L, -2) ? (int64_t)lua_tointeger(L, -2) : 0;
     if (lua_type(L, -1) == LUA_TNUMBER) {
-        x.i_pct = lua_tonumber(L, -1);
+        x.i = lua_tonumber(L, -1);
     } else if (lua_type(L, -1) == LUA_TTABLE) {
         int e = lua_gettop(L);
         if (lua_getfield(L, e, "order") == LUA_TNUMBER ||
             (lua_pop(L, 1), lua_rawgeti(L, e, 1)) == LUA_TNUMBER)
-            order = lua_tointeger(L, -1);
+            x.order = (int64_t)lua_tointeger(L, -1);
         lua_pop(L, 1);
-        double v = 0;
-        if (num_field(L, e, "I", 0, 200, fn, "harmonic current %", &v))
-            x.i_pct = v;
-        if (num_field(L, e, "V", 0, 50, fn, "harmonic voltage %", &v))
-            x.v_pct = v;
-        if (num_field(L, e, "phase", -360, 360, fn, "degrees", &v))
-            x.i_phase = v;
-        if (num_field(L, e, "Vphase", -360, 360, fn, "degrees", &v))
-            x.v_phase = v;
+        lua_number(L, e, "I", &x.i);
+        lua_number(L, e, "V", &x.v);
+        lua_number(L, e, "phase", &x.phase);
+        lua_number(L, e, "Vphase", &x.vphase);
     } else {
         sc_error(L, "%s: harmonics: each entry is a number (%% of the "
                    "fundamental current) or a table", fn);
     }
-    if (order < 2 || order > 50)
-        sc_error(L, "%s: harmonics: order %d is not 2..50", fn, (int)order);
-    if (!(x.i_pct >= 0 && x.i_pct <= 200))
-        sc_error(L, "%s: harmonics: %g%% is not 0..200", fn, x.i_pct);
-    x.order = (unsigned)order;
     return x;
 }
 
 static void harmonics_field(lua_State *L, int t, const char *fn,
-                            struct sc_load *w)
+                            struct load_fields *in)
 {
-    struct load_harmonic h[LOAD_MAX_HARMONICS + 1];
-    unsigned n = 0;
     int type = lua_getfield(L, t, "harmonics");
     int ht = lua_gettop(L);
 
-    if (type == LUA_TNIL) {
-        lua_pop(L, 1);
-        return;
-    }
     if (type == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        w->nharm = 0;
-        lua_pop(L, 1);
-        return;
-    }
-    if (type != LUA_TTABLE)
+        in->harm_off = true;
+    } else if (type == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, ht)) {
+            if (in->nharm <= LOAD_MAX_HARMONICS)   /* one more: refused */
+                in->harm[in->nharm++] = harmonic_entry(L, fn);
+            lua_pop(L, 1);
+        }
+    } else if (type != LUA_TNIL) {
         sc_error(L, "%s: harmonics = {[3] = 30, [5] = 20} (%% of the "
                    "fundamental current), or {{3, I = 30, V = 2, phase = 0}}",
                    fn);
-    lua_pushnil(L);
-    while (lua_next(L, ht)) {
-        struct load_harmonic x = harmonic_entry(L, fn);
-        if (n == LOAD_MAX_HARMONICS)
-            sc_error(L, "%s: harmonics: %d at most", fn,
-                       LOAD_MAX_HARMONICS);
-        for (unsigned k = 0; k < n; k++)
-            if (h[k].order == x.order)
-                sc_error(L, "%s: harmonics: order %d given twice", fn,
-                           (int)x.order);
-        /* sorted by order: the same load whatever the table's order */
-        unsigned at = n++;
-        while (at > 0 && h[at - 1].order > x.order) {
-            h[at] = h[at - 1];
-            at--;
-        }
-        h[at] = x;
-        lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    memcpy(w->harm, h, sizeof w->harm);
-    w->nharm = n;
 }
 
 static void noise_field(lua_State *L, int t, const char *fn,
-                        struct sc_load *w)
+                        struct load_fields *in)
 {
     int type = lua_getfield(L, t, "noise");
     int nt = lua_gettop(L);
 
-    if (type == LUA_TNIL) {
-        lua_pop(L, 1);
-        return;
-    }
     if (type == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        w->v_noise = w->i_noise = 0;
+        in->noise_off = true;
     } else if (type == LUA_TTABLE) {
-        num_field(L, nt, "U", 0, 50, fn, "noise V RMS", &w->v_noise);
-        num_field(L, nt, "I", 0, 10, fn, "noise A RMS", &w->i_noise);
-    } else {
+        in->v_noise_given = lua_number(L, nt, "U", &in->v_noise);
+        in->i_noise_given = lua_number(L, nt, "I", &in->i_noise);
+    } else if (type != LUA_TNIL) {
         sc_error(L, "%s: noise = {U = 0.5, I = 0.01} (V and A RMS), or "
                    "false", fn);
     }
     lua_pop(L, 1);
 }
 
-/* Read a load table into *w (changing only what it names). */
-static void load_from_table(lua_State *L, int t, struct sc_load *w,
+/* Read a load table into *w (changing only what it names): the table
+ * read here, checked and applied by load_fields_apply, as the HTTP
+ * API's load body. */
+static void load_from_table(lua_State *L, int t, struct load_want *w,
                             const char *fn, const char *const *extra)
 {
-    bool export = w->i < 0, dir_set = false, has_i, has_p;
-    double i = fabs(w->i), p = 0, angle;
+    struct load_fields in = { .given = 0 };
+    double *num[LOAD_F_N] = {
+        [LOAD_F_U] = &in.u, [LOAD_F_I] = &in.i, [LOAD_F_P] = &in.p,
+        [LOAD_F_ANGLE] = &in.angle, [LOAD_F_F] = &in.f,
+    };
+    const char *field;
+    char err[256];
 
     check_keys(L, t, fn, extra);
-    num_field(L, t, "U", 0, 500, fn, "a voltage", &w->u);
-    num_field(L, t, "F", 40, 70, fn, "a frequency", &w->f);
-    if (lua_getfield(L, t, "dir") != LUA_TNIL) {
-        const char *d = lua_tostring(L, -1);
-        if (!d || (strcmp(d, "import") && strcmp(d, "export")))
-            sc_error(L, "%s: dir is 'import' or 'export'", fn);
-        export = !strcmp(d, "export");
-        dir_set = true;
-    }
-    lua_pop(L, 1);
-    if (num_field(L, t, "angle", -360, 360, fn, "degrees", &angle)) {
-        if (lua_getfield(L, t, "PF") != LUA_TNIL)
-            sc_error(L, "%s: PF or angle, not both", fn);
+    for (int f = 0; f < LOAD_F_N; f++) {
+        int type = lua_getfield(L, t, load_field_names[f]);
+        if (type != LUA_TNIL)
+            in.given |= 1u << f;
+        if (num[f])
+            *num[f] = type == LUA_TNUMBER ? lua_tonumber(L, -1) : (double)NAN;
+        else if (f == LOAD_F_PF && type == LUA_TSTRING)
+            in.pf_text = lua_tostring(L, -1);  /* the table keeps it */
+        else if (f == LOAD_F_PF)
+            in.pf = type == LUA_TNUMBER ? lua_tonumber(L, -1) : (double)NAN;
+        else if (f == LOAD_F_DIR && type == LUA_TSTRING)
+            in.dir = lua_tostring(L, -1);
         lua_pop(L, 1);
-        w->angle_set = true;
-        w->angle = angle;
     }
-    /* a negative PF is a direction, like dir = 'export': it outranks
-     * the sign of I or P (I = 5, PF = -0.8 exports 5 A) */
-    if (pf_field(L, t, fn, w)) {
-        if (dir_set && !export)
-            sc_error(L, "%s: dir = 'import' and a negative PF contradict "
-                       "each other", fn);
-        export = dir_set = true;
-    }
-    has_i = num_field(L, t, "I", -LOAD_I_MAX, LOAD_I_MAX, fn, "a current",
-                      &i);
-    has_p = num_field(L, t, "P", -50000, 50000, fn, "an active power", &p);
-    if (has_i && has_p)
-        sc_error(L, "%s: I or P, not both", fn);
-    if (has_i && i < 0) {
-        i = -i;
-        export = !dir_set || export;
-    } else if (has_i && !dir_set) {
-        export = false;
-    }
-    if (has_p) {
-        double pf = w->angle_set ? fabs(cos(w->angle * PI / 180.0)) : w->pf;
-        if (p != 0 && !(w->u > 0 && pf > 1e-6))
-            sc_error(L, "%s: P = %g needs a voltage and a power factor "
-                       "above 0", fn, p);
-        i = p == 0 ? 0 : fabs(p) / (w->u * pf);
-        if (i > LOAD_I_MAX)
-            sc_error(L, "%s: P = %g W at %g V, PF %g is %g A (%g A at "
-                       "most)", fn, p, w->u, pf, i, LOAD_I_MAX);
-        export = p < 0 ? (!dir_set || export) : (dir_set && export);
-    }
-    w->i = export ? -i : i;
-    harmonics_field(L, t, fn, w);
-    noise_field(L, t, fn, w);
+    harmonics_field(L, t, fn, &in);
+    noise_field(L, t, fn, &in);
+    if (load_fields_apply(&in, w, &field, err, sizeof err))
+        sc_error(L, "%s: %s", fn, err);
 }
 
 static void stop_ramp(struct scenario *sc, unsigned k)
@@ -412,7 +303,7 @@ static int m_load(lua_State *L)
 {
     unsigned k = check_meter(L, 1);
     struct scenario *sc = sc_of(L);
-    struct sc_load w = sc->m[k].want;
+    struct load_want w = sc->m[k].want;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     load_from_table(L, 2, &w, "load{}", NULL);
@@ -425,7 +316,7 @@ static int m_load(lua_State *L)
 
 /* ---- ramps ---- */
 
-static void ramp_values(const struct sc_load *w, double v[SC_R_N])
+static void ramp_values(const struct load_want *w, double v[SC_R_N])
 {
     v[SC_R_U] = w->u;
     v[SC_R_I] = w->i;
@@ -471,7 +362,7 @@ static int m_ramp(lua_State *L)
     struct scenario *sc = sc_of(L);
     static const char *const extra[] = { "over", "step", NULL };
     struct sc_meter *m = &sc->m[k];
-    struct sc_load w = m->want;
+    struct load_want w = m->want;
     struct sc_ramp r = { .on = true };
     bool found;
     int64_t over, step, now = sc_second_ms(sc);
@@ -485,7 +376,7 @@ static int m_ramp(lua_State *L)
         step = 1;
     if (step < 1)
         return sc_error(L, "ramp{}: step is at least 1 s");
-    for (const char *const *key = load_keys; *key; key++)
+    for (const char *const *key = load_field_names; *key; key++)
         if (strcmp(*key, "U") && strcmp(*key, "I") && strcmp(*key, "P") &&
             strcmp(*key, "F") && strcmp(*key, "PF")) {
             if (lua_getfield(L, 2, *key) != LUA_TNIL)
@@ -657,7 +548,7 @@ static int m_profile(lua_State *L)
         "shape", "interval", "from", "smooth", "step", NULL,
     };
     struct sc_profile p = { .on = true };
-    struct sc_load w = m->want;
+    struct load_want w = m->want;
     int64_t now = sc_second_ms(sc);
     double maxf;
 

@@ -11,6 +11,7 @@
 #include "sim/base/json_real32.h"
 #include "sim/base/safefile.h"
 #include "sim/base/timeparse.h"
+#include "sim/store/measure_json.h"
 #include "sim/store/regnames.h"
 
 /* The manual's register range (sections 6.2 and 6.3). */
@@ -66,8 +67,7 @@ static json_t *extension_json(const struct meter *m)
 static json_t *meter_json(const struct sim_meter *sm)
 {
     const struct meter *m = &sm->core;
-    const struct meter_measure *x = meter_measure(m);
-    json_t *regs = json_object(), *meas = json_object(), *o = json_object();
+    json_t *regs = json_object(), *o = json_object();
     char key[8], when[32];
 
     for (unsigned a = MANUAL_FIRST; a <= MANUAL_LAST; a += 2) {
@@ -77,15 +77,6 @@ static json_t *meter_json(const struct sim_meter *sm)
             json_object_set_new(regs, key, json_real32(v));
         }
     }
-    json_object_set_new(meas, "u", json_real32(x->u));
-    json_object_set_new(meas, "i", json_real32(x->i));
-    json_object_set_new(meas, "p", json_real32(x->p));
-    json_object_set_new(meas, "q", json_real32(x->q));
-    json_object_set_new(meas, "s", json_real32(x->s));
-    json_object_set_new(meas, "pf", json_real32(x->pf));
-    json_object_set_new(meas, "f", json_real32(x->f));
-    json_object_set_new(meas, "demand", json_real32(x->demand));
-
     time_format_iso(meter_time(m), when, sizeof when);
     json_object_set_new(o, "slave", json_integer(meter_comm(m)->slave));
     json_object_set_new(o, "time", json_string(when));
@@ -94,7 +85,7 @@ static json_t *meter_json(const struct sim_meter *sm)
     json_object_set_new(o, "pulses",
                         json_integer((json_int_t)meter_pulse_count(m)));
     json_object_set_new(o, "registers", regs);
-    json_object_set_new(o, "measurements", meas);
+    json_object_set_new(o, "measurements", measure_json(m));
     uint64_t serial;
     reg_uint(m, REG_X_SERIAL, 2, &serial);
     json_object_set_new(o, "serial", json_integer((json_int_t)serial));

@@ -4,6 +4,7 @@ the bearer token, time control, the event stream, /metrics scraped by a
 real Prometheus, and the OpenAPI description against the routes served.
 Usage: test_http.py KPM31C_SIM [DOCS_DIR]"""
 
+import http.client
 import json
 import os
 import shutil
@@ -200,6 +201,78 @@ def test_act_load_relay_credit_keys_registers():
           field="time")
 
 
+LOAD_LUA = ('{U = 230, P = 1000, PF = "0.8C", dir = "export", '
+            'harmonics = {[5] = 30, {3, I = 60, V = 2, phase = 10}}}')
+LOAD_JSON = {"U": 230, "P": 1000, "PF": "0.8C", "dir": "export",
+             "harmonics": [{"order": 5, "I": 30},
+                           {"order": 3, "I": 60, "V": 2, "phase": 10}]}
+
+
+def test_load_takes_the_scenario_fields():
+    """PUT .../load takes m:load{}'s fields (P, angle, dir, harmonics,
+    noise): the meter reads what a scenario's load reads; PATCH changes
+    the fields it names; a bad field is named and changes nothing."""
+    h = H.harness()
+    a = start(h, "--no-state")
+    res = a.ok("PUT", "/api/v1/meters/0/load", LOAD_JSON)
+    assert [x["order"] for x in res["harmonics"]] == [3, 5], res
+    assert res["DIR"] == "export" and res["reactive"] == "C", res
+    a.ok("POST", "/api/v1/clock/advance", {"by": 2})
+    m = a.ok("GET", "/api/v1/meters/0/measurements")
+    lua = h.path("load.lua")
+    with open(lua, "w") as f:
+        f.write('local m = meter(1)\nm:load%s\nadvance("2s")\n'
+                'local x = m:measure()\n'
+                'print(string.format("%%.9g %%.9g %%.9g %%.9g", x.U, x.I, '
+                'x.P, x.Q))\n' % LOAD_LUA)
+    r = S.run(h, lua, "-q", "--no-state", "--tcp", "off", "--fidelity",
+              "fast", "--start", "2026-01-01")
+    assert r.returncode == 0, r.stderr + r.stdout
+    u, i, p, q = (float(x) for x in r.stdout.splitlines()[0].split())
+    # the same load: the same readings (float32 of the same numbers)
+    for got, want in ((m["u"], u), (m["i"], i), (m["p"], p), (m["q"], q)):
+        assert abs(got - want) <= 1e-6 * abs(want) + 1e-6, (m, u, i, p, q)
+    assert p < -990 and i > 6.5, (u, i, p, q)   # harmonics add current
+    # PATCH: only what it names
+    res = a.ok("PATCH", "/api/v1/meters/0/load",
+               {"noise": {"U": 0.2}, "F": 60})
+    assert res["F"] == 60 and res["noise"]["U"] == 0.2, res
+    assert len(res["harmonics"]) == 2 and res["DIR"] == "export", res
+    res = a.ok("PATCH", "/api/v1/meters/0/load",
+               {"harmonics": False, "noise": False, "angle": 30})
+    assert res["harmonics"] == [] and res["noise"]["U"] == 0, res
+    assert abs(res["PF"] - 0.866025) < 1e-6, res
+    # PUT: the fields not given take the defaults
+    res = a.ok("PUT", "/api/v1/meters/0/load", {"I": 2})
+    assert res["U"] == 230 and res["PF"] == 1 and res["F"] == 50, res
+    assert res["DIR"] == "import" and res["harmonics"] == [], res
+    before = a.ok("GET", "/api/v1/meters/0/load")
+    for body, field in (
+            ({"U": 600}, "U"), ({"U": "230"}, "U"), ({"F": 20}, "F"),
+            ({"I": 1, "P": 1}, "P"), ({"PF": 0.9, "angle": 10}, "angle"),
+            ({"PF": -0.9, "dir": "import"}, "PF"), ({"dir": "up"}, "dir"),
+            ({"P": 1e6}, "P"), ({"U": 0, "P": 100}, "P"),
+            ({"I": 1, "harmonics": {"1": 10}}, "harmonics"),
+            ({"I": 1, "harmonics": {"3": 300}}, "harmonics"),
+            ({"I": 1, "harmonics": {"x": 3}}, "harmonics"),
+            ({"I": 1, "harmonics": [{"order": 3, "I": 1, "amp": 2}]},
+             "harmonics"),
+            ({"I": 1, "harmonics": [{"order": 3}, {"order": 3}]},
+             "harmonics"),
+            ({"I": 1, "harmonics": {str(k): 1 for k in range(2, 12)}},
+             "harmonics"),
+            ({"I": 1, "harmonics": 3}, "harmonics"),
+            ({"I": 1, "noise": {"U": 100}}, "noise"),
+            ({"I": 1, "noise": {"V": 1}}, "noise"),
+            ({"I": 1, "noise": True}, "noise"),
+            ({"I": 1, "volts": 1}, "volts"),
+            ({"I": 1, "spec": "I=1"}, "spec")):
+        for method in ("PUT", "PATCH"):
+            res = a.bad(method, "/api/v1/meters/0/load", body, field=field)
+        assert a.ok("GET", "/api/v1/meters/0/load") == before, (body, res)
+    a.bad("PATCH", "/api/v1/meters/0/load", raw=b"[1]", field="body")
+
+
 def test_settings_persist_and_nothing_half_applied():
     h = H.harness()
     state = h.path("m.state")
@@ -309,6 +382,63 @@ def test_time_pause_speed_advance():
     a.ok("PUT", "/api/v1/clock/speed", {"speed": 0})
     a.bad("PUT", "/api/v1/clock/speed", {"speed": -1}, field="speed")
     a.bad("PUT", "/api/v1/clock/speed", {"speed": "fast"}, field="speed")
+
+
+def test_advance_runs_fast_in_a_full_process():
+    """A process in full fidelity advances in fast fidelity and returns to
+    full: its energies are those of a process that ran fast (within fast
+    fidelity's tolerance, docs/performance.md), no window is lost or
+    counted twice at a switch, and energy never goes backwards."""
+    h = H.harness()
+    full = start(h, "--fidelity", "full")
+    fast = start(h, state=h.path("fast.state"))
+    assert full.ok("GET", "/api/v1/clock")["fidelity"] == "full"
+    seen = []
+
+    def energy(a):
+        e = a.ok("GET", "/api/v1/meters/0/energies")
+        if a is full:
+            assert not seen or e["import_kwh"] >= seen[-1], (seen, e)
+            seen.append(e["import_kwh"])
+        return e
+
+    def same(at):
+        c = fast.ok("POST", "/api/v1/clock/advance", {"to": at})
+        assert c["time"] == at, c
+        ef, eq = energy(full), energy(fast)
+        for k in ("import_kwh", "reactive_kvarh"):
+            # P within 0.05 % of S, Q within 0.2 % of S (test_fidelity)
+            assert abs(ef[k] - eq[k]) <= 2e-3 * eq[k] + 1e-9, (at, k, ef, eq)
+        # a 10 ms step's energy of 1092.5 W is 3e-6 kWh: a window (of
+        # whole cycles) lost or counted twice is ten times that
+        assert abs(ef["import_kwh"] - eq["import_kwh"]) < 3e-6, (at, ef, eq)
+
+    # full -> fast at the power-on second's end, and back
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": 10})
+    assert c["fidelity"] == "full" and c["time"] == "2026-01-01T00:00:11", c
+    same(c["time"])
+    # real samples at speed 1, paused anywhere in a second: the advance
+    # runs full fidelity to the second's end, then fast
+    t0 = full.ok("PUT", "/api/v1/clock/speed", {"speed": 1})["time_ms"]
+    assert H.wait_until(lambda: energy(full) and full.ok(
+        "GET", "/api/v1/clock")["time_ms"] > t0 + 2500, timeout=30)
+    full.ok("POST", "/api/v1/clock/pause")
+    energy(full)
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": 10})
+    assert c["fidelity"] == "full" and c["paused"], c
+    same(c["time"])
+    c = full.ok("POST", "/api/v1/clock/advance", {"by": "1d"})
+    assert c["fidelity"] == "full", c
+    same(c["time"])
+    # the fidelity switched over the API
+    c = full.ok("PUT", "/api/v1/clock/fidelity", {"fidelity": "fast"})
+    assert c["fidelity"] == "fast", c
+    full.bad("PUT", "/api/v1/clock/fidelity", {"fidelity": "slow"},
+             field="fidelity")
+    full.bad("PUT", "/api/v1/clock/fidelity", {"fidelity": 1},
+             field="fidelity")
+    full.bad("PUT", "/api/v1/clock/fidelity", {"speed": 1}, field="speed")
+    assert full.ok("GET", "/api/v1/clock")["fidelity"] == "fast"
 
 
 def test_advance_answered_when_the_run_ends():
@@ -485,6 +615,75 @@ def test_mqtt_messages_in_the_event_stream():
         len(m["payload"]) == m["length"], m
 
 
+def test_a_client_that_stops_reading_loses_events_counted():
+    """An event client that stops reading holds up nothing: the events it
+    has no room for are counted and told in a "dropped" event once it
+    reads again, so what it got plus what it lost is every pulse."""
+    h = H.harness()
+    a = start(h, "--meters", "50", "--load", "U=230,I=40,PF=1")
+
+    def pulses():
+        return sum(a.ok("GET", "/api/v1/meters/%d/energies" % k)["pulses"]
+                   for k in range(50))
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(60)
+    sock.connect(("127.0.0.1", a.port))
+    conn = http.client.HTTPConnection("127.0.0.1", a.port)
+    conn.sock = sock
+    conn.request("GET", "/api/v1/events?events=pulse")
+    stream = conn.getresponse()         # reads the chunks as they come
+    assert stream.status == 200, stream.status
+    assert H.wait_until(lambda: "kpm31c_http_event_streams 1" in a.status(
+        "GET", "/metrics")[1], timeout=20)
+    before = pulses()
+    # 50 x 9.2 kW for a day: 17.7 million pulses, some 2 GB of events
+    a.ok("POST", "/api/v1/clock/advance", {"by": "1d"})
+    made = pulses() - before
+    assert made > 17000000, made
+    # still connected: not held up until the server gave up on it
+    assert "kpm31c_http_event_streams 1" in a.status("GET", "/metrics")[1]
+
+    def uptime():
+        for line in a.status("GET", "/metrics")[1].splitlines():
+            if line.startswith("kpm31c_uptime_seconds "):
+                return float(line.split()[1])
+    # real seconds go by with the client's buffer full: their keep-alives
+    # are not events lost, nor is the count of those lost
+    u0 = uptime()
+    assert H.wait_until(lambda: uptime() >= u0 + 2.5, timeout=30)
+    # the client reads again: every pulse is an event or counted lost
+    got = lost = 0
+    while got + lost < made:
+        line = stream.readline()
+        assert line, (got, lost, made)
+        if line.startswith(b"event: pulse"):
+            got += 1
+        elif line.startswith(b"data: {\"events\""):
+            lost += json.loads(line[6:])["events"]
+    sock.close()
+    assert got + lost == made and lost > 0 and got > 1000, (got, lost, made)
+
+
+def test_a_client_that_hangs_up_mid_advance():
+    """An advance whose client hangs up goes on to its instant (what a
+    request changes is done, answered or not); the API serves on."""
+    h = H.harness()
+    a = start(h)
+    body = b'{"by": "2d"}'
+    sock = socket.create_connection(("127.0.0.1", a.port), timeout=30)
+    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    sock.close()
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["time"] ==
+                        "2026-01-03T00:00:01", timeout=60)
+    c = a.ok("GET", "/api/v1/clock")
+    assert c["paused"], c
+    c = a.ok("POST", "/api/v1/clock/advance", {"by": 1})
+    assert c["time"] == "2026-01-03T00:00:02", c
+
+
 def test_bad_requests():
     h = H.harness()
     a = start(h)
@@ -497,6 +696,14 @@ def test_bad_requests():
           want=413, field="body")
     a.bad("PUT", "/api/v1/meters/0/relay", want=400)
     assert a.ok("GET", "/api/v1/meters/0/load")["I"] == 5
+    # a meter is named by decimal digits alone
+    for name in ("0x0", "00", "%200", "-0", "1e0"):
+        a.bad("GET", "/api/v1/meters/%s" % name, want=404, field="meter")
+    # a span past the clock's end is refused, not wrapped round
+    for by in (9223372036854775807, 2 ** 62, 4 * 10 ** 9):
+        a.bad("POST", "/api/v1/clock/advance", {"by": by}, want=409,
+              field="by")
+    assert a.ok("GET", "/api/v1/clock")["time"] == "2026-01-01T00:00:01"
 
 
 def test_token_and_bind():
@@ -594,6 +801,43 @@ def test_prometheus_scrapes_metrics():
     assert abs(wh - want["import_kwh"] * 1000) < 0.01, (wh, want)
     vt = float(query("kpm31c_virtual_time_seconds")[0]["value"][1])
     assert vt == 1767232801, vt
+
+
+OPENAPI_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "openapi")
+
+
+def test_openapi_description_is_valid():
+    """docs/http-openapi.json against the OpenAPI schema of its version,
+    every $ref resolved: @seriousme/openapi-schema-validator, pinned by
+    tests/openapi/package-lock.json and installed there by scripts/setup
+    (npm ci)."""
+    node = shutil.which("node")
+    if not node:
+        raise H.Skip("node is not installed: the OpenAPI description is "
+                     "not validated (scripts/setup installs the validator "
+                     "where node and npm are)")
+    mods = os.path.join(OPENAPI_CHECK, "node_modules",
+                        "@seriousme", "openapi-schema-validator")
+    assert os.path.isdir(mods), \
+        "the OpenAPI validator is not installed: run scripts/setup"
+    doc = os.path.join(DOCS, "http-openapi.json")
+    r = subprocess.run([node, os.path.join(OPENAPI_CHECK, "validate.mjs"),
+                        doc], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "(OpenAPI 3.0)" in r.stdout, r.stdout
+    # and it finds what is wrong: an unknown type and a dangling $ref
+    with open(doc) as f:
+        bad = json.load(f)
+    bad["paths"]["/healthz"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"] = {"$ref": "#/components/schemas/No"}
+    h = H.harness()
+    path = h.path("bad-openapi.json")
+    with open(path, "w") as f:
+        json.dump(bad, f)
+    r = subprocess.run([node, os.path.join(OPENAPI_CHECK, "validate.mjs"),
+                        path], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "No" in r.stderr, r.stderr + r.stdout
 
 
 def test_openapi_matches_routes():
