@@ -1,6 +1,14 @@
 // A rolling chart on a canvas: a few series against time, the newest on
 // the right, each on its own scale (its axis labelled in its colour).
 
+// An axis label that fits its 70 px: thousands as k, millions as M.
+function short(v, digits) {
+  const a = Math.abs(v);
+  if (a >= 1e7) return (v / 1e6).toFixed(1) + "M";
+  if (a >= 1e4) return (v / 1e3).toFixed(1) + "k";
+  return v.toFixed(digits);
+}
+
 export class Rolling {
   // series: [{name, unit, color, digits}]; span: seconds shown
   constructor(canvas, series, span = 300) {
@@ -60,8 +68,8 @@ export class Rolling {
       g.fillStyle = s.color;
       g.textAlign = k === 0 ? "right" : "left";
       const ax = k === 0 ? left - 8 : right + 8;
-      g.fillText(hi.toFixed(s.digits), ax, top + 14);
-      g.fillText(lo.toFixed(s.digits), ax, bottom);
+      g.fillText(short(hi, s.digits), ax, top + 14);
+      g.fillText(short(lo, s.digits), ax, bottom);
       g.fillText(s.unit, ax, (top + bottom) / 2 + 6);
     });
   }
