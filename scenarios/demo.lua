@@ -22,9 +22,29 @@
 setup{ start = "2026-06-30T05:55", meters = 3, speed = 60,
         tcp = "127.0.0.1:0" }
 
-local STEP = tonumber(arg.step) or 10       -- real seconds a step shows
-local loops = tonumber(arg.loops) or 0      -- 0: until Ctrl-C
-local POLL = tonumber(arg.poll) or 2        -- real s between polls, 0 none
+-- A NAME=VALUE word of the command line: a number in lo..hi (whole when
+-- asked), else an error that names it (exit 2, never a silent default)
+local function param(name, default, lo, hi, whole, what)
+    local v = arg[name]
+    if v == nil then return default end
+    if type(v) ~= "number" or v ~= v or v < lo or v > hi or
+            (whole and v % 1 ~= 0) then
+        error(string.format("%s=%s: %s", name, tostring(v), what),
+              0)
+    end
+    return v
+end
+
+local STEP = param("step", 10, 0, 3600, false,
+    "real seconds a step shows, 0..3600 (0: no pause)")
+local loops = param("loops", 0, 0, 1e6, true,
+    "how many times the story runs, a whole number (0: until Ctrl-C)")
+local POLL = param("poll", 2, 0, 3600, false,
+    "real seconds between Modbus polls, 0 (no poller) or 0.05..3600")
+if POLL > 0 and POLL < 0.05 then
+    error("poll=" .. POLL .. ": real seconds between Modbus "
+          .. "polls, 0 (no poller) or 0.05..3600", 0)
+end
 
 local House = require("lib.appliances")
 local m = meter(1)

@@ -86,6 +86,22 @@ def test_the_demo_tells_its_story():
         assert change in r.stderr, (change, r.stderr)
 
 
+def test_the_demo_refuses_bad_parameters():
+    # a bad loops= would otherwise run forever in CI: every one is named
+    h = H.harness()
+    for word, says in (("loops=x", "loops=x: how many times"),
+                       ("loops=-1", "loops=-1: how many times"),
+                       ("loops=1.5", "loops=1.5: how many times"),
+                       ("step=-1", "step=-1: real seconds a step"),
+                       ("step=x", "step=x: real seconds a step"),
+                       ("poll=0.001", "poll=0.001: real seconds between"),
+                       ("poll=-1", "poll=-1: real seconds between")):
+        r = S.run(h, os.path.join(LIBRARY, "demo.lua"), "--headless",
+                  word, timeout=60)
+        assert r.returncode == 2, (word, r.returncode, r.stderr)
+        assert says in r.stderr, (word, r.stderr)
+
+
 def test_caption_checks_its_argument():
     h = H.harness()
     r = scenario(h, "cap.lua", 'caption("ok")\ncaption()\ncaption(42)\n')
