@@ -234,7 +234,9 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
     if (!c->streams)
         return;
     for (size_t j = 0; j < reqlen && j < TRAFFIC_BYTES; j++)
-        snprintf(hex + 3 * j, 4, j ? " %02x" : "%02x", req[j]);
+        /* "aa bb cc": each byte after the first behind its space */
+        snprintf(hex + (j ? 3 * j - 1 : 0), 4, j ? " %02x" : "%02x",
+                 req[j]);
     json_t *o = json_pack("{s:s,s:i,s:s,s:I}", "transport",
                           transport ? transport : "?", "slave", slave,
                           "bytes", hex + 0, "length", (json_int_t)reqlen);

@@ -573,6 +573,9 @@ def test_face_lcd_held_keys_scope_pages_and_modbus_events():
     assert (m["transport"], m["slave"], m["meter"], m["function"],
             m["address"], m["count"], m["reply"]) == \
         ("tcp", 1, 0, 3, 0x30, 2, "ok"), m
+    # the request's bytes in hex, every one (MBAP + PDU: 12)
+    assert m["length"] == 12 and len(m["bytes"].split()) == 12, m
+    assert m["bytes"].endswith("01 03 00 30 00 02"), m
 
     def read_unit_9():
         with H.tcp_connect(a.sim.port) as sock:

@@ -1,6 +1,7 @@
 // The fleet (/): a tile per meter with its glass and live values; a click
 // opens its face. Values come from the event stream's telemetry (the
-// first 64 meters); glasses are refreshed for the first GLASSES meters.
+// first 64 meters); glasses are refreshed for the first GLASSES meters of
+// this process (a shard's first, whatever their index in the fleet).
 
 import { get, events, every } from "./api.js";
 import { Glass } from "./lcd.js";
@@ -9,7 +10,7 @@ const GLASSES = 32;
 const $ = (id) => document.getElementById(id);
 const tiles = [];
 
-function tile(m) {
+function tile(m, pos) {
   const a = document.createElement("a");
   a.className = "tile";
   a.href = `/meter/${m.index}`;
@@ -20,7 +21,7 @@ function tile(m) {
     <p class="tile-more"><span data-v="u">–</span> V · <span data-v="i">–</span> A · <span data-v="kwh">–</span> kWh</p>
     <p class="tile-state"><span data-v="relay">relay –</span> · <span data-v="rate">–</span></p>`;
   $("fleet").appendChild(a);
-  const t = { el: a, glass: m.index < GLASSES ? new Glass(a.querySelector(".tile-glass"), { small: true }) : null };
+  const t = { el: a, glass: pos < GLASSES ? new Glass(a.querySelector(".tile-glass"), { small: true }) : null };
   tiles[m.index] = t;
   return t;
 }
@@ -28,14 +29,16 @@ function tile(m) {
 const put = (t, key, text) => { t.el.querySelector(`[data-v="${key}"]`).textContent = text; };
 
 async function load() {
-  const { meters } = await get("/api/v1/meters");
-  $("title").textContent = `KPM31C fleet · ${meters.length} meter${meters.length === 1 ? "" : "s"}`;
-  for (const m of meters) {
-    const t = tiles[m.index] || tile(m);
+  const { meters, shard } = await get("/api/v1/meters");
+  // a shard names its part of the fleet (its meters keep their global index)
+  const part = shard && shard.count > 1 ? ` · shard ${shard.index + 1}/${shard.count}: meters ${shard.first + 1}..${shard.end} of ${shard.fleet}` : "";
+  $("title").textContent = `KPM31C fleet · ${meters.length} meter${meters.length === 1 ? "" : "s"}${part}`;
+  meters.forEach((m, pos) => {
+    const t = tiles[m.index] || tile(m, pos);
     put(t, "relay", "relay " + m.relay);
     put(t, "rate", m.rate);
     t.el.classList.toggle("alert", m.relay !== "closed");
-  }
+  });
 }
 
 load();
