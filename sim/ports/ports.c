@@ -64,10 +64,10 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
         }
     }
     if (off_bus)
-        log_warn("meters %u..%u (%u) are past slave address %d: simulated, "
-                 "but not reachable over Modbus RTU or TCP (MQTT and "
-                 "scenarios only)", first_off + 1, last_off + 1,
-                 off_bus, METER_SLAVE_MAX);
+        log_warn("meters %u..%u (%u; indexes, as the API and the ready "
+                 "file count) are past slave address %d: simulated, but "
+                 "not reachable over Modbus RTU or TCP (MQTT and scenarios "
+                 "only)", first_off, last_off, off_bus, METER_SLAVE_MAX);
     return 0;
 }
 

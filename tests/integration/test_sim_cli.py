@@ -176,10 +176,11 @@ def test_dump_names_units_serial_and_extension():
 def test_meters_past_address_247_are_warned():
     h = H.harness()
     _, err = dump_of(h, "--meters", "300")
-    assert ("meters 248..300 (53) are past slave address 247: simulated, "
-            "but not reachable over Modbus") in err, err
+    assert ("meters 247..299 (53; indexes, as the API and the ready file "
+            "count) are past slave address 247: simulated, but not "
+            "reachable over Modbus") in err, err
     _, err = dump_of(h, "--meters", "10", "--slave", "240")
-    assert "meters 9..10 (2) are past slave address 247" in err, err
+    assert "meters 8..9 (2; indexes" in err, err
     _, err = dump_of(h, "--meters", "247")
     assert "past slave address" not in err, err
 
