@@ -634,7 +634,7 @@ static const char *const population_keys[] = { "seed", "interval", "mix",
 
 static const char *const kind_keys[] = {
     "kind", "share", "kw", "pf", "u", "shift", "profile", "weekend",
-    "variation", "export", "chance", "start", "hours", NULL };
+    "season", "variation", "export", "chance", "start", "hours", NULL };
 
 /* A number in lo..hi at where, else the message. */
 static int number(const json_t *v, double lo, double hi, const char *where,
@@ -759,6 +759,7 @@ static int kind_of(const json_t *m, const char *where,
         range_field(m, "shift", -12, 12, true, where, &k->shift, err,
                     errlen) ||
         number_field(m, "weekend", 0, 10, where, &k->weekend, err, errlen) ||
+        number_field(m, "season", -1, 1, where, &k->season, err, errlen) ||
         number_field(m, "variation", 0, 1, where, &k->variation, err,
                      errlen))
         return -1;

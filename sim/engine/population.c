@@ -46,8 +46,9 @@ static const double heat_pump[24] = {
 
 static const struct population_kind defaults[POP_NSHAPES] = {
     [POP_HOUSEHOLD] = {
-        .shape = POP_HOUSEHOLD, .kw = { 0.8, 3.5 }, .pf = { 0.90, 0.98 },
+        .shape = POP_HOUSEHOLD, .kw = { 0.5, 1.6 }, .pf = { 0.90, 0.98 },
         .u = { 225, 235 }, .shift = { -1, 1 }, .weekend = 1.15,
+        .season = -0.2,
         .variation = 0.25 },
     [POP_EV_CHARGER] = {
         .shape = POP_EV_CHARGER, .kw = { 3.7, 11 }, .pf = { 0.97, 0.99 },
@@ -55,7 +56,8 @@ static const struct population_kind defaults[POP_NSHAPES] = {
         .start = { 17, 22 }, .hours = { 2, 5 } },
     [POP_PV_EXPORTER] = {
         .shape = POP_PV_EXPORTER, .kw = { 2, 10 }, .pf = { 0.99, 1 },
-        .u = { 228, 240 }, .weekend = 1, .variation = 0.3, .export = true },
+        .u = { 228, 240 }, .weekend = 1, .variation = 0.3, .export = true,
+        .season = 0.75 },
     [POP_SHOP] = {
         .shape = POP_SHOP, .kw = { 3, 15 }, .pf = { 0.85, 0.95 },
         .u = { 225, 235 }, .shift = { 0, 1 }, .weekend = 0.5,
@@ -63,6 +65,7 @@ static const struct population_kind defaults[POP_NSHAPES] = {
     [POP_HEAT_PUMP] = {
         .shape = POP_HEAT_PUMP, .kw = { 1.5, 6 }, .pf = { 0.90, 0.97 },
         .u = { 225, 235 }, .shift = { -1, 1 }, .weekend = 1,
+        .season = -0.85,
         .variation = 0.15 },
 };
 
@@ -151,8 +154,24 @@ static bool ev_charging(const struct population *p,
     return false;
 }
 
+/* The season's factor on day (since 1970-01-01): 1 at its peak (the
+ * summer solstice for season > 0, the winter's for < 0), 1 - |season|
+ * half a year away, a cosine between (northern hemisphere). */
+static double season_at(double season, int64_t day)
+{
+    /* 1970-06-21 is day 171; a mean Gregorian year */
+    double c = cos(6.283185307179586 * (double)(day - 171) / 365.2425);
+
+    if (season < 0) {
+        season = -season;
+        c = -c;
+    }
+    return 1.0 - season * (1.0 - c) / 2.0;
+}
+
 /* The fraction of the peak from the hourly profile at local time t,
- * linear between the hours, times the weekend's factor. */
+ * linear between the hours, times the weekend's and the season's
+ * factors. */
 static double profile_at(const struct population_kind *k, int64_t t)
 {
     int64_t day = floor_div(t, DAY), sec = t - day * DAY;
@@ -164,7 +183,8 @@ static double profile_at(const struct population_kind *k, int64_t t)
 
     if (dow < 0)
         dow += 7;
-    return (dow == 0 || dow == 6) ? v * k->weekend : v;
+    return ((dow == 0 || dow == 6) ? v * k->weekend : v) *
+           season_at(k->season, day);
 }
 
 void population_load(const struct population *p, unsigned g, int64_t t,

@@ -42,6 +42,9 @@ struct population_kind {
     struct population_range shift;  /* whole hours its day is shifted */
     double profile[24];         /* fraction of the peak, hour by hour */
     double weekend;             /* multiplier on Saturdays and Sundays */
+    double season;              /* -1..1: > 0 the profile is the summer's
+                                   and winter has 1 - season of it (PV);
+                                   < 0 the winter's, summer 1 + season */
     double variation;           /* each interval x (1 +- variation) */
     bool export;                /* the power flows out (PV) */
     /* ev_charger: a session a day with probability chance, starting at a

@@ -187,6 +187,35 @@ def test_a_shard_refuses_another_shards_state():
     assert r.returncode == 0, r.stderr
 
 
+def test_populations_follow_the_seasons():
+    # PV exports most at midsummer, a heat pump draws most at midwinter,
+    # a household a little more in winter (docs/fleet.md, "season")
+    h = H.harness()
+    energy = {}
+    for kind in ("pv_exporter", "heat_pump", "household"):
+        path = write_fleet(h, {"population": {"mix": [
+            {"kind": kind, "share": 1}]}}, name=kind + ".json")
+        for day in ("2026-06-22", "2026-12-21"):     # two Mondays
+            dump = h.path("%s-%s.json" % (kind, day))
+            r = S.run(h, "--config", path, "--no-state", "--tcp", "off",
+                      "--meters", "20", "--start", day + "T00:00",
+                      "--until", "1d", "--speed", "max", "--dump", dump)
+            assert r.returncode == 0, (kind, day, r.stderr)
+            energy[kind, day] = sum(m["registers"]["0080"]
+                                    for m in S.dump(dump)["meters"])
+    june, dec = energy["pv_exporter", "2026-06-22"], \
+        energy["pv_exporter", "2026-12-21"]
+    assert dec > 0 and june > 3 * dec, (june, dec)
+    june, dec = energy["heat_pump", "2026-06-22"], \
+        energy["heat_pump", "2026-12-21"]
+    assert june > 0 and dec > 5 * june, (june, dec)
+    june, dec = energy["household", "2026-06-22"], \
+        energy["household", "2026-12-21"]
+    assert dec > 1.1 * june, (june, dec)
+    # 20 households: 5 to 16 kWh a day each
+    assert 20 * 5 * 0.8 < june < 20 * 16, june
+
+
 def test_bad_population_entries_name_their_path():
     h = H.harness()
     mix = [{"kind": "household", "share": 1}]
