@@ -185,7 +185,9 @@ static void slug_of(const char *name, char *buf, size_t len)
     size_t n = 0;
     bool gap = false;
 
-    for (const char *p = name; *p && n + 2 < len; p++) {
+    /* the words before a parenthesis: "float word order (0 ABCD .. 3
+     * DCBA)" is float_word_order */
+    for (const char *p = name; *p && *p != '(' && n + 2 < len; p++) {
         if (isalnum((unsigned char)*p)) {
             if (gap && n)
                 buf[n++] = '_';
@@ -216,7 +218,40 @@ static bool named(uint16_t addr, char *name, size_t len, const char **unit,
     return false;
 }
 
-/* The register a path names: an address (48, 0x0030) or a name (its slug
+/* Whether a named register before addr has this slug. */
+static bool slug_taken_before(uint16_t addr, const char *slug)
+{
+    char name[96], other[96];
+    const char *unit;
+    enum regname_type type;
+
+    for (unsigned a = 0; a < addr; a++) {
+        if (a > MANUAL_LAST && a < REG_X_MAP_VERSION)
+            a = REG_X_MAP_VERSION;
+        if (a >= addr)
+            break;
+        if (!named((uint16_t)a, name, sizeof name, &unit, &type))
+            continue;
+        slug_of(name, other, sizeof other);
+        if (!strcmp(other, slug))
+            return true;
+    }
+    return false;
+}
+
+/* A register's key: its name's slug, and its address after it when an
+ * earlier register has that slug (the manual lists previous months 7 and
+ * 8 twice), so every key names one register. */
+static void key_of(uint16_t addr, const char *name, char *key, size_t len)
+{
+    slug_of(name, key, len);
+    if (slug_taken_before(addr, key)) {
+        size_t n = strlen(key);
+        snprintf(key + n, len - n, "_%04x", addr);
+    }
+}
+
+/* The register a path names: an address (48, 0x0030) or a name (its key
  * or its words); -1 if none. */
 static int register_of(const char *word)
 {
@@ -234,7 +269,7 @@ static int register_of(const char *word)
             break;
         if (!named((uint16_t)a, name, sizeof name, &unit, &type))
             continue;
-        slug_of(name, slug, sizeof slug);
+        key_of((uint16_t)a, name, slug, sizeof slug);
         if (!strcasecmp(word, name) || !strcmp(word, slug))
             return (int)a;
     }
@@ -263,7 +298,7 @@ static json_t *register_json(const struct meter *m, uint16_t addr,
     json_object_set_new(o, "address", json_integer(addr));
     json_object_set_new(o, "hex", json_string(hex));
     if (has_name) {
-        slug_of(name, slug, sizeof slug);
+        key_of(addr, name, slug, sizeof slug);
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "key", json_string(slug));
         if (*unit)

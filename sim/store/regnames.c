@@ -35,10 +35,12 @@ const struct regname regname_ext[] = {
     { REG_X_REASONS, REGNAME_U16, "relay open reasons (bit 0 credit, bit 1 "
       "over-power, bit 2 remote)", "" },
     { REG_X_MD, REGNAME_F32, "maximum demand this month", "VA" },
-    { REG_X_MD_TIME, REGNAME_U32, "its time", "s since 1970" },
+    { REG_X_MD_TIME, REGNAME_U32, "time of the maximum demand this month",
+      "s since 1970" },
     { REG_X_PREV_MD, REGNAME_F32, "maximum demand last month", "VA" },
-    { REG_X_PREV_MD_TIME, REGNAME_U32, "its time", "s since 1970" },
-    { REG_X_CREDIT_KWH, REGNAME_F32, "prepaid credit", "kWh" },
+    { REG_X_PREV_MD_TIME, REGNAME_U32, "time of the maximum demand last "
+      "month", "s since 1970" },
+    { REG_X_CREDIT_KWH, REGNAME_F32, "prepaid credit in kWh", "kWh" },
     { REG_X_MONTH_ACT, REGNAME_F32, "combined active energy this month",
       "kWh" },
     { REG_X_MONTH_REACT, REGNAME_F32, "combined reactive energy this month",

@@ -111,7 +111,12 @@ def test_read_meters_registers_settings():
     regs = a.ok("GET", "/api/v1/meters/0/registers")["registers"]
     keys = {r["key"] for r in regs}
     assert {"voltage_u", "import_active_energy", "slave_address",
-            "prepaid_credit"} <= keys, sorted(keys)
+            "prepaid_credit", "float_word_order"} <= keys, sorted(keys)
+    # a key names one register, even where the manual lists one twice
+    assert len(keys) == len(regs), [r["key"] for r in regs]
+    for r in regs:
+        one = a.ok("GET", "/api/v1/meters/0/registers/" + r["key"])
+        assert one["address"] == r["address"], (r, one)
     s = a.ok("GET", "/api/v1/meters/1/settings")
     assert s["slave"] == 2 and s["word_order"] == "ABCD", s
     assert s["tariff"]["zones"][0]["periods"][0] == {
