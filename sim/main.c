@@ -576,6 +576,17 @@ static void control_advance(void *ctx, int64_t target)
     }
 }
 
+static bool control_advancing(void *ctx, int64_t *goal_ms, double *speed,
+                              bool *max)
+{
+    struct sim *s = ctx;
+
+    *goal_ms = s->goal_ms;
+    *speed = s->after_speed;
+    *max = s->after_max;
+    return s->goal_ms != INT64_MIN;
+}
+
 static int64_t control_until(void *ctx)
 {
     return ((struct sim *)ctx)->until_ms;
@@ -608,6 +619,7 @@ static int open_control(struct sim *s)
         .clock = &s->clock,
         .host = { .ctx = s, .speed = control_speed,
                   .advance = control_advance, .fidelity = control_fidelity,
+                  .advancing = control_advancing,
                   .until_ms = control_until,
                   .checkpoint_age = control_checkpoint_age,
                   .panel_ms = control_panel_ms } },

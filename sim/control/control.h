@@ -36,6 +36,10 @@ struct control_host {
     /* run as fast as possible up to target_ms, then at the speed set
      * before (or since); control_poll says when it is there */
     void (*advance)(void *ctx, int64_t target_ms);
+    /* while an advance runs: true, with where it goes and the pacing it
+     * leaves the clock at (what a speed, pause or resume set since) */
+    bool (*advancing)(void *ctx, int64_t *goal_ms, double *speed,
+                      bool *max);
     /* step in this fidelity from now on (or once an advance is over:
      * advances run fast) */
     void (*fidelity)(void *ctx, enum engine_fidelity f);

@@ -452,6 +452,69 @@ def test_advance_answered_when_the_run_ends():
     assert a.sim.proc.p.returncode == 0, a.sim.proc.stderr()
 
 
+TARGET = "2026-05-01T00:00:00"
+
+
+def advancing(h):
+    """Ten meters at speed 1 with an advance to TARGET under way: the API,
+    the advance's thread, and a dict that gets its (status, answer)."""
+    a = start(h, "--meters", "10")
+    a.ok("PUT", "/api/v1/clock/speed", {"speed": 1})
+    done = {}
+
+    def advance():
+        done["res"] = a.status("POST", "/api/v1/clock/advance",
+                               {"to": TARGET}, timeout=600)
+    t = threading.Thread(target=advance)
+    t.start()
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["advance"],
+                        timeout=30), "the advance did not start"
+    return a, t, done
+
+
+def test_pause_and_resume_during_an_advance():
+    """A clock at speed 1 paused and resumed while an advance runs ends
+    at speed 1, as a pause and a resume do at any other time; a pause
+    during the advance is for after it, and its answer says so."""
+    a, t, done = advancing(H.harness())
+    paused = a.ok("POST", "/api/v1/clock/pause")
+    resumed = a.ok("POST", "/api/v1/clock/resume")
+    t.join()
+    assert done["res"][0] == 200, done
+    assert paused["time"] < TARGET, "the advance ended before the pause"
+    # the truth now (running at max), and what comes at the instant
+    assert paused["speed"] == "max" and not paused["paused"], paused
+    assert paused["advance"]["to"] == TARGET, paused
+    assert paused["advance"]["then_paused"] is True, paused
+    assert paused["advance"]["then_speed"] == 0, paused
+    if resumed["advance"]:
+        assert resumed["advance"]["then_speed"] == 1, resumed
+        assert resumed["advance"]["then_paused"] is False, resumed
+    assert done["res"][1]["advance"] is None, done
+    after = a.ok("GET", "/api/v1/clock")
+    assert after["speed"] == 1 and not after["paused"], (after, paused,
+                                                         resumed)
+    assert after["advance"] is None, after
+
+
+def test_pause_during_an_advance_then_resume_runs_at_the_old_speed():
+    """Paused during an advance, the clock stops at the advance's instant;
+    a resume afterwards runs at the speed before the advance (1), never
+    at the advance's own max."""
+    a, t, done = advancing(H.harness())
+    paused = a.ok("POST", "/api/v1/clock/pause")
+    t.join()
+    assert paused["time"] < TARGET, "the advance ended before the pause"
+    assert done["res"][0] == 200, done
+    c = a.ok("GET", "/api/v1/clock")
+    assert c["paused"] is True and c["time"] == TARGET, c
+    resumed = a.ok("POST", "/api/v1/clock/resume")
+    a.ok("POST", "/api/v1/clock/pause")        # stop a runaway clock
+    assert resumed["speed"] == 1, (
+        "resume after a pause taken during an advance runs at %r, not at "
+        "the speed 1 the clock had" % resumed["speed"])
+
+
 def read_events(a, query, n, action, timeout=30):
     """Open the stream, run action, return the first n events (fewer if
     they do not come within timeout)."""
