@@ -119,6 +119,14 @@ static enum MHD_Result ctl_index(struct ctl_call *call)
     return ctl_json(call->conn, MHD_HTTP_OK, json_pack("{s:o}", "routes", a));
 }
 
+/* Does the route read a body? GET, HEAD and DELETE do not, nor pause
+ * and resume. */
+static bool takes_body(const struct ctl_route *r)
+{
+    return strcmp(r->method, "GET") && strcmp(r->method, "DELETE") &&
+           r->fn != ctl_clock_pause && r->fn != ctl_clock_resume;
+}
+
 /* Does path match pattern? The captures into arg (pointing into buf). */
 static bool route_match(const char *pattern, const char *path, char *buf,
                         size_t buflen, const char **arg)
@@ -218,6 +226,17 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
                 json_decref(call.json);
                 return ctl_error(req->conn, MHD_HTTP_BAD_REQUEST, "body",
                                  "the body must be a JSON object");
+            }
+            /* a route that takes no body takes no field either: a caller
+             * who thinks DELETE /faults takes an id learns it does not */
+            if (!takes_body(&routes[k]) && json_object_size(call.json)) {
+                const char *key = json_object_iter_key(
+                    json_object_iter(call.json));
+                enum MHD_Result r = ctl_error(
+                    req->conn, MHD_HTTP_BAD_REQUEST, key,
+                    "unknown field: %s %s takes no body", method, url);
+                json_decref(call.json);
+                return r;
             }
         }
         /* what a route changes is logged as the API's doing */

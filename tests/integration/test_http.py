@@ -767,6 +767,19 @@ def test_bad_requests():
         a.bad("POST", "/api/v1/clock/advance", {"by": by}, want=409,
               field="by")
     assert a.ok("GET", "/api/v1/clock")["time"] == "2026-01-01T00:00:01"
+    # a route that takes no body takes no field: nothing is done
+    a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=1"}, want=201)
+    a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=2"}, want=201)
+    r = a.bad("DELETE", "/api/v1/faults", {"id": 1}, field="id")
+    assert "takes no body" in r["error"], r
+    assert len(a.ok("GET", "/api/v1/faults")["faults"]) == 2
+    a.bad("POST", "/api/v1/clock/pause", {"x": 1}, field="x")
+    a.bad("POST", "/api/v1/clock/resume", {"x": 1}, field="x")
+    a.bad("GET", "/api/v1/meters", {"x": 1}, field="x")
+    assert a.ok("GET", "/api/v1/clock")["paused"] is True
+    a.ok("POST", "/api/v1/clock/pause", {})      # an empty object is none
+    a.ok("DELETE", "/api/v1/faults")
+    assert a.ok("GET", "/api/v1/faults")["faults"] == []
 
 
 def test_token_and_bind():
