@@ -241,7 +241,9 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
         }
         /* what a route changes is logged as the API's doing */
         const char *before = engine_cause(c->e, "HTTP");
+        ctl_reply_watch(c);
         ret = routes[k].fn(&call);
+        ctl_reply_watch(NULL);
         engine_cause(c->e, before);
         json_decref(call.json);
         return ret;

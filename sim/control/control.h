@@ -43,6 +43,9 @@ struct control_host {
     /* step in this fidelity from now on (or once an advance is over:
      * advances run fast) */
     void (*fidelity)(void *ctx, enum engine_fidelity f);
+    /* why the state file could not keep the last change (the engine's
+     * store_failing), naming the file */
+    const char *(*save_error)(void *ctx);
     /* where the run stops (--until), virtual ms; INT64_MAX: never */
     int64_t (*until_ms)(void *ctx);
     /* real s since the state file was last saved; < 0: no state file */

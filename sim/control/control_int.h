@@ -86,6 +86,10 @@ enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
                           const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Answers from now on are c's route's (NULL: none): a success is turned
+ * into a 503 naming the state file if a change could not be saved. */
+void ctl_reply_watch(struct control *c);
+
 /* The meter of the path's first capture, or an answer queued. */
 #define METER_OR_404(call, k)                                             \
     int k = ctl_meter_of((call)->c, (call)->arg[0]);                      \

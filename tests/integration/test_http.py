@@ -307,6 +307,36 @@ def test_settings_persist_and_nothing_half_applied():
                                                    "rate": "flat"}], s
 
 
+def test_a_change_the_state_file_cannot_keep_is_not_acknowledged():
+    """As a Modbus write gets exception 04, an API change the state file
+    could not keep answers 503 naming the file and the reason (in place
+    in the meter all the same); once the file can be written again the
+    same request is acknowledged. (The directory renamed away fails a
+    save for root too.)"""
+    h = H.harness()
+    os.mkdir(h.path("d"))
+    state = h.path("d/meter.state")
+    a = start(h, state=state)
+    os.rename(h.path("d"), h.path("gone"))
+    for method, path, body in (
+            ("PATCH", "/api/v1/meters/0/settings", {"word_order": "CDAB"}),
+            ("PUT", "/api/v1/meters/0/registers/0x1103", {"words": [0]}),
+            ("PUT", "/api/v1/meters/0/credit", {"wh": 7})):
+        code, res = a.status(method, path, body)
+        assert code == 503, (method, path, code, res)
+        assert res["field"] == "state" and state in res["error"], res
+        assert res["status"] == 503, res
+    # in place all the same, as a Modbus write is
+    assert a.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 7
+    # reading is no change: answered
+    a.ok("GET", "/api/v1/meters/0/settings")
+    os.rename(h.path("gone"), h.path("d"))
+    a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 8})
+    a.sim.stop()
+    b = start(h, state=state, begin=None)
+    assert b.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 8
+
+
 def test_faults():
     h = H.harness()
     a = start(h)
