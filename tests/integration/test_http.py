@@ -337,6 +337,32 @@ def test_a_change_the_state_file_cannot_keep_is_not_acknowledged():
     assert b.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 8
 
 
+def test_a_slave_address_another_meter_has_is_refused():
+    """PATCH settings or a register write onto another meter's address is
+    refused (409 naming that meter), as the fleet file refuses it;
+    nothing changes and every meter stays reachable."""
+    h = H.harness()
+    a = start(h, "--meters", "3")
+    r = a.bad("PATCH", "/api/v1/meters/0/settings",
+              {"slave": 2, "word_order": "CDAB"}, want=409, field="slave")
+    assert "meter 1" in r["error"] and "31000002" in r["error"], r
+    r = a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"value": 3},
+              want=409, field="value")
+    assert "meter 2" in r["error"], r
+    a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"words": [2]},
+          want=409, field="words")
+    s = a.ok("GET", "/api/v1/meters/0/settings")
+    assert s["slave"] == 1 and s["word_order"] == "ABCD", s
+    for unit in (1, 2, 3):
+        assert a.sim.regs(REG_X_SLAVE, 1, unit=unit) == [unit]
+    # its own address, or a free one, is fine
+    assert a.ok("PATCH", "/api/v1/meters/0/settings",
+                {"slave": 1})["slave"] == 1
+    assert a.ok("PATCH", "/api/v1/meters/0/settings",
+                {"slave": 9})["slave"] == 9
+    assert a.sim.regs(REG_X_SLAVE, 1, unit=9) == [9]
+
+
 def test_faults():
     h = H.harness()
     a = start(h)
