@@ -173,6 +173,75 @@ static bool authorized(const struct control *c, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+static bool loopback(const char *host);
+
+/* The host part of a Host header ("127.0.0.1:8080", "[::1]:8080",
+ * "localhost") into buf. */
+static void host_part(const char *h, char *buf, size_t len)
+{
+    size_t n;
+
+    if (h[0] == '[') {
+        h++;
+        n = strcspn(h, "]");
+    } else {
+        n = strcspn(h, ":");
+    }
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), h);
+}
+
+/* A browser's page must not drive the API (CSRF, DNS rebinding): on a
+ * loopback bind the Host must be a loopback name or address (a rebound
+ * domain name is not), and a change must come as JSON (a form or a
+ * text/plain body is what a page may post without a preflight) from no
+ * Origin or the API's own. true with a 403/421 queued otherwise. */
+static bool foreign(struct control *c, struct ctl_request *req,
+                    const char *method, enum MHD_Result *ret)
+{
+    struct MHD_Connection *conn = req->conn;
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Origin");
+    const char *type = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    char name[256];
+
+    if (c->on_loopback && host) {
+        host_part(host, name, sizeof name);
+        if (!loopback(name)) {
+            *ret = ctl_error(conn, MHD_HTTP_MISDIRECTED_REQUEST, "Host",
+                             "Host '%.200s' is not this API's: on a loopback "
+                             "address it answers 127.0.0.1, [::1] or "
+                             "localhost only (docs/http.md, \"Security\")",
+                             host);
+            return true;
+        }
+    }
+    if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+        return false;
+    if (origin) {
+        size_t n = strlen("http://");
+        if (!host || strncasecmp(origin, "http://", n) ||
+            strcasecmp(origin + n, host)) {
+            *ret = ctl_error(conn, MHD_HTTP_FORBIDDEN, "Origin",
+                             "a change from the page at '%.200s' is refused: "
+                             "only this API's own pages (http://%.200s) may "
+                             "make one", origin, host ? host : "");
+            return true;
+        }
+    }
+    if (req->len && (!type || strncasecmp(type, "application/json", 16) ||
+                     (type[16] && type[16] != ';' && type[16] != ' '))) {
+        *ret = ctl_error(conn, MHD_HTTP_FORBIDDEN, "Content-Type",
+                         "a body must be sent as Content-Type: "
+                         "application/json (not '%.100s'), e.g. curl --json",
+                         type ? type : "none");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
                                 const char *url, const char *method)
 {
@@ -182,6 +251,10 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
     bool path_known = false;
     enum MHD_Result ret;
 
+    if (foreign(c, req, method, &ret)) {
+        c->client_errors++;
+        return ret;
+    }
     for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++) {
         const char *arg[CTL_ARGS] = { 0 };
         if (!route_match(routes[k].path, url, buf, sizeof buf, arg))
@@ -432,6 +505,7 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     c->cfg = *cfg;
     c->e = cfg->engine;
     c->token = token_of(o);
+    c->on_loopback = loopback(o->http_host);
     c->started = monotonic_s();
     c->resume_speed = cfg->clock->speed > 0 ? cfg->clock->speed : 1.0;
     c->resume_max = cfg->clock->max;

@@ -53,6 +53,7 @@ struct control {
     struct control_config cfg;
     struct engine *e;
     const char *token;          /* NULL: no token asked for */
+    bool on_loopback;           /* bound to loopback: Host checked */
     char url[96];               /* http://HOST:PORT, for the log */
     int port;                   /* the port bound (0 resolved) */
     struct ctl_request *waits;  /* advances waiting */

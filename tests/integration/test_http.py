@@ -576,8 +576,8 @@ def read_events(a, query, n, action, timeout=30):
     they do not come within timeout)."""
     deadline = time.monotonic() + timeout
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=timeout)
-    sock.sendall(("GET /api/v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n" %
-                  query).encode())
+    sock.sendall(("GET /api/v1/events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "\r\n" % query).encode())
     f = sock.makefile("rb")
     status = f.readline().decode()
     assert " 200 " in status, status
@@ -792,7 +792,8 @@ def test_a_client_that_hangs_up_mid_advance():
     a = start(h)
     body = b'{"by": "2d"}'
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=30)
-    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: x\r\n"
+    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\n"
                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     sock.close()
     assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["time"] ==
@@ -836,6 +837,54 @@ def test_bad_requests():
     a.ok("POST", "/api/v1/clock/pause", {})      # an empty object is none
     a.ok("DELETE", "/api/v1/faults")
     assert a.ok("GET", "/api/v1/faults")["faults"] == []
+
+
+def test_browser_pages_cannot_drive_the_api():
+    """CSRF and DNS rebinding: a Host that is not loopback gets 421; a
+    change with a form or text body, or from a foreign Origin, gets 403
+    and changes nothing; the API's own origin and plain clients work."""
+    h = H.harness()
+    a = start(h)
+
+    def send(method, path, body, headers):
+        c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            return r.status, json.loads(r.read().decode() or "null")
+        finally:
+            c.close()
+
+    topup = "/api/v1/meters/0/credit/topup"
+    body = b'{"wh": 1000}'
+    for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                  "multipart/form-data; boundary=x", "application/jsonx"):
+        code, res = send("POST", topup, body, {"Content-Type": ctype})
+        assert code == 403 and res["field"] == "Content-Type", (ctype, res)
+    code, res = send("POST", topup, body, {})
+    assert code == 403 and res["field"] == "Content-Type", res
+    code, res = send("POST", topup, body, {
+        "Content-Type": "application/json",
+        "Origin": "http://evil.example"})
+    assert code == 403 and res["field"] == "Origin", res
+    code, res = send("POST", "/api/v1/clock/pause", None,
+                     {"Origin": "null"})
+    assert code == 403 and res["field"] == "Origin", res
+    for host in ("evil.example", "evil.example:%d" % a.port,
+                 "127.0.0.1.evil.example"):
+        code, res = send("GET", "/api/v1/meters", None, {"Host": host})
+        assert code == 421 and res["field"] == "Host", (host, res)
+    assert a.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 0
+    # the API's own pages, loopback names, and clients without an Origin
+    own = "127.0.0.1:%d" % a.port
+    code, res = send("POST", topup, body, {
+        "Content-Type": "application/json; charset=utf-8",
+        "Origin": "http://" + own, "Host": own})
+    assert code == 200 and res["credit_wh"] == 1000, res
+    for host in ("localhost:%d" % a.port, "localhost", "[::1]:%d" % a.port):
+        code, _ = send("GET", "/api/v1/clock", None, {"Host": host})
+        assert code == 200, host
+    assert a.ok("POST", "/api/v1/clock/pause")["paused"] is True
 
 
 def test_token_and_bind():
