@@ -516,8 +516,9 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, c,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CTL_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CTL_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CTL_PER_IP,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!c->daemon) {

@@ -14,6 +14,12 @@
 
 #define CTL_ARGS 2              /* {captures} a route has at most */
 #define CTL_BODY_MAX 65536      /* bytes a request body may have */
+#define CTL_CONNECTIONS 256     /* connections at once */
+#define CTL_PER_IP 64           /* of them from one address */
+#define CTL_TIMEOUT 5           /* s a connection may be idle (headers
+                                   trickled, keep-alive) */
+#define CTL_STREAMS_MAX 32      /* event-stream clients at once */
+#define CTL_STREAM_TIMEOUT 60   /* s a stream may take no byte */
 
 /* One request, from its first header to its answer. */
 struct ctl_request {

@@ -785,6 +785,55 @@ def test_a_client_that_stops_reading_loses_events_counted():
     assert got + lost == made and lost > 0 and got > 1000, (got, lost, made)
 
 
+def test_event_stream_clients_are_capped_and_health_stays_reachable():
+    """32 event-stream clients at once: the 33rd gets a 503 in JSON, one
+    that leaves makes room; connections that never end their headers
+    do not keep /healthz from answering."""
+    h = H.harness()
+    a = start(h)
+    socks = []
+
+    def stream():
+        s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+        s.sendall(b"GET /api/v1/events?events=relay HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1\r\n\r\n")
+        return s, s.makefile("rb").readline().decode()
+
+    try:
+        for _ in range(32):
+            s, status = stream()
+            socks.append(s)
+            assert " 200 " in status, status
+        code, res = a.status("GET", "/api/v1/events")
+        assert code == 503 and "32" in res["error"], (code, res)
+        assert a.ok("GET", "/healthz") == {"status": "ok"}
+        socks.pop().close()
+
+        def room():
+            s, status = stream()
+            if " 200 " in status:
+                socks.append(s)
+                return True
+            s.close()
+            return False
+        assert H.wait_until(room, timeout=15), "no room after one left"
+    finally:
+        for s in socks:
+            s.close()
+    # headers that never end: the API answers meanwhile, and the server
+    # closes such a connection (after 5 s) rather than keep its slot
+    half = [socket.create_connection(("127.0.0.1", a.port), timeout=40)
+            for _ in range(20)]
+    try:
+        for s in half:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert a.ok("GET", "/healthz") == {"status": "ok"}
+        assert half[0].recv(100) == b"", "a trickling client kept its slot"
+    finally:
+        for s in half:
+            s.close()
+
+
 def test_a_client_that_hangs_up_mid_advance():
     """An advance whose client hangs up goes on to its instant (what a
     request changes is done, answered or not); the API serves on."""
