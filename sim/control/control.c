@@ -247,7 +247,7 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
 {
     struct ctl_call call = { .c = c, .req = req, .conn = req->conn,
                              .method = method };
-    char buf[512];
+    char buf[512], allow[64] = "";
     bool path_known = false;
     enum MHD_Result ret;
 
@@ -260,7 +260,12 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
         if (!route_match(routes[k].path, url, buf, sizeof buf, arg))
             continue;
         path_known = true;
-        if (strcmp(routes[k].method, method))
+        if (!strstr(allow, routes[k].method))
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+                     "%s%s", allow[0] ? ", " : "", routes[k].method);
+        /* HEAD is a GET without its body (libmicrohttpd drops it) */
+        if (strcmp(routes[k].method, method) &&
+            (strcmp(method, "HEAD") || strcmp(routes[k].method, "GET")))
             continue;
         if (c->token && !routes[k].open && !authorized(c, req->conn)) {
             struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -321,9 +326,23 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
         json_decref(call.json);
         return ret;
     }
-    if (path_known)
-        return ctl_error(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
-                         "%s is not allowed on %s", method, url);
+    if (path_known) {
+        json_t *o = json_object();
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s is not allowed on %s (it takes %s)",
+                 method, url, allow);
+        json_object_set_new(o, "error", json_string(msg));
+        json_object_set_new(o, "status", json_integer(405));
+        char *text = json_dumps(o, JSON_INDENT(1));
+        json_decref(o);
+        if (!text)
+            return MHD_NO;
+        ret = ctl_text_with(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                            "application/json", text, strlen(text),
+                            MHD_HTTP_HEADER_ALLOW, allow);
+        free(text);
+        return ret;
+    }
     return ctl_error(req->conn, MHD_HTTP_NOT_FOUND, NULL,
                      "no such resource: %s (see docs/http.md)", url);
 }

@@ -88,6 +88,10 @@ enum MHD_Result ctl_json(struct MHD_Connection *conn, unsigned status,
 /* Send text with a content type. */
 enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
                          const char *type, const char *text, size_t len);
+/* ctl_text with one more header (header NULL: none). */
+enum MHD_Result ctl_text_with(struct MHD_Connection *conn, unsigned status,
+                              const char *type, const char *text, size_t len,
+                              const char *header, const char *value);
 /* A 4xx/5xx: {"error": reason, "field": field (if any)}. */
 enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
                           const char *field, const char *fmt, ...)

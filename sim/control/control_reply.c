@@ -53,6 +53,13 @@ static bool unsaved(struct MHD_Connection *conn, unsigned status,
 enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
                          const char *type, const char *text, size_t len)
 {
+    return ctl_text_with(conn, status, type, text, len, NULL, NULL);
+}
+
+enum MHD_Result ctl_text_with(struct MHD_Connection *conn, unsigned status,
+                              const char *type, const char *text, size_t len,
+                              const char *header, const char *value)
+{
     struct MHD_Response *r;
     enum MHD_Result ret;
 
@@ -62,6 +69,8 @@ enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
         len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
+    if (header)
+        MHD_add_response_header(r, header, value);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ret = MHD_queue_response(conn, status, r);

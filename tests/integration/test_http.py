@@ -1070,6 +1070,85 @@ def test_openapi_description_is_valid():
     assert r.returncode == 1 and "No" in r.stderr, r.stderr + r.stdout
 
 
+def openapi_validator(doc, name):
+    """A jsonschema validator of components.schemas[name] (OpenAPI 3.0's
+    "nullable" as JSON Schema's null type)."""
+    import jsonschema
+
+    def conv(x):
+        if isinstance(x, list):
+            return [conv(v) for v in x]
+        if not isinstance(x, dict):
+            return x
+        y = {k: conv(v) for k, v in x.items() if k != "nullable"}
+        if x.get("nullable"):
+            if "type" in y:
+                y["type"] = [y["type"], "null"]
+            else:
+                y = {"anyOf": [y, {"type": "null"}]}
+        return y
+    root = conv({"components": doc["components"]})
+    root["$ref"] = "#/components/schemas/" + name
+    return jsonschema.Draft7Validator(root)
+
+
+def test_openapi_bodies_are_what_the_binary_answers():
+    """The main answers validate against the description's schemas (no
+    field missing, none unknown), and the statuses every path may give
+    (405 with Allow, 413, 431, HEAD) are as described."""
+    with open(os.path.join(DOCS, "http-openapi.json")) as f:
+        doc = json.load(f)
+    h = H.harness()
+    a = start(h, "--meters", "2")
+
+    def check(name, res):
+        errors = [e.message for e in
+                  openapi_validator(doc, name).iter_errors(res)]
+        assert not errors, (name, errors, res)
+
+    for path, name in (("/api/v1/meters", "Meters"),
+                       ("/api/v1/meters/1", "Meter"),
+                       ("/api/v1/meters/0/measurements", "Measurements"),
+                       ("/api/v1/meters/0/energies", "Energies"),
+                       ("/api/v1/meters/0/settings", "Settings"),
+                       ("/api/v1/meters/0/relay", "Relay"),
+                       ("/api/v1/meters/0/credit", "Credit"),
+                       ("/api/v1/meters/0/load", "Load"),
+                       ("/api/v1/clock", "Clock")):
+        check(name, a.ok("GET", path))
+    check("Settings", a.ok("PATCH", "/api/v1/meters/0/settings",
+                           {"word_order": "CDAB"}))
+    check("Credit", a.ok("POST", "/api/v1/meters/0/credit/topup",
+                         {"wh": 5}))
+    check("Credit", a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 5}))
+    check("Load", a.ok("PATCH", "/api/v1/meters/0/load", {"I": 6}))
+    check("Clock", a.ok("POST", "/api/v1/clock/advance", {"by": 10}))
+    check("Error", a.bad("GET", "/api/v1/meters/9", want=404))
+    # a method a path does not take: 405 in JSON, with Allow
+    c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    c.request("DELETE", "/api/v1/meters/0/load")
+    r = c.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 405 and r.getheader("Allow") == "GET, PUT, PATCH", \
+        (r.status, r.getheaders())
+    check("Error", body)
+    c.request("HEAD", "/healthz")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"", r.status
+    c.close()
+    check("Error", a.bad("PUT", "/api/v1/meters/0/load",
+                         raw=b"{" + b" " * 70000 + b"}", want=413))
+    # headers too big: libmicrohttpd's own answer (HTML), as described
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+              b"x" * 40000 + b"\r\n\r\n")
+    status = s.makefile("rb").readline().decode()
+    s.close()
+    assert " 431 " in status, status
+    hh = doc["components"]["responses"]["HeadersTooLarge"]
+    assert "text/html" in hh["content"], hh
+
+
 def test_openapi_matches_routes():
     with open(os.path.join(DOCS, "http-openapi.json")) as f:
         doc = json.load(f)
