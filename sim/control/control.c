@@ -7,6 +7,7 @@
 #include "sim/control/control_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
@@ -473,6 +475,30 @@ static bool loopback(const char *host)
            IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+/* "HOST:PORT" as given, an IPv6 address in brackets ("[::]:8080"). */
+static const char *hostport(const struct sim_options *o, char *buf,
+                            size_t len)
+{
+    snprintf(buf, len, strchr(o->http_host, ':') ? "[%s]:%d" : "%s:%d",
+             o->http_host, o->http_port);
+    return buf;
+}
+
+/* Why libmicrohttpd could not listen at addr: bind it once to learn. */
+static const char *bind_error(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol), on = 1;
+    const char *why = "it could not start there";
+
+    if (fd < 0)
+        return strerror(errno);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen))
+        why = strerror(errno);
+    close(fd);
+    return why;
+}
+
 static const char *token_of(const struct sim_options *o)
 {
     const char *t = o->http_token ? o->http_token
@@ -484,9 +510,10 @@ int control_check(const struct sim_options *o, char *err, size_t errlen)
 {
     if (!o->http_host[0] || loopback(o->http_host) || token_of(o))
         return 0;
-    snprintf(err, errlen, "--http %s:%d listens beyond loopback: give a "
+    char hp[300];
+    snprintf(err, errlen, "--http %s listens beyond loopback: give a "
              "bearer token (--http-token TOKEN or KPM31C_HTTP_TOKEN)",
-             o->http_host, o->http_port);
+             hostport(o, hp, sizeof hp));
     return -1;
 }
 
@@ -502,11 +529,13 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
 
+    char hp[300];
+
+    hostport(o, hp, sizeof hp);
     snprintf(port, sizeof port, "%d", o->http_port);
     int gai = getaddrinfo(o->http_host, port, &hints, &ai);
     if (gai) {
-        snprintf(err, errlen, "--http %s:%d: %s", o->http_host,
-                 o->http_port, gai_strerror(gai));
+        snprintf(err, errlen, "--http %s: %s", hp, gai_strerror(gai));
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -539,11 +568,11 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CTL_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CTL_PER_IP,
         MHD_OPTION_END);
+    if (!c->daemon)
+        snprintf(err, errlen, "--http %s: cannot listen there: %s", hp,
+                 bind_error(ai));
     freeaddrinfo(ai);
     if (!c->daemon) {
-        snprintf(err, errlen, "--http %s:%d: cannot listen there (the "
-                 "address is in use or not this machine's)", o->http_host,
-                 o->http_port);
         free(c->key_ms);
         free(c->key_real);
         free(c);

@@ -481,10 +481,12 @@ static enum MHD_Result run_cmd(struct ctl_call *call, int k,
         const char *msg = json_string_value(err);
         bool refused = strstr(msg, "refused") != NULL;
         field_of(msg, field, sizeof field);
+        /* a refusal names the field it refused, if it says one */
         enum MHD_Result ret = ctl_error(call->conn, refused ?
                                         MHD_HTTP_CONFLICT :
                                         MHD_HTTP_BAD_REQUEST,
-                                        refused ? NULL : field, "%s", msg);
+                                        refused && !strchr(msg, '\'') ?
+                                        NULL : field, "%s", msg);
         json_decref(res);
         json_decref(extra);
         return ret;

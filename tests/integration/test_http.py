@@ -873,6 +873,28 @@ def test_bad_requests():
         a.bad("POST", "/api/v1/clock/advance", {"by": by}, want=409,
               field="by")
     assert a.ok("GET", "/api/v1/clock")["time"] == "2026-01-01T00:00:01"
+    # a duration past the clock's end is beyond it, not a bad value
+    a.bad("POST", "/api/v1/clock/advance", {"by": "106751991167d"},
+          want=409, field="by")
+    a.bad("POST", "/api/v1/clock/advance", {"by": "99999999999999999999h"},
+          want=409, field="by")
+    a.bad("POST", "/api/v1/clock/advance", {"by": "1x"}, field="by")
+    # a load's key given twice, a kWh that is no whole Wh: refused
+    r = a.bad("PUT", "/api/v1/meters/0/load", {"spec": "U=230,I=5,U=100"},
+              field="spec")
+    assert "U is given twice" in r["error"], r
+    a.bad("PUT", "/api/v1/meters/0/credit", {"kwh": 0.0001}, field="kwh")
+    assert a.ok("PUT", "/api/v1/meters/0/credit",
+                {"kwh": 0.001})["credit_wh"] == 1
+    a.bad("PUT", "/api/v1/meters/0/load", {"PF": -0.8, "DIR": "import"},
+          field="PF")
+    # the meter refusing a top-up past its maximum: 409 naming the field
+    a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 4294967295})
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"wh": 1}, want=409,
+          field="wh")
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"kwh": 1}, want=409,
+          field="kwh")
+    assert a.ok("GET", "/api/v1/meters/0/load")["I"] == 5
     # a route that takes no body takes no field: nothing is done
     a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=1"}, want=201)
     a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=2"}, want=201)
@@ -960,6 +982,19 @@ def test_token_and_bind():
     b = Api.__new__(Api)
     b.port, b.token = port, "envtok"
     assert b.ok("GET", "/api/v1/clock")["paused"]
+    # a token no client can send in a header is refused, and not shown
+    for tok in ("a\nb", "a b", "caf\u00e9"):
+        r = S.run(h, "--no-state", "--tcp", "off", "--http", "0.0.0.0:0",
+                  "--http-token", tok, "--until", "1")
+        assert r.returncode == 2 and "is not a token" in r.stderr, r.stderr
+        assert tok not in r.stderr, r.stderr
+    # an IPv6 address is named as given; a busy port says why
+    r = S.run(h, "--no-state", "--tcp", "off", "--http", "[::]:0",
+              "--until", "1")
+    assert r.returncode == 2 and "--http [::]:0 " in r.stderr, r.stderr
+    r = S.run(h, "--no-state", "--tcp", "off", "--http",
+              "127.0.0.1:%d" % a.port, "--until", "1")
+    assert r.returncode != 0 and "in use" in r.stderr, r.stderr
 
 
 def parse_metrics(text):
