@@ -78,6 +78,7 @@ struct sim {
     struct lockfile state_lock; /* this process's state file */
     bool save_failing;          /* the last save failed (said once) */
     unsigned save_failures;     /* saves that failed during the run */
+    char save_err[512];         /* why the last save failed */
     struct endpoints endpoints; /* where it listens: announced, and in
                                    --ready-file (any listener adds itself) */
     bool ready_written;         /* --ready-file is ours to remove at exit */
@@ -88,11 +89,12 @@ struct sim {
  * and change, and makes the exit status 3 at the end. */
 static void save_state(struct sim *s)
 {
-    char err[512];
+    char *err = s->save_err;
+    size_t errlen = sizeof s->save_err;
 
     if (!s->opt.state_path)
         return;
-    if (state_save(s->opt.state_path, &s->engine, err, sizeof err) == 0) {
+    if (state_save(s->opt.state_path, &s->engine, err, errlen) == 0) {
         s->saved_at = monotonic_s();
         if (s->save_failing)
             log_info("state file %s: saved again", s->opt.state_path);
@@ -576,6 +578,23 @@ static void control_advance(void *ctx, int64_t target)
     }
 }
 
+static bool control_advancing(void *ctx, int64_t *goal_ms, double *speed,
+                              bool *max)
+{
+    struct sim *s = ctx;
+
+    *goal_ms = s->goal_ms;
+    *speed = s->after_speed;
+    *max = s->after_max;
+    return s->goal_ms != INT64_MIN;
+}
+
+/* Why the state file could not keep the last change (store_failing). */
+static const char *control_save_error(void *ctx)
+{
+    return ((struct sim *)ctx)->save_err;
+}
+
 static int64_t control_until(void *ctx)
 {
     return ((struct sim *)ctx)->until_ms;
@@ -608,6 +627,8 @@ static int open_control(struct sim *s)
         .clock = &s->clock,
         .host = { .ctx = s, .speed = control_speed,
                   .advance = control_advance, .fidelity = control_fidelity,
+                  .advancing = control_advancing,
+                  .save_error = control_save_error,
                   .until_ms = control_until,
                   .checkpoint_age = control_checkpoint_age,
                   .panel_ms = control_panel_ms } },

@@ -273,6 +273,13 @@ static enum opt_result opt_http_token(const struct opt_def *d, const char *a,
                                       struct sim_options *o)
 {
     token_from_env = origin && !strncmp(origin, "KPM31C_", 7);
+    /* it goes in a header: "Authorization: Bearer TOKEN" */
+    for (const char *p = a; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return bad(d, "...", "(not shown: a secret) is not a token: "
+                       "its character %d is a space, a control character "
+                       "or not ASCII (a token is printable ASCII, as it "
+                       "goes in a header)", (int)(p - a) + 1);
     return nonempty(d, a, "is not a token", &o->http_token);
 }
 

@@ -7,6 +7,7 @@
 #include "sim/control/control_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "sim/base/log.h"
 #include "sim/base/monotonic.h"
@@ -119,6 +121,14 @@ static enum MHD_Result ctl_index(struct ctl_call *call)
     return ctl_json(call->conn, MHD_HTTP_OK, json_pack("{s:o}", "routes", a));
 }
 
+/* Does the route read a body? GET, HEAD and DELETE do not, nor pause
+ * and resume. */
+static bool takes_body(const struct ctl_route *r)
+{
+    return strcmp(r->method, "GET") && strcmp(r->method, "DELETE") &&
+           r->fn != ctl_clock_pause && r->fn != ctl_clock_resume;
+}
+
 /* Does path match pattern? The captures into arg (pointing into buf). */
 static bool route_match(const char *pattern, const char *path, char *buf,
                         size_t buflen, const char **arg)
@@ -165,21 +175,99 @@ static bool authorized(const struct control *c, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+static bool loopback(const char *host);
+
+/* The host part of a Host header ("127.0.0.1:8080", "[::1]:8080",
+ * "localhost") into buf. */
+static void host_part(const char *h, char *buf, size_t len)
+{
+    size_t n;
+
+    if (h[0] == '[') {
+        h++;
+        n = strcspn(h, "]");
+    } else {
+        n = strcspn(h, ":");
+    }
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), h);
+}
+
+/* A browser's page must not drive the API (CSRF, DNS rebinding): on a
+ * loopback bind the Host must be a loopback name or address (a rebound
+ * domain name is not), and a change must come as JSON (a form or a
+ * text/plain body is what a page may post without a preflight) from no
+ * Origin or the API's own. true with a 403/421 queued otherwise. */
+static bool foreign(struct control *c, struct ctl_request *req,
+                    const char *method, enum MHD_Result *ret)
+{
+    struct MHD_Connection *conn = req->conn;
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Origin");
+    const char *type = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    char name[256];
+
+    if (c->on_loopback && host) {
+        host_part(host, name, sizeof name);
+        if (!loopback(name)) {
+            *ret = ctl_error(conn, MHD_HTTP_MISDIRECTED_REQUEST, "Host",
+                             "Host '%.200s' is not this API's: on a loopback "
+                             "address it answers 127.0.0.1, [::1] or "
+                             "localhost only (docs/http.md, \"Security\")",
+                             host);
+            return true;
+        }
+    }
+    if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+        return false;
+    if (origin) {
+        size_t n = strlen("http://");
+        if (!host || strncasecmp(origin, "http://", n) ||
+            strcasecmp(origin + n, host)) {
+            *ret = ctl_error(conn, MHD_HTTP_FORBIDDEN, "Origin",
+                             "a change from the page at '%.200s' is refused: "
+                             "only this API's own pages (http://%.200s) may "
+                             "make one", origin, host ? host : "");
+            return true;
+        }
+    }
+    if (req->len && (!type || strncasecmp(type, "application/json", 16) ||
+                     (type[16] && type[16] != ';' && type[16] != ' '))) {
+        *ret = ctl_error(conn, MHD_HTTP_FORBIDDEN, "Content-Type",
+                         "a body must be sent as Content-Type: "
+                         "application/json (not '%.100s'), e.g. curl --json",
+                         type ? type : "none");
+        return true;
+    }
+    return false;
+}
+
 static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
                                 const char *url, const char *method)
 {
     struct ctl_call call = { .c = c, .req = req, .conn = req->conn,
                              .method = method };
-    char buf[512];
+    char buf[512], allow[64] = "";
     bool path_known = false;
     enum MHD_Result ret;
 
+    if (foreign(c, req, method, &ret)) {
+        c->client_errors++;
+        return ret;
+    }
     for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++) {
         const char *arg[CTL_ARGS] = { 0 };
         if (!route_match(routes[k].path, url, buf, sizeof buf, arg))
             continue;
         path_known = true;
-        if (strcmp(routes[k].method, method))
+        if (!strstr(allow, routes[k].method))
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+                     "%s%s", allow[0] ? ", " : "", routes[k].method);
+        /* HEAD is a GET without its body (libmicrohttpd drops it) */
+        if (strcmp(routes[k].method, method) &&
+            (strcmp(method, "HEAD") || strcmp(routes[k].method, "GET")))
             continue;
         if (c->token && !routes[k].open && !authorized(c, req->conn)) {
             struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -219,17 +307,44 @@ static enum MHD_Result dispatch(struct control *c, struct ctl_request *req,
                 return ctl_error(req->conn, MHD_HTTP_BAD_REQUEST, "body",
                                  "the body must be a JSON object");
             }
+            /* a route that takes no body takes no field either: a caller
+             * who thinks DELETE /faults takes an id learns it does not */
+            if (!takes_body(&routes[k]) && json_object_size(call.json)) {
+                const char *key = json_object_iter_key(
+                    json_object_iter(call.json));
+                enum MHD_Result r = ctl_error(
+                    req->conn, MHD_HTTP_BAD_REQUEST, key,
+                    "unknown field: %s %s takes no body", method, url);
+                json_decref(call.json);
+                return r;
+            }
         }
         /* what a route changes is logged as the API's doing */
         const char *before = engine_cause(c->e, "HTTP");
+        ctl_reply_watch(c);
         ret = routes[k].fn(&call);
+        ctl_reply_watch(NULL);
         engine_cause(c->e, before);
         json_decref(call.json);
         return ret;
     }
-    if (path_known)
-        return ctl_error(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
-                         "%s is not allowed on %s", method, url);
+    if (path_known) {
+        json_t *o = json_object();
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s is not allowed on %s (it takes %s)",
+                 method, url, allow);
+        json_object_set_new(o, "error", json_string(msg));
+        json_object_set_new(o, "status", json_integer(405));
+        char *text = json_dumps(o, JSON_INDENT(1));
+        json_decref(o);
+        if (!text)
+            return MHD_NO;
+        ret = ctl_text_with(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                            "application/json", text, strlen(text),
+                            MHD_HTTP_HEADER_ALLOW, allow);
+        free(text);
+        return ret;
+    }
     return ctl_error(req->conn, MHD_HTTP_NOT_FOUND, NULL,
                      "no such resource: %s (see docs/http.md)", url);
 }
@@ -360,6 +475,30 @@ static bool loopback(const char *host)
            IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+/* "HOST:PORT" as given, an IPv6 address in brackets ("[::]:8080"). */
+static const char *hostport(const struct sim_options *o, char *buf,
+                            size_t len)
+{
+    snprintf(buf, len, strchr(o->http_host, ':') ? "[%s]:%d" : "%s:%d",
+             o->http_host, o->http_port);
+    return buf;
+}
+
+/* Why libmicrohttpd could not listen at addr: bind it once to learn. */
+static const char *bind_error(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol), on = 1;
+    const char *why = "it could not start there";
+
+    if (fd < 0)
+        return strerror(errno);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen))
+        why = strerror(errno);
+    close(fd);
+    return why;
+}
+
 static const char *token_of(const struct sim_options *o)
 {
     const char *t = o->http_token ? o->http_token
@@ -371,9 +510,10 @@ int control_check(const struct sim_options *o, char *err, size_t errlen)
 {
     if (!o->http_host[0] || loopback(o->http_host) || token_of(o))
         return 0;
-    snprintf(err, errlen, "--http %s:%d listens beyond loopback: give a "
+    char hp[300];
+    snprintf(err, errlen, "--http %s listens beyond loopback: give a "
              "bearer token (--http-token TOKEN or KPM31C_HTTP_TOKEN)",
-             o->http_host, o->http_port);
+             hostport(o, hp, sizeof hp));
     return -1;
 }
 
@@ -389,11 +529,13 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
 
+    char hp[300];
+
+    hostport(o, hp, sizeof hp);
     snprintf(port, sizeof port, "%d", o->http_port);
     int gai = getaddrinfo(o->http_host, port, &hints, &ai);
     if (gai) {
-        snprintf(err, errlen, "--http %s:%d: %s", o->http_host,
-                 o->http_port, gai_strerror(gai));
+        snprintf(err, errlen, "--http %s: %s", hp, gai_strerror(gai));
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -411,6 +553,7 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
     c->cfg = *cfg;
     c->e = cfg->engine;
     c->token = token_of(o);
+    c->on_loopback = loopback(o->http_host);
     c->started = monotonic_s();
     c->resume_speed = cfg->clock->speed > 0 ? cfg->clock->speed : 1.0;
     c->resume_max = cfg->clock->max;
@@ -421,14 +564,15 @@ struct control *control_open(struct ev_loop *loop, const struct sim_options *o,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, c,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CTL_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CTL_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CTL_PER_IP,
         MHD_OPTION_END);
+    if (!c->daemon)
+        snprintf(err, errlen, "--http %s: cannot listen there: %s", hp,
+                 bind_error(ai));
     freeaddrinfo(ai);
     if (!c->daemon) {
-        snprintf(err, errlen, "--http %s:%d: cannot listen there (the "
-                 "address is in use or not this machine's)", o->http_host,
-                 o->http_port);
         free(c->key_ms);
         free(c->key_real);
         free(c);

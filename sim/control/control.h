@@ -36,9 +36,16 @@ struct control_host {
     /* run as fast as possible up to target_ms, then at the speed set
      * before (or since); control_poll says when it is there */
     void (*advance)(void *ctx, int64_t target_ms);
+    /* while an advance runs: true, with where it goes and the pacing it
+     * leaves the clock at (what a speed, pause or resume set since) */
+    bool (*advancing)(void *ctx, int64_t *goal_ms, double *speed,
+                      bool *max);
     /* step in this fidelity from now on (or once an advance is over:
      * advances run fast) */
     void (*fidelity)(void *ctx, enum engine_fidelity f);
+    /* why the state file could not keep the last change (the engine's
+     * store_failing), naming the file */
+    const char *(*save_error)(void *ctx);
     /* where the run stops (--until), virtual ms; INT64_MAX: never */
     int64_t (*until_ms)(void *ctx);
     /* real s since the state file was last saved; < 0: no state file */

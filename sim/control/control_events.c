@@ -25,7 +25,7 @@
 #include "sim/ports/ports.h"
 #include "sim/uplink/uplink_json.h"
 
-#define STREAM_BUF_MAX (1u << 20)   /* bytes a client may lag behind */
+#define STREAM_BUF_MAX (256u << 10) /* bytes a client may lag behind */
 #define STREAM_EVENT_MIN 128        /* bytes of the smallest event (pulse) */
 #define STREAM_METERS 64            /* meters whose values go out a second */
 
@@ -392,6 +392,11 @@ enum MHD_Result ctl_events(struct ctl_call *call)
     if (!kinds)
         return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "events",
                          "no event kind given");
+    if (call->c->nstreams >= CTL_STREAMS_MAX)
+        return ctl_error(call->conn, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                         "%u event-stream clients are connected, the most "
+                         "there may be: try again once one has gone",
+                         call->c->nstreams);
     s = calloc(1, sizeof *s);
     if (!s)
         return MHD_NO;
@@ -426,6 +431,10 @@ enum MHD_Result ctl_events(struct ctl_call *call)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     enum MHD_Result ret = MHD_queue_response(call->conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
+    /* a keep-alive goes out every real second: a stream that took no
+     * byte for CTL_STREAM_TIMEOUT s is a client gone or stuck */
+    MHD_set_connection_option(call->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)CTL_STREAM_TIMEOUT);
     return ret;
 }
 

@@ -14,6 +14,12 @@
 
 #define CTL_ARGS 2              /* {captures} a route has at most */
 #define CTL_BODY_MAX 65536      /* bytes a request body may have */
+#define CTL_CONNECTIONS 256     /* connections at once */
+#define CTL_PER_IP 64           /* of them from one address */
+#define CTL_TIMEOUT 5           /* s a connection may be idle (headers
+                                   trickled, keep-alive) */
+#define CTL_STREAMS_MAX 32      /* event-stream clients at once */
+#define CTL_STREAM_TIMEOUT 60   /* s a stream may take no byte */
 
 /* One request, from its first header to its answer. */
 struct ctl_request {
@@ -53,6 +59,7 @@ struct control {
     struct control_config cfg;
     struct engine *e;
     const char *token;          /* NULL: no token asked for */
+    bool on_loopback;           /* bound to loopback: Host checked */
     char url[96];               /* http://HOST:PORT, for the log */
     int port;                   /* the port bound (0 resolved) */
     struct ctl_request *waits;  /* advances waiting */
@@ -81,10 +88,18 @@ enum MHD_Result ctl_json(struct MHD_Connection *conn, unsigned status,
 /* Send text with a content type. */
 enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
                          const char *type, const char *text, size_t len);
+/* ctl_text with one more header (header NULL: none). */
+enum MHD_Result ctl_text_with(struct MHD_Connection *conn, unsigned status,
+                              const char *type, const char *text, size_t len,
+                              const char *header, const char *value);
 /* A 4xx/5xx: {"error": reason, "field": field (if any)}. */
 enum MHD_Result ctl_error(struct MHD_Connection *conn, unsigned status,
                           const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Answers from now on are c's route's (NULL: none): a success is turned
+ * into a 503 naming the state file if a change could not be saved. */
+void ctl_reply_watch(struct control *c);
 
 /* The meter of the path's first capture, or an answer queued. */
 #define METER_OR_404(call, k)                                             \

@@ -382,6 +382,27 @@ enum MHD_Result ctl_meter_register_get(struct ctl_call *call)
     return ctl_json(call->conn, MHD_HTTP_OK, o);
 }
 
+/* Would meter k at slave address a share it with another meter? The API
+ * drives the whole fleet, so it refuses (409 naming the meter that has
+ * it), as the fleet file does; a Modbus write cannot know its bus and is
+ * installed (the first meter at an address answers). */
+static bool slave_taken(struct ctl_call *call, int k, unsigned a,
+                        const char *field, enum MHD_Result *ret)
+{
+    const struct engine *e = call->c->e;
+
+    for (unsigned j = 0; j < e->count; j++)
+        if ((int)j != k && meter_comm(&e->meters[j].core)->slave == a) {
+            *ret = ctl_error(call->conn, MHD_HTTP_CONFLICT, field,
+                             "slave %u is meter %u's (serial %u): two "
+                             "meters on one address; nothing changed", a,
+                             e->span.first + j,
+                             (unsigned)e->meters[j].core.serial);
+            return true;
+        }
+    return false;
+}
+
 /* {"words": [..]} raw, or {"value": n} for a named integer register. */
 enum MHD_Result ctl_meter_register_put(struct ctl_call *call)
 {
@@ -438,6 +459,13 @@ enum MHD_Result ctl_meter_register_put(struct ctl_call *call)
         for (unsigned j = 0; j < n; j++)
             words[j] = (uint16_t)(v >> (16 * (n - 1 - j)));
     }
+    if (addr <= REG_X_SLAVE && addr + n > REG_X_SLAVE) {
+        unsigned a = words[REG_X_SLAVE - addr];
+        enum MHD_Result taken;
+        if (a != meter_comm(core_of(call, k))->slave &&
+            slave_taken(call, k, a, jw ? "words" : "value", &taken))
+            return taken;
+    }
     int exc = meter_reg_write(core_of(call, k), (uint16_t)addr,
                               (uint16_t)n, words, call->c->e->now_ms / 1000);
     if (exc)
@@ -488,10 +516,12 @@ static enum MHD_Result run_cmd(struct ctl_call *call, int k,
         const char *msg = json_string_value(err);
         bool refused = strstr(msg, "refused") != NULL;
         field_of(msg, field, sizeof field);
+        /* a refusal names the field it refused, if it says one */
         enum MHD_Result ret = ctl_error(call->conn, refused ?
                                         MHD_HTTP_CONFLICT :
                                         MHD_HTTP_BAD_REQUEST,
-                                        refused ? NULL : field, "%s", msg);
+                                        refused && !strchr(msg, '\'') ?
+                                        NULL : field, "%s", msg);
         json_decref(res);
         json_decref(extra);
         return ret;
@@ -564,6 +594,9 @@ enum MHD_Result ctl_meter_settings_patch(struct ctl_call *call)
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "slave",
                              "must be an integer 1..%d", METER_SLAVE_MAX);
         regs[0] = (uint16_t)json_integer_value(v);
+        if (regs[0] != comm->slave &&
+            slave_taken(call, k, regs[0], "slave", &ret))
+            return ret;
         comm_given = true;
     }
     if ((v = json_object_get(call->json, "baud"))) {

@@ -85,10 +85,10 @@ static void meters(FILE *f, const struct engine *e)
         double scale;
     } per[] = {
         { "kpm31c_meter_import_energy_wh_total", "counter",
-          "import active energy, Wh (the register's kWh x 1000)",
-          REG_ACT_IMP, 1000.0 },
+          "import active energy, Wh (the meter's own counter, exact to "
+          "the mJ, not the float32 kWh register)", 0, 3 },
         { "kpm31c_meter_export_energy_wh_total", "counter",
-          "export active energy, Wh", REG_ACT_EXP, 1000.0 },
+          "export active energy, Wh (as import)", 0, 4 },
         { "kpm31c_meter_power_watts", "gauge",
           "active power P, W (> 0 import)", REG_P, 1.0 },
         { "kpm31c_meter_voltage_volts", "gauge", "voltage U, V", REG_U, 1.0 },
@@ -113,6 +113,11 @@ static void meters(FILE *f, const struct engine *e)
                 v = (double)x * per[j].scale;
             } else if (per[j].scale == 0) {
                 v = (double)meter_pulse_count(m);
+            } else if (per[j].scale == 3 || per[j].scale == 4) {
+                struct energy_set t;
+                energy_total(&m->energy, &t);
+                v = (double)t.v[per[j].scale == 3 ? EN_IMP : EN_EXP] /
+                    (double)ENERGY_MJ_PER_WH;
             } else if (per[j].scale == 1) {
                 v = meter_relay_closed(m);
             } else {

@@ -14,15 +14,63 @@
 #include "sim/base/keylist.h"
 #include "sim/base/numparse.h"
 
+/* The control whose route is answering now (dispatch, on the loop
+ * thread): a success it answers is checked against the state file. */
+static struct control *answering;
+
+void ctl_reply_watch(struct control *c)
+{
+    answering = c;
+    if (c)
+        c->e->store_failing = false;
+}
+
+/* A change the state file could not keep is not acknowledged, as Modbus
+ * answers exception 04: in place in the meter, saved at the next
+ * checkpoint that succeeds, but the caller is told to retry. */
+static bool unsaved(struct MHD_Connection *conn, unsigned status,
+                    enum MHD_Result *ret)
+{
+    struct control *c = answering;
+
+    if (!c || status >= 300 || !c->e->store_failing)
+        return false;
+    answering = NULL;
+    json_t *o = json_object();
+    char msg[768];
+    snprintf(msg, sizeof msg, "the change is in place but the state file "
+             "could not keep it (%s); it is retried at every checkpoint: "
+             "repeat the request once the file can be written",
+             c->cfg.host.save_error ? c->cfg.host.save_error(c->cfg.host.ctx)
+                                    : "unknown error");
+    json_object_set_new(o, "error", json_string(msg));
+    json_object_set_new(o, "field", json_string("state"));
+    json_object_set_new(o, "status", json_integer(503));
+    *ret = ctl_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE, o);
+    return true;
+}
+
 enum MHD_Result ctl_text(struct MHD_Connection *conn, unsigned status,
                          const char *type, const char *text, size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    return ctl_text_with(conn, status, type, text, len, NULL, NULL);
+}
+
+enum MHD_Result ctl_text_with(struct MHD_Connection *conn, unsigned status,
+                              const char *type, const char *text, size_t len,
+                              const char *header, const char *value)
+{
+    struct MHD_Response *r;
     enum MHD_Result ret;
 
+    if (unsaved(conn, status, &ret))
+        return ret;
+    r = MHD_create_response_from_buffer(
+        len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
+    if (header)
+        MHD_add_response_header(r, header, value);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ret = MHD_queue_response(conn, status, r);

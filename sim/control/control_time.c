@@ -13,24 +13,53 @@
 #include "sim/base/timeparse.h"
 #include "sim/uplink/uplink_json.h"
 
+/* The pacing the clock runs at once any advance is over: now's, or what
+ * the advance leaves (the speed before it, or one set since). */
+static bool ctl_pacing(const struct control *c, int64_t *goal, double *speed,
+                       bool *max)
+{
+    const struct vclock *v = c->cfg.clock;
+
+    if (c->cfg.host.advancing &&
+        c->cfg.host.advancing(c->cfg.host.ctx, goal, speed, max))
+        return true;
+    *speed = v->speed;
+    *max = v->max;
+    return false;
+}
+
+static json_t *ctl_speed_json(double speed, bool max)
+{
+    return max ? json_string("max") : json_real(speed);
+}
+
 json_t *ctl_clock_json(const struct control *c)
 {
     const struct vclock *v = c->cfg.clock;
     json_t *o = json_object();
-    int64_t until = c->cfg.host.until_ms(c->cfg.host.ctx);
+    int64_t until = c->cfg.host.until_ms(c->cfg.host.ctx), goal;
+    double after;
+    bool after_max;
 
     json_object_set_new(o, "time", uplink_json_time(c->e->now_ms / 1000));
     json_object_set_new(o, "time_ms", json_integer(c->e->now_ms));
-    if (v->max)
-        json_object_set_new(o, "speed", json_string("max"));
-    else
-        json_object_set_new(o, "speed", json_real(v->speed));
+    json_object_set_new(o, "speed", ctl_speed_json(v->speed, v->max));
     json_object_set_new(o, "paused", json_boolean(!v->max && v->speed == 0));
     json_object_set_new(o, "achieved", json_real(v->achieved));
     json_object_set_new(o, "fidelity", json_string(
         c->e->fidelity == ENGINE_FULL ? "full" : "fast"));
     json_object_set_new(o, "until", until == INT64_MAX ? json_null() :
                         uplink_json_time(until / 1000));
+    /* during an advance: where it goes and the pacing it leaves (a
+     * pause, resume or speed asked meanwhile takes effect there) */
+    if (ctl_pacing(c, &goal, &after, &after_max))
+        json_object_set_new(o, "advance", json_pack(
+            "{s:o,s:I,s:o,s:b}", "to", uplink_json_time(goal / 1000),
+            "to_ms", (json_int_t)goal, "then_speed",
+            ctl_speed_json(after, after_max), "then_paused",
+            !after_max && after == 0));
+    else
+        json_object_set_new(o, "advance", json_null());
     return o;
 }
 
@@ -39,23 +68,37 @@ enum MHD_Result ctl_clock_get(struct ctl_call *call)
     return ctl_json(call->conn, MHD_HTTP_OK, ctl_clock_json(call->c));
 }
 
+/* During an advance a pause, a resume or a speed is for after it (the
+ * advance is answered at its instant whatever comes meanwhile): the
+ * answer's "advance" says what the clock will do there. The speed a
+ * resume returns to is the one the clock had (or will have after the
+ * advance), never an advance's own max. */
 enum MHD_Result ctl_clock_pause(struct ctl_call *call)
 {
-    const struct vclock *v = call->c->cfg.clock;
-    if (v->max || v->speed > 0) {
-        call->c->resume_speed = v->speed;
-        call->c->resume_max = v->max;
+    struct control *c = call->c;
+    int64_t goal;
+    double speed;
+    bool max;
+
+    ctl_pacing(c, &goal, &speed, &max);
+    if (max || speed > 0) {
+        c->resume_speed = speed;
+        c->resume_max = max;
     }
-    call->c->cfg.host.speed(call->c->cfg.host.ctx, 0, false);
+    c->cfg.host.speed(c->cfg.host.ctx, 0, false);
     return ctl_clock_get(call);
 }
 
 enum MHD_Result ctl_clock_resume(struct ctl_call *call)
 {
-    const struct vclock *v = call->c->cfg.clock;
-    if (!v->max && v->speed == 0)
-        call->c->cfg.host.speed(call->c->cfg.host.ctx, call->c->resume_speed,
-                                call->c->resume_max);
+    struct control *c = call->c;
+    int64_t goal;
+    double speed;
+    bool max;
+
+    ctl_pacing(c, &goal, &speed, &max);
+    if (!max && speed == 0)
+        c->cfg.host.speed(c->cfg.host.ctx, c->resume_speed, c->resume_max);
     return ctl_clock_get(call);
 }
 
@@ -104,6 +147,24 @@ enum MHD_Result ctl_clock_fidelity(struct ctl_call *call)
     return ctl_clock_get(call);
 }
 
+/* Is s written as a duration ("90", "15m", "1h30m"), whatever its size? */
+static bool duration_shaped(const char *s)
+{
+    bool digit = false;
+
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digit = true;
+        else if (digit && strchr("smhdw", *s))
+            digit = false;
+        else
+            return false;
+        if (!s[1])
+            return true;
+    }
+    return false;
+}
+
 /* {"to": "2026-02-01T00:00:00"} or {"by": "15m"} (or seconds): virtual
  * time runs as fast as it can to there, then at the speed it had; the
  * answer comes when it is there. */
@@ -138,6 +199,10 @@ enum MHD_Result ctl_clock_advance(struct ctl_call *call)
     } else {
         if (json_is_integer(by) && json_integer_value(by) >= 0)
             t = json_integer_value(by);
+        else if (json_is_string(by) &&
+                 duration_shaped(json_string_value(by)) &&
+                 time_parse_duration(json_string_value(by), &t))
+            t = ENGINE_END_MS / 1000;   /* a duration past a century */
         else if (!json_is_string(by) ||
                  time_parse_duration(json_string_value(by), &t))
             return ctl_error(call->conn, MHD_HTTP_BAD_REQUEST, "by",

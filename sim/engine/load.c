@@ -44,6 +44,22 @@ int load_parse(const char *spec, struct load *l, char *err, size_t errlen)
         snprintf(err, errlen, "load spec too long");
         return -1;
     }
+    /* a key given twice is a mistake, not "the last one wins" */
+    for (const char *k = spec; *k;) {
+        size_t n = strcspn(k, "=,");
+        const char *j = k + strcspn(k, ",");
+        while (*j == ',') {
+            j++;
+            if (strcspn(j, "=,") == n && j[n] == '=' &&
+                !strncasecmp(j, k, n)) {
+                snprintf(err, errlen, "%.*s is given twice", (int)n, k);
+                return -1;
+            }
+            j += strcspn(j, ",");
+        }
+        k += strcspn(k, ",");
+        k += *k == ',';
+    }
     strcpy(buf, spec);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {

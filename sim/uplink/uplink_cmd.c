@@ -119,6 +119,10 @@ static int get_energy_wh(struct ctx *c, long long min_wh, uint32_t *wh)
         return fail(c, "'kwh' must be a number %g..%g (whole Wh)",
                     (double)min_wh / 1000.0,
                     (double)PREPAID_CREDIT_MAX_WH / 1000.0);
+    /* 0.0001 kWh is no whole Wh: refused, not rounded to nothing */
+    if (fabs(x * 1000.0 - w) > 1e-6 * (w > 1.0 ? w : 1.0))
+        return fail(c, "'kwh' must be whole Wh: %g kWh is %g Wh", x,
+                    x * 1000.0);
     *wh = (uint32_t)w;
     return 0;
 }
@@ -142,8 +146,8 @@ static int cmd_relay(struct ctx *c)
         return fail(c, "'state' must be \"open\" or \"closed\", not \"%s\"",
                     state);
     if (meter_relay_command(c->env->m, close))
-        return fail(c, "the meter refused to close the relay: the prepaid "
-                    "credit is used up (top up first)");
+        return fail(c, "the meter refused to close the relay ('state'): "
+                    "the prepaid credit is used up (top up first)");
     json_object_set_new(c->res, "relay", json_string(
         meter_relay_closed(c->env->m) ? "closed" : "open"));
     return 0;
@@ -155,7 +159,9 @@ static int cmd_topup(struct ctx *c)
     if (get_energy_wh(c, 1, &wh))
         return -1;
     if (meter_topup(c->env->m, wh))
-        return fail(c, "the credit would exceed %lu Wh (it is %lu Wh)",
+        return fail(c, "the meter refused the top-up of '%s': the credit "
+                    "would exceed %lu Wh (it is %lu Wh)",
+                    json_object_get(c->req, "kwh") ? "kwh" : "wh",
                     (unsigned long)PREPAID_CREDIT_MAX_WH,
                     (unsigned long)meter_credit_wh(c->env->m));
     json_object_set_new(c->res, "credit_wh",

@@ -312,6 +312,62 @@ def test_settings_persist_and_nothing_half_applied():
                                                    "rate": "flat"}], s
 
 
+def test_a_change_the_state_file_cannot_keep_is_not_acknowledged():
+    """As a Modbus write gets exception 04, an API change the state file
+    could not keep answers 503 naming the file and the reason (in place
+    in the meter all the same); once the file can be written again the
+    same request is acknowledged. (The directory renamed away fails a
+    save for root too.)"""
+    h = H.harness()
+    os.mkdir(h.path("d"))
+    state = h.path("d/meter.state")
+    a = start(h, state=state)
+    os.rename(h.path("d"), h.path("gone"))
+    for method, path, body in (
+            ("PATCH", "/api/v1/meters/0/settings", {"word_order": "CDAB"}),
+            ("PUT", "/api/v1/meters/0/registers/0x1103", {"words": [0]}),
+            ("PUT", "/api/v1/meters/0/credit", {"wh": 7})):
+        code, res = a.status(method, path, body)
+        assert code == 503, (method, path, code, res)
+        assert res["field"] == "state" and state in res["error"], res
+        assert res["status"] == 503, res
+    # in place all the same, as a Modbus write is
+    assert a.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 7
+    # reading is no change: answered
+    a.ok("GET", "/api/v1/meters/0/settings")
+    os.rename(h.path("gone"), h.path("d"))
+    a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 8})
+    a.sim.stop()
+    b = start(h, state=state, begin=None)
+    assert b.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 8
+
+
+def test_a_slave_address_another_meter_has_is_refused():
+    """PATCH settings or a register write onto another meter's address is
+    refused (409 naming that meter), as the fleet file refuses it;
+    nothing changes and every meter stays reachable."""
+    h = H.harness()
+    a = start(h, "--meters", "3")
+    r = a.bad("PATCH", "/api/v1/meters/0/settings",
+              {"slave": 2, "word_order": "CDAB"}, want=409, field="slave")
+    assert "meter 1" in r["error"] and "31000002" in r["error"], r
+    r = a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"value": 3},
+              want=409, field="value")
+    assert "meter 2" in r["error"], r
+    a.bad("PUT", "/api/v1/meters/0/registers/0x1100", {"words": [2]},
+          want=409, field="words")
+    s = a.ok("GET", "/api/v1/meters/0/settings")
+    assert s["slave"] == 1 and s["word_order"] == "ABCD", s
+    for unit in (1, 2, 3):
+        assert a.sim.regs(REG_X_SLAVE, 1, unit=unit) == [unit]
+    # its own address, or a free one, is fine
+    assert a.ok("PATCH", "/api/v1/meters/0/settings",
+                {"slave": 1})["slave"] == 1
+    assert a.ok("PATCH", "/api/v1/meters/0/settings",
+                {"slave": 9})["slave"] == 9
+    assert a.sim.regs(REG_X_SLAVE, 1, unit=9) == [9]
+
+
 def test_faults():
     h = H.harness()
     a = start(h)
@@ -457,13 +513,76 @@ def test_advance_answered_when_the_run_ends():
     assert a.sim.proc.p.returncode == 0, a.sim.proc.stderr()
 
 
+TARGET = "2026-05-01T00:00:00"
+
+
+def advancing(h):
+    """Ten meters at speed 1 with an advance to TARGET under way: the API,
+    the advance's thread, and a dict that gets its (status, answer)."""
+    a = start(h, "--meters", "10")
+    a.ok("PUT", "/api/v1/clock/speed", {"speed": 1})
+    done = {}
+
+    def advance():
+        done["res"] = a.status("POST", "/api/v1/clock/advance",
+                               {"to": TARGET}, timeout=600)
+    t = threading.Thread(target=advance)
+    t.start()
+    assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["advance"],
+                        timeout=30), "the advance did not start"
+    return a, t, done
+
+
+def test_pause_and_resume_during_an_advance():
+    """A clock at speed 1 paused and resumed while an advance runs ends
+    at speed 1, as a pause and a resume do at any other time; a pause
+    during the advance is for after it, and its answer says so."""
+    a, t, done = advancing(H.harness())
+    paused = a.ok("POST", "/api/v1/clock/pause")
+    resumed = a.ok("POST", "/api/v1/clock/resume")
+    t.join()
+    assert done["res"][0] == 200, done
+    assert paused["time"] < TARGET, "the advance ended before the pause"
+    # the truth now (running at max), and what comes at the instant
+    assert paused["speed"] == "max" and not paused["paused"], paused
+    assert paused["advance"]["to"] == TARGET, paused
+    assert paused["advance"]["then_paused"] is True, paused
+    assert paused["advance"]["then_speed"] == 0, paused
+    if resumed["advance"]:
+        assert resumed["advance"]["then_speed"] == 1, resumed
+        assert resumed["advance"]["then_paused"] is False, resumed
+    assert done["res"][1]["advance"] is None, done
+    after = a.ok("GET", "/api/v1/clock")
+    assert after["speed"] == 1 and not after["paused"], (after, paused,
+                                                         resumed)
+    assert after["advance"] is None, after
+
+
+def test_pause_during_an_advance_then_resume_runs_at_the_old_speed():
+    """Paused during an advance, the clock stops at the advance's instant;
+    a resume afterwards runs at the speed before the advance (1), never
+    at the advance's own max."""
+    a, t, done = advancing(H.harness())
+    paused = a.ok("POST", "/api/v1/clock/pause")
+    t.join()
+    assert paused["time"] < TARGET, "the advance ended before the pause"
+    assert done["res"][0] == 200, done
+    c = a.ok("GET", "/api/v1/clock")
+    assert c["paused"] is True and c["time"] == TARGET, c
+    resumed = a.ok("POST", "/api/v1/clock/resume")
+    a.ok("POST", "/api/v1/clock/pause")        # stop a runaway clock
+    assert resumed["speed"] == 1, (
+        "resume after a pause taken during an advance runs at %r, not at "
+        "the speed 1 the clock had" % resumed["speed"])
+
+
 def read_events(a, query, n, action, timeout=30):
     """Open the stream, run action, return the first n events (fewer if
     they do not come within timeout)."""
     deadline = time.monotonic() + timeout
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=timeout)
-    sock.sendall(("GET /api/v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n" %
-                  query).encode())
+    sock.sendall(("GET /api/v1/events%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "\r\n" % query).encode())
     f = sock.makefile("rb")
     status = f.readline().decode()
     assert " 200 " in status, status
@@ -674,6 +793,55 @@ def test_a_client_that_stops_reading_loses_events_counted():
     assert got + lost == made and lost > 0 and got > 1000, (got, lost, made)
 
 
+def test_event_stream_clients_are_capped_and_health_stays_reachable():
+    """32 event-stream clients at once: the 33rd gets a 503 in JSON, one
+    that leaves makes room; connections that never end their headers
+    do not keep /healthz from answering."""
+    h = H.harness()
+    a = start(h)
+    socks = []
+
+    def stream():
+        s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+        s.sendall(b"GET /api/v1/events?events=relay HTTP/1.1\r\n"
+                  b"Host: 127.0.0.1\r\n\r\n")
+        return s, s.makefile("rb").readline().decode()
+
+    try:
+        for _ in range(32):
+            s, status = stream()
+            socks.append(s)
+            assert " 200 " in status, status
+        code, res = a.status("GET", "/api/v1/events")
+        assert code == 503 and "32" in res["error"], (code, res)
+        assert a.ok("GET", "/healthz") == {"status": "ok"}
+        socks.pop().close()
+
+        def room():
+            s, status = stream()
+            if " 200 " in status:
+                socks.append(s)
+                return True
+            s.close()
+            return False
+        assert H.wait_until(room, timeout=15), "no room after one left"
+    finally:
+        for s in socks:
+            s.close()
+    # headers that never end: the API answers meanwhile, and the server
+    # closes such a connection (after 5 s) rather than keep its slot
+    half = [socket.create_connection(("127.0.0.1", a.port), timeout=40)
+            for _ in range(20)]
+    try:
+        for s in half:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert a.ok("GET", "/healthz") == {"status": "ok"}
+        assert half[0].recv(100) == b"", "a trickling client kept its slot"
+    finally:
+        for s in half:
+            s.close()
+
+
 def test_a_client_that_hangs_up_mid_advance():
     """An advance whose client hangs up goes on to its instant (what a
     request changes is done, answered or not); the API serves on."""
@@ -681,7 +849,8 @@ def test_a_client_that_hangs_up_mid_advance():
     a = start(h)
     body = b'{"by": "2d"}'
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=30)
-    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: x\r\n"
+    sock.sendall(b"POST /api/v1/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\n"
                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     sock.close()
     assert H.wait_until(lambda: a.ok("GET", "/api/v1/clock")["time"] ==
@@ -712,6 +881,89 @@ def test_bad_requests():
         a.bad("POST", "/api/v1/clock/advance", {"by": by}, want=409,
               field="by")
     assert a.ok("GET", "/api/v1/clock")["time"] == "2026-01-01T00:00:01"
+    # a duration past the clock's end is beyond it, not a bad value
+    a.bad("POST", "/api/v1/clock/advance", {"by": "106751991167d"},
+          want=409, field="by")
+    a.bad("POST", "/api/v1/clock/advance", {"by": "99999999999999999999h"},
+          want=409, field="by")
+    a.bad("POST", "/api/v1/clock/advance", {"by": "1x"}, field="by")
+    # a load's key given twice, a kWh that is no whole Wh: refused
+    r = a.bad("PUT", "/api/v1/meters/0/load", {"spec": "U=230,I=5,U=100"},
+              field="spec")
+    assert "U is given twice" in r["error"], r
+    a.bad("PUT", "/api/v1/meters/0/credit", {"kwh": 0.0001}, field="kwh")
+    assert a.ok("PUT", "/api/v1/meters/0/credit",
+                {"kwh": 0.001})["credit_wh"] == 1
+    a.bad("PUT", "/api/v1/meters/0/load", {"PF": -0.8, "DIR": "import"},
+          field="PF")
+    # the meter refusing a top-up past its maximum: 409 naming the field
+    a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 4294967295})
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"wh": 1}, want=409,
+          field="wh")
+    a.bad("POST", "/api/v1/meters/0/credit/topup", {"kwh": 1}, want=409,
+          field="kwh")
+    assert a.ok("GET", "/api/v1/meters/0/load")["I"] == 5
+    # a route that takes no body takes no field: nothing is done
+    a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=1"}, want=201)
+    a.ok("POST", "/api/v1/faults", {"spec": "busy,slave=2"}, want=201)
+    r = a.bad("DELETE", "/api/v1/faults", {"id": 1}, field="id")
+    assert "takes no body" in r["error"], r
+    assert len(a.ok("GET", "/api/v1/faults")["faults"]) == 2
+    a.bad("POST", "/api/v1/clock/pause", {"x": 1}, field="x")
+    a.bad("POST", "/api/v1/clock/resume", {"x": 1}, field="x")
+    a.bad("GET", "/api/v1/meters", {"x": 1}, field="x")
+    assert a.ok("GET", "/api/v1/clock")["paused"] is True
+    a.ok("POST", "/api/v1/clock/pause", {})      # an empty object is none
+    a.ok("DELETE", "/api/v1/faults")
+    assert a.ok("GET", "/api/v1/faults")["faults"] == []
+
+
+def test_browser_pages_cannot_drive_the_api():
+    """CSRF and DNS rebinding: a Host that is not loopback gets 421; a
+    change with a form or text body, or from a foreign Origin, gets 403
+    and changes nothing; the API's own origin and plain clients work."""
+    h = H.harness()
+    a = start(h)
+
+    def send(method, path, body, headers):
+        c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+        try:
+            c.request(method, path, body=body, headers=headers)
+            r = c.getresponse()
+            return r.status, json.loads(r.read().decode() or "null")
+        finally:
+            c.close()
+
+    topup = "/api/v1/meters/0/credit/topup"
+    body = b'{"wh": 1000}'
+    for ctype in ("text/plain", "application/x-www-form-urlencoded",
+                  "multipart/form-data; boundary=x", "application/jsonx"):
+        code, res = send("POST", topup, body, {"Content-Type": ctype})
+        assert code == 403 and res["field"] == "Content-Type", (ctype, res)
+    code, res = send("POST", topup, body, {})
+    assert code == 403 and res["field"] == "Content-Type", res
+    code, res = send("POST", topup, body, {
+        "Content-Type": "application/json",
+        "Origin": "http://evil.example"})
+    assert code == 403 and res["field"] == "Origin", res
+    code, res = send("POST", "/api/v1/clock/pause", None,
+                     {"Origin": "null"})
+    assert code == 403 and res["field"] == "Origin", res
+    for host in ("evil.example", "evil.example:%d" % a.port,
+                 "127.0.0.1.evil.example"):
+        code, res = send("GET", "/api/v1/meters", None, {"Host": host})
+        assert code == 421 and res["field"] == "Host", (host, res)
+    assert a.ok("GET", "/api/v1/meters/0/credit")["credit_wh"] == 0
+    # the API's own pages, loopback names, and clients without an Origin
+    own = "127.0.0.1:%d" % a.port
+    code, res = send("POST", topup, body, {
+        "Content-Type": "application/json; charset=utf-8",
+        "Origin": "http://" + own, "Host": own})
+    assert code == 200 and res["credit_wh"] == 1000, res
+    for host in ("localhost:%d" % a.port, "localhost", "[::1]:%d" % a.port):
+        code, _ = send("GET", "/api/v1/clock", None, {"Host": host})
+        assert code == 200, host
+    assert a.ok("POST", "/api/v1/clock/pause")["paused"] is True
 
 
 def test_token_and_bind():
@@ -738,6 +990,19 @@ def test_token_and_bind():
     b = Api.__new__(Api)
     b.port, b.token = port, "envtok"
     assert b.ok("GET", "/api/v1/clock")["paused"]
+    # a token no client can send in a header is refused, and not shown
+    for tok in ("a\nb", "a b", "caf\u00e9"):
+        r = S.run(h, "--no-state", "--tcp", "off", "--http", "0.0.0.0:0",
+                  "--http-token", tok, "--until", "1")
+        assert r.returncode == 2 and "is not a token" in r.stderr, r.stderr
+        assert tok not in r.stderr, r.stderr
+    # an IPv6 address is named as given; a busy port says why
+    r = S.run(h, "--no-state", "--tcp", "off", "--http", "[::]:0",
+              "--until", "1")
+    assert r.returncode == 2 and "--http [::]:0 " in r.stderr, r.stderr
+    r = S.run(h, "--no-state", "--tcp", "off", "--http",
+              "127.0.0.1:%d" % a.port, "--until", "1")
+    assert r.returncode != 0 and "in use" in r.stderr, r.stderr
 
 
 def parse_metrics(text):
@@ -846,6 +1111,85 @@ def test_openapi_description_is_valid():
     r = subprocess.run([node, os.path.join(OPENAPI_CHECK, "validate.mjs"),
                         path], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "No" in r.stderr, r.stderr + r.stdout
+
+
+def openapi_validator(doc, name):
+    """A jsonschema validator of components.schemas[name] (OpenAPI 3.0's
+    "nullable" as JSON Schema's null type)."""
+    import jsonschema
+
+    def conv(x):
+        if isinstance(x, list):
+            return [conv(v) for v in x]
+        if not isinstance(x, dict):
+            return x
+        y = {k: conv(v) for k, v in x.items() if k != "nullable"}
+        if x.get("nullable"):
+            if "type" in y:
+                y["type"] = [y["type"], "null"]
+            else:
+                y = {"anyOf": [y, {"type": "null"}]}
+        return y
+    root = conv({"components": doc["components"]})
+    root["$ref"] = "#/components/schemas/" + name
+    return jsonschema.Draft7Validator(root)
+
+
+def test_openapi_bodies_are_what_the_binary_answers():
+    """The main answers validate against the description's schemas (no
+    field missing, none unknown), and the statuses every path may give
+    (405 with Allow, 413, 431, HEAD) are as described."""
+    with open(os.path.join(DOCS, "http-openapi.json")) as f:
+        doc = json.load(f)
+    h = H.harness()
+    a = start(h, "--meters", "2")
+
+    def check(name, res):
+        errors = [e.message for e in
+                  openapi_validator(doc, name).iter_errors(res)]
+        assert not errors, (name, errors, res)
+
+    for path, name in (("/api/v1/meters", "Meters"),
+                       ("/api/v1/meters/1", "Meter"),
+                       ("/api/v1/meters/0/measurements", "Measurements"),
+                       ("/api/v1/meters/0/energies", "Energies"),
+                       ("/api/v1/meters/0/settings", "Settings"),
+                       ("/api/v1/meters/0/relay", "Relay"),
+                       ("/api/v1/meters/0/credit", "Credit"),
+                       ("/api/v1/meters/0/load", "Load"),
+                       ("/api/v1/clock", "Clock")):
+        check(name, a.ok("GET", path))
+    check("Settings", a.ok("PATCH", "/api/v1/meters/0/settings",
+                           {"word_order": "CDAB"}))
+    check("Credit", a.ok("POST", "/api/v1/meters/0/credit/topup",
+                         {"wh": 5}))
+    check("Credit", a.ok("PUT", "/api/v1/meters/0/credit", {"wh": 5}))
+    check("Load", a.ok("PATCH", "/api/v1/meters/0/load", {"I": 6}))
+    check("Clock", a.ok("POST", "/api/v1/clock/advance", {"by": 10}))
+    check("Error", a.bad("GET", "/api/v1/meters/9", want=404))
+    # a method a path does not take: 405 in JSON, with Allow
+    c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    c.request("DELETE", "/api/v1/meters/0/load")
+    r = c.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 405 and r.getheader("Allow") == "GET, PUT, PATCH", \
+        (r.status, r.getheaders())
+    check("Error", body)
+    c.request("HEAD", "/healthz")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"", r.status
+    c.close()
+    check("Error", a.bad("PUT", "/api/v1/meters/0/load",
+                         raw=b"{" + b" " * 70000 + b"}", want=413))
+    # headers too big: libmicrohttpd's own answer (HTML), as described
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+              b"x" * 40000 + b"\r\n\r\n")
+    status = s.makefile("rb").readline().decode()
+    s.close()
+    assert " 431 " in status, status
+    hh = doc["components"]["responses"]["HeadersTooLarge"]
+    assert "text/html" in hh["content"], hh
 
 
 def test_openapi_matches_routes():
