@@ -63,7 +63,7 @@ struct metro {
      * double-precision arithmetic per sample; see metrology.c) */
     int64_t sv, si, svv, sii, svi;  /* ADC codes */
     int64_t vre, vim, ire, iim;     /* fundamental phasor sums, codes x
-                                       METRO_OSC_ONE */
+                                       the oscillator in Q21 */
     int32_t osc_c, osc_s;           /* reference oscillator e^{-jwk}, Q30 */
     int32_t step_c, step_s;         /* its per-sample rotation, Q30 */
     /* the previous sample, for zero-crossing interpolation */

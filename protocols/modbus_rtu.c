@@ -551,13 +551,11 @@ static int setup_tty(int fd, int baud, char parity)
     return tcsetattr(fd, TCSANOW, &t);
 }
 
-/* What is at path: nothing or a symlink that may be replaced (0: it
- * dangles or points at a pty, a simulator's left over by a crash or
- * another one's), a character device to serve as it is (1: a serial
- * adapter such as /dev/ttyUSB0, maybe through a /dev/serial/by-id link,
- * or one end of a socat pty pair named by its /dev/pts path), or
- * something to leave alone (-EEXIST, logged). */
-bool mb_rtu_path_is_device(const char *path)
+/* Whether path names an existing serial device that mb_rtu_open serves
+ * as it is (a character device, or a symlink to a live one: an adapter,
+ * a socat pty's link), rather than a link it creates to its own pty (a
+ * missing path, or a link to a pty that is gone). */
+static bool path_is_device(const char *path)
 {
     struct stat st;
 
@@ -567,12 +565,18 @@ bool mb_rtu_path_is_device(const char *path)
     return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
+/* What is at path: nothing or a symlink that may be replaced (0: it
+ * dangles or points at a pty, a simulator's left over by a crash or
+ * another one's), a character device to serve as it is (1: a serial
+ * adapter such as /dev/ttyUSB0, maybe through a /dev/serial/by-id link,
+ * or one end of a socat pty pair named by its /dev/pts path), or
+ * something to leave alone (-EEXIST, logged). */
 static int check_link(struct mb_rtu *r, const char *path)
 {
     struct stat st;
     char target[PATH_MAX];
 
-    if (mb_rtu_path_is_device(path))
+    if (path_is_device(path))
         return 1;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : -errno;

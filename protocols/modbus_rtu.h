@@ -93,10 +93,5 @@ int mb_rtu_answer(struct mb_engine *eng, const struct mb_bus_ops *ops,
                   const uint8_t *f, size_t len, uint8_t *rsp, size_t cap,
                   struct mb_fault_action *act);
 
-/* Whether path names an existing serial device that mb_rtu_open serves
- * as it is (a character device, or a symlink to a live one: an adapter,
- * a socat pty's link), rather than a link it creates to its own pty (a
- * missing path, or a link to a pty that is gone). */
-bool mb_rtu_path_is_device(const char *path);
 
 #endif

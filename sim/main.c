@@ -439,8 +439,7 @@ static int build_fleet(struct sim *s)
         log_error("%s", err);
         return EXIT_USAGE;
     }
-    if (ports_check_faults(&s->opt, err, sizeof err) ||
-        ports_configure_meters(&s->engine, &s->opt, err, sizeof err) ||
+    if (ports_configure_meters(&s->engine, &s->opt, err, sizeof err) ||
         fleet_apply(s->opt.fleet, &s->engine, err, sizeof err)) {
         log_error("%s", err);
         return EXIT_USAGE;

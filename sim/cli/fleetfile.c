@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/meter.h"
+#include "sim/base/keylist.h"
 #include "sim/base/timeparse.h"
 
 #define SERIAL_MAX 99999999u    /* eight digits, as the meter shows them */
@@ -105,14 +106,12 @@ static int known_keys(const json_t *obj, const char *const *keys,
 {
     const char *key;
     json_t *v;
-    char list[256] = "";
+    char list[256];
 
     json_object_foreach((json_t *)obj, key, v) {
         if (listed(key, keys))
             continue;
-        for (const char *const *k = keys; *k; k++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                     k == keys ? "" : ", ", *k);
+        keylist(keys, list, sizeof list);
         return fail(err, errlen, where, "unknown key \"%s\" (%s)", key, list);
     }
     return 0;

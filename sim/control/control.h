@@ -81,10 +81,10 @@ int64_t control_next(const struct control *c, int64_t target_ms);
 /* Virtual time moved: answer the advances that got there. */
 void control_poll(struct control *c);
 
-/* Answer what waits (the run is over), unchain the hooks, stop. */
 /* The port it listens on (port 0 resolved). */
 int control_port(const struct control *c);
 
+/* Answer what waits (the run is over), unchain the hooks, stop. */
 void control_close(struct control *c);
 
 /* An MQTT message (sim/uplink's observer): the stream's "mqtt" event.

@@ -231,7 +231,7 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
                        c->cfg.host.panel_ms(c->cfg.host.ctx) != INT64_MIN))
         meter_lcd_comm(&sm->core,
                        ctl_key_now(c, (unsigned)(sm - c->e->meters), false));
-    if (!c->streams)
+    if (!c->streams || !wanted(c, EV_MODBUS))
         return;
     for (size_t j = 0; j < reqlen && j < TRAFFIC_BYTES; j++)
         /* "aa bb cc": each byte after the first behind its space */
@@ -267,7 +267,8 @@ static void on_modbus(void *ctx, struct sim_meter *sm, const char *transport,
 void control_events_mqtt(struct control *c, unsigned meter, bool out,
                          const char *topic, const void *payload, size_t len)
 {
-    if (!c || !c->streams || !pthread_equal(pthread_self(), loop_thread))
+    if (!c || !c->streams || !pthread_equal(pthread_self(), loop_thread) ||
+        !wanted(c, EV_MQTT))
         return;
     meter += c->e->span.first;      /* the fleet's index, as in paths */
     json_t *o = json_pack("{s:i,s:s,s:s,s:s%,s:I}", "meter", (int)meter,
@@ -288,7 +289,8 @@ static void on_caption(void *ctx, const char *text)
 {
     struct control *c = ctx;
 
-    if (!c->streams || !pthread_equal(pthread_self(), loop_thread))
+    if (!c->streams || !pthread_equal(pthread_self(), loop_thread) ||
+        !wanted(c, EV_CAPTION))
         return;
     json_t *o = json_pack("{s:s}", "text", text);
     if (!o)         /* not UTF-8: nothing a page could show */
@@ -314,6 +316,8 @@ void ctl_events_beat(struct control *c)
                                                          client is busy */
     }
     for (unsigned k = 0; k < n && c->streams; k++) {
+        if (!wanted(c, EV_TELEMETRY))
+            continue;
         const struct meter *m = &c->e->meters[k].core;
         const struct meter_measure *x = meter_measure(m);
         float kwh = 0;

@@ -218,34 +218,12 @@ static bool named(uint16_t addr, char *name, size_t len, const char **unit,
     return false;
 }
 
-/* Whether a named register before addr has this slug. */
-static bool slug_taken_before(uint16_t addr, const char *slug)
-{
-    char name[96], other[96];
-    const char *unit;
-    enum regname_type type;
-
-    for (unsigned a = 0; a < addr; a++) {
-        if (a > MANUAL_LAST && a < REG_X_MAP_VERSION)
-            a = REG_X_MAP_VERSION;
-        if (a >= addr)
-            break;
-        if (!named((uint16_t)a, name, sizeof name, &unit, &type))
-            continue;
-        slug_of(name, other, sizeof other);
-        if (!strcmp(other, slug))
-            return true;
-    }
-    return false;
-}
-
-/* A register's key: its name's slug, and its address after it when an
- * earlier register has that slug (the manual lists previous months 7 and
- * 8 twice), so every key names one register. */
+/* A register's key: its name's slug, and its address after it where the
+ * manual lists a row a second time, so every key names one register. */
 static void key_of(uint16_t addr, const char *name, char *key, size_t len)
 {
     slug_of(name, key, len);
-    if (slug_taken_before(addr, key)) {
+    if (regname_listed_again(addr)) {
         size_t n = strlen(key);
         snprintf(key + n, len - n, "_%04x", addr);
     }

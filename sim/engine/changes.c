@@ -9,19 +9,33 @@
 #include "sim/base/log.h"
 #include "sim/base/timeparse.h"
 
+/* What a meter was after its last change. */
+struct changes_seen {
+    struct meter_settings set;
+    uint32_t credit_wh;         /* credit after the last change */
+    int64_t import_mj;          /* exact import energy then (credit used
+                                   since) */
+    int64_t rtc_offset;         /* s the RTC was set off virtual time */
+    bool remote_open;           /* a remote open command held */
+    float max_demand;           /* VA */
+};
+
 struct changes {
     struct engine *e;
     struct changes_seen *seen;  /* one per meter: after its last change */
 };
 
-void changes_seen_take(const struct sim_meter *sm, struct changes_seen *s)
+static void seen_take(const struct sim_meter *sm, struct changes_seen *s)
 {
     const struct meter *m = &sm->core;
+    struct energy_set total;
 
     s->set = *meter_settings(m);
     s->credit_wh = meter_credit_wh(m);
-    s->import_kwh = 0.0f;
-    meter_reg_float(m, 0x0082, &s->import_kwh);
+    /* the accumulator, not the float32 register (its steps grow with
+     * the total, to 62.5 Wh) */
+    energy_total(&m->energy, &total);
+    s->import_mj = total.v[EN_IMP];
     s->rtc_offset = engine_rtc_offset(sm);
     s->remote_open = (meter_relay_reasons(m) & PREPAID_OPEN_REMOTE) != 0;
     s->max_demand = 0.0f;
@@ -115,35 +129,35 @@ static void describe_settings(const struct meter_settings *a,
             b->tariff.nzones == 1 ? "" : "s");
 }
 
-void changes_describe(const struct sim_meter *sm,
-                      const struct changes_seen *before, char *out,
-                      size_t len)
+/* What changed on meter sm since before, as "baud 9600 -> 19200, ..."
+ * in out ("" for nothing); now: the meter as it is. */
+static void describe(const struct sim_meter *sm,
+                     const struct changes_seen *before,
+                     const struct changes_seen *now, char *out, size_t len)
 {
-    struct changes_seen now;
-
-    changes_seen_take(sm, &now);
     out[0] = '\0';
-    describe_settings(&before->set, &now.set, out, len);
+    describe_settings(&before->set, &now->set, out, len);
     /* credit only falls by itself: what it would be now without a
      * command, from the import energy counted since */
     double used = before->set.prepaid.enabled ?
-                  ((double)now.import_kwh - (double)before->import_kwh) * 1000.0 : 0;
+                  (double)(now->import_mj - before->import_mj) /
+                  (double)ENERGY_MJ_PER_WH : 0;
     double expect = before->credit_wh - (used > 0 ? used : 0);
     if (expect < 0)
         expect = 0;
-    if (fabs(now.credit_wh - expect) >= 1.0)
+    if (fabs(now->credit_wh - expect) >= 1.0)
         add(out, len, "credit %.3f -> %.3f kWh", expect / 1000.0,
-            now.credit_wh / 1000.0);
-    if (before->remote_open != now.remote_open)
-        add(out, len, "relay remote %s", now.remote_open ? "open" : "close");
-    int64_t moved = now.rtc_offset - before->rtc_offset;
+            now->credit_wh / 1000.0);
+    if (before->remote_open != now->remote_open)
+        add(out, len, "relay remote %s", now->remote_open ? "open" : "close");
+    int64_t moved = now->rtc_offset - before->rtc_offset;
     /* a drifting RTC moves a second now and then by itself */
     if (moved != 0 && (sm->drift_ppm == 0.0 || llabs(moved) > 1)) {
         char when[32];
         time_format_iso(meter_time(&sm->core), when, sizeof when);
         add(out, len, "clock set to %s (%+lld s)", when, (long long)moved);
     }
-    if (before->max_demand > 0.0f && now.max_demand == 0.0f)
+    if (before->max_demand > 0.0f && now->max_demand == 0.0f)
         add(out, len, "maximum demand cleared (was %.0f VA)",
             (double)before->max_demand);
 }
@@ -153,13 +167,15 @@ static void on_change(void *ctx, unsigned meter)
     struct changes *c = ctx;
     const struct sim_meter *sm = &c->e->meters[meter];
     char what[512], via[64] = "";
+    struct changes_seen now;
 
-    changes_describe(sm, &c->seen[meter], what, sizeof what);
+    seen_take(sm, &now);
+    describe(sm, &c->seen[meter], &now, what, sizeof what);
     if (c->e->cause)
         snprintf(via, sizeof via, " (%s)", c->e->cause);
     log_info("meter %u: %s%s", sm->core.serial, what[0] ? what :
              "settings written, nothing changed", via);
-    changes_seen_take(sm, &c->seen[meter]);
+    c->seen[meter] = now;
 }
 
 struct changes *changes_open(struct engine *e)
@@ -175,7 +191,7 @@ struct changes *changes_open(struct engine *e)
     }
     c->e = e;
     for (unsigned k = 0; k < e->count; k++)
-        changes_seen_take(&e->meters[k], &c->seen[k]);
+        seen_take(&e->meters[k], &c->seen[k]);
     if (engine_watch_settings(e, on_change, c)) {
         log_error("the log of settings changes cannot watch the meters");
         free(c->seen);

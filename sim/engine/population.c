@@ -122,7 +122,8 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b < 0);
 }
 
-unsigned population_pick(const struct population *p, unsigned g)
+/* Which entry of the mix the fleet's meter g draws (0-based, global). */
+static unsigned pick(const struct population *p, unsigned g)
 {
     double u = draw(p, g, D_PICK, 0), acc = 0;
 
@@ -190,7 +191,7 @@ static double profile_at(const struct population_kind *k, int64_t t)
 void population_load(const struct population *p, unsigned g, int64_t t,
                      struct load *out)
 {
-    const struct population_kind *k = &p->kinds[population_pick(p, g)];
+    const struct population_kind *k = &p->kinds[pick(p, g)];
     double kw = in_range(k->kw, draw(p, g, D_KW, 0));
     double pf = in_range(k->pf, draw(p, g, D_PF, 0));
     double u = in_range(k->u, draw(p, g, D_U, 0));

@@ -68,9 +68,6 @@ extern const char *const population_shape_names[POP_NSHAPES];
  * is no such kind. */
 int population_kind_default(const char *name, struct population_kind *k);
 
-/* Which entry of the mix the fleet's meter g draws (0-based, global). */
-unsigned population_pick(const struct population *p, unsigned g);
-
 /* The load of meter g over the interval starting at virtual s t. */
 void population_load(const struct population *p, unsigned g, int64_t t,
                      struct load *out);

@@ -71,19 +71,6 @@ int ports_configure_meters(struct engine *e, const struct sim_options *o,
     return 0;
 }
 
-int ports_check_faults(const struct sim_options *o, char *err, size_t errlen)
-{
-    for (unsigned k = 0; k < o->nfaults; k++) {
-        struct mb_fault rule;
-        char why[256];
-        if (mb_fault_parse(o->faults[k], &rule, why, sizeof why)) {
-            snprintf(err, errlen, "--fault '%s': %s", o->faults[k], why);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The RTU line follows the first meter's settings. */
 static void follow_line(struct ports *p, const struct engine *e)
 {

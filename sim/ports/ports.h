@@ -44,9 +44,6 @@ struct ports {
 int ports_configure_meters(struct engine *e, const struct sim_options *o,
                            char *err, size_t errlen);
 
-/* Check the --fault specs. 0, or -1 with a message naming the bad one. */
-int ports_check_faults(const struct sim_options *o, char *err, size_t errlen);
-
 /* Open the listeners. 0, or -1 with a message (port busy, ...). */
 int ports_open(struct ports *p, struct ev_loop *loop, struct engine *e,
                const struct sim_options *o, char *err, size_t errlen);

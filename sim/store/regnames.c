@@ -98,6 +98,11 @@ static const char *month_of(unsigned n, char *buf, size_t len)
     return buf;
 }
 
+bool regname_listed_again(uint16_t addr)
+{
+    return addr == REG_PREV_REACT_B || addr == REG_PREV_REACT_B + 2;
+}
+
 bool regname_manual(uint16_t addr, char *buf, size_t len, const char **unit)
 {
     char when[32];

@@ -30,6 +30,11 @@ extern const size_t regname_next;
  * false when no pair of the manual's map starts there. */
 bool regname_manual(uint16_t addr, char *buf, size_t len, const char **unit);
 
+/* Whether the manual's row at addr repeats an earlier row's name (its
+ * erratum: previous months 7 and 8 of combined reactive energy listed a
+ * second time, at 0x00C4 and 0x00C6). */
+bool regname_listed_again(uint16_t addr);
+
 /* Registers a value of the type spans. */
 unsigned regname_words(enum regname_type type);
 

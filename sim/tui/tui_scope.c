@@ -92,10 +92,10 @@ static void draw_braille(WINDOW *win, int y, int x, int rows, int cols,
                          attr_t v_attr, attr_t i_attr)
 {
     uint8_t v[TUI_SCOPE_CELLS], i[TUI_SCOPE_CELLS];
-    int axis = (rows * 4 - 1) / 2;
 
     if (rows * cols > TUI_SCOPE_CELLS)
         rows = TUI_SCOPE_CELLS / cols;
+    int axis = (rows * 4 - 1) / 2;      /* of the rows drawn */
     memset(v, 0, sizeof v);
     memset(i, 0, sizeof i);
     braille_trace(v, rows, cols, s, s->v, vp);

@@ -818,9 +818,9 @@ struct uplink *uplink_new(const struct sim_options *o, struct engine *e,
     }
     snprintf(u->uri, sizeof u->uri, "%s", o->mqtt_uri);
     u->client_id = o->mqtt_client_id;
-    u->user = o->mqtt_user ? o->mqtt_user : getenv("KPM31C_MQTT_USER");
-    u->password = o->mqtt_password ? o->mqtt_password
-                                   : getenv("KPM31C_MQTT_PASSWORD");
+    /* KPM31C_MQTT_USER and _PASSWORD arrive through the options */
+    u->user = o->mqtt_user;
+    u->password = o->mqtt_password;
     if (u->user && !*u->user)
         u->user = NULL;
     u->ca = o->mqtt_ca;

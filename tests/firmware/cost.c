@@ -148,6 +148,5 @@ int main(void)
     printf("insn_per_second_tick %.0f\n", tick_ticks * per_tick / SECONDS);
     printf("stack_bytes %lu\n", (unsigned long)stack);
     printf("meter_bytes %lu\n", (unsigned long)sizeof(struct meter));
-    printf("power_w %.1f\n", (double)meter_measure(&meter)->p);
     return 0;
 }

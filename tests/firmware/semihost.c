@@ -20,19 +20,6 @@ void sh_write0(const char *s)
     semihost(SYS_WRITE0, s);
 }
 
-void sh_write_uint(unsigned long v)
-{
-    char buf[16];
-    char *p = buf + sizeof buf;
-
-    *--p = '\0';
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    sh_write0(p);
-}
-
 int sh_cmdline(char *buf, int cap)
 {
     struct { char *buf; int len; } block = { buf, cap };

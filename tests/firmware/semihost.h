@@ -10,7 +10,6 @@
 void sh_write0(const char *s);
 
 /* Write a number in decimal. */
-void sh_write_uint(unsigned long v);
 
 /* The command line QEMU passes (-semihosting-config ...,arg=A,arg=B: "A
  * B"), NUL-terminated in buf; 0, or -1 when there is none. */

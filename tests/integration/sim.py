@@ -55,31 +55,56 @@ class Sim:
         return True
 
     def regs(self, addr, count, unit=1):
-        with H.tcp_connect(self.port) as s:
-            pdu = H.tcp_request(s, H.pdu_read(addr, count), unit=unit)
-        exc = H.exception_of(pdu)
-        assert exc is None, "read 0x%04X: exception %s" % (addr, exc)
-        return H.regs_of(pdu)
+        return regs(self.port, addr, count, unit)
 
     def floats(self, addr, n=1, unit=1):
-        r = self.regs(addr, 2 * n, unit)
-        return [struct.unpack(">f", struct.pack(">HH", r[2 * k], r[2 * k + 1]))[0]
-                for k in range(n)]
+        return floats(self.port, addr, n, unit)
 
     def float(self, addr, unit=1):
-        return self.floats(addr, 1, unit)[0]
+        return floats(self.port, addr, 1, unit)[0]
 
     def stop(self):
         return self.proc.stop()
 
 
-def run(h, *args, timeout=300):
+def regs(port, addr, count, unit=1):
+    """Holding registers over Modbus TCP from any meter on port."""
+    with H.tcp_connect(port) as s:
+        pdu = H.tcp_request(s, H.pdu_read(addr, count), unit=unit)
+    exc = H.exception_of(pdu)
+    assert exc is None, "read 0x%04X: exception %s" % (addr, exc)
+    return H.regs_of(pdu)
+
+
+def floats(port, addr, n=1, unit=1):
+    r = regs(port, addr, 2 * n, unit)
+    return [struct.unpack(">f", struct.pack(">HH", r[2 * k], r[2 * k + 1]))[0]
+            for k in range(n)]
+
+
+def run(h, *args, timeout=300, env=None):
     """Run kpm31c-sim to completion (--until, or a failure); the
     CompletedProcess with text output."""
     argv = [exe(), "--headless"] + [str(a) for a in args]
     return subprocess.run(argv, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL,
-                          cwd=h.tmp)
+                          cwd=h.tmp, env=env)
+
+
+def wait_ready(proc, path, timeout=15):
+    """The ready file's JSON once proc has written it (whole: it is
+    renamed into place); fails if proc exits first."""
+    def loaded():
+        if not proc.running():
+            raise AssertionError("exited %s:\n%s" % (proc.p.poll(),
+                                                    proc.stderr()))
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+    doc = H.wait_until(loaded, timeout=timeout)
+    assert doc, "no ready file %s:\n%s" % (path, proc.stderr())
+    return doc
 
 
 def dump(path):

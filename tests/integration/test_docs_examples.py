@@ -320,10 +320,6 @@ class Doc:
 # running a sh command
 
 
-class Skip(Exception):
-    pass
-
-
 def run(argv, cwd, env=None, want=0, what=""):
     r = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
@@ -422,7 +418,7 @@ def run_command(doc, line, comment, what):
     if prog in ("scripts/setup", "scripts/run", "scripts/firmware"):
         missing = H.missing_packages(ROOT)
         if missing:
-            raise Skip("scripts/setup would install " + " ".join(missing))
+            raise H.Skip("scripts/setup would install " + " ".join(missing))
         env["BUILDDIR"] = BUILD
         if prog == "scripts/setup":
             return run([os.path.join(ROOT, prog)] + words[1:], ROOT, env,
@@ -431,12 +427,9 @@ def run_command(doc, line, comment, what):
             out = words[1:] or [os.path.join(BUILD, "firmware")]
             return run([os.path.join(ROOT, prog)] + out, ROOT, env, want,
                        what)
-        args = words[1:]
-        if not args:       # its defaults, made private
-            text = open(os.path.join(ROOT, prog)).read()
-            args = [w for d in re.findall(r"defaults\+=\((.*)\)", text)
-                    for w in shlex.split(d)]
-        args, _ = doc.localize_sim(args)
+        # its defaults (KPM31C_DEFAULT_*), made private
+        env["KPM31C_DEFAULT_RTU"] = doc.h.path("tty-run")
+        args, _ = doc.localize_sim(words[1:])
         doc.serve([os.path.join(ROOT, prog)] + args, "scripts-run", env)
         return ""
     if prog in ("meson", "ninja") and words[1:2] in (["setup"], ["-C"]):
@@ -499,7 +492,7 @@ def run_sh(doc, b):
             continue
         try:
             out += run_command(doc, line, comment, what)
-        except Skip as e:
+        except H.Skip as e:
             skipped.append("%s: %s: %s" % (b.where(), shown, e))
             return
         commands_run[0] += 1

@@ -3,7 +3,6 @@ address (port 0 resolved, the pty's /dev/pts/N) and --ready-file, the JSON
 a CI job waits for instead of sleeping (docs/usage.md).
 Usage: test_endpoints.py KPM31C_SIM"""
 
-import json
 import os
 import re
 import signal
@@ -22,22 +21,7 @@ def start(h, *args):
     argv = [S.exe(), "--headless", "--state", h.path("m.state"),
             "--ready-file", ready] + [str(a) for a in args]
     p = h.start(argv, stdin=False)
-
-    def loaded():
-        if not p.running():
-            raise AssertionError("exited %s:\n%s" % (p.p.poll(), p.stderr()))
-        if not os.path.exists(ready):
-            return None
-        with open(ready) as f:
-            return json.load(f)     # whole: written by a rename
-    doc = H.wait_until(loaded, timeout=15)
-    assert doc, "no ready file:\n" + p.stderr()
-    return p, ready, doc
-
-
-def read_regs(port, addr, count, unit):
-    with H.tcp_connect(port) as s:
-        return H.regs_of(H.tcp_request(s, H.pdu_read(addr, count), unit=unit))
+    return p, ready, S.wait_ready(p, ready)
 
 
 def test_port_0_and_the_pty_are_announced_and_in_the_ready_file():
@@ -61,7 +45,7 @@ def test_port_0_and_the_pty_are_announced_and_in_the_ready_file():
     # the meters: serials as their registers say, slave ids 10..12
     assert [m["slave"] for m in doc["meters"]] == [10, 11, 12], doc
     for m in doc["meters"]:
-        r = read_regs(tcp["port"], 0x1002, 2, m["slave"])
+        r = S.regs(tcp["port"], 0x1002, 2, m["slave"])
         assert m["serial"] == r[0] << 16 | r[1], (m, r)
     # the log says the same, one line each
     err = p.stderr()

@@ -36,7 +36,7 @@ def installed(h):
             "prefix_bin": os.path.join(prefix, o["bindir"])}
 
 
-def run(h, exe, *args, cwd):
+def run(exe, *args, cwd):
     return subprocess.run([exe, "--headless"] + list(args), cwd=cwd,
                           capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
@@ -53,18 +53,18 @@ def test_the_installed_binary_runs_the_installed_scenario_library():
     os.mkdir(cwd)
     # by name, with and without .lua: lib/ (require) and data/ (csv)
     for name in ("household_day", "pv_export.lua"):
-        r = run(h, exe, name, "--tap", cwd=cwd)
+        r = run(exe, name, "--tap", cwd=cwd)
         assert r.returncode == 0, (name, r.stdout, r.stderr)
         assert "not ok" not in r.stdout and "\nok " in r.stdout, r.stdout
     # a local file of that name comes first
     with open(os.path.join(cwd, "pv_export.lua"), "w") as f:
         f.write('print("the local one")\n')
-    r = run(h, exe, "pv_export.lua", cwd=cwd)
+    r = run(exe, "pv_export.lua", cwd=cwd)
     assert r.returncode == 0 and "the local one" in r.stdout, r
     # named without .lua too: the local one shadows the library's
-    r = run(h, exe, "pv_export", cwd=cwd)
+    r = run(exe, "pv_export", cwd=cwd)
     assert r.returncode == 0 and "the local one" in r.stdout, r
-    r = run(h, exe, "no_such_story", cwd=cwd)
+    r = run(exe, "no_such_story", cwd=cwd)
     assert r.returncode == 2, r
     assert "no_such_story: no such scenario here, nor in the scenario " \
         "library (%s" % lib in r.stderr, r.stderr
@@ -77,9 +77,9 @@ def test_the_built_binary_runs_the_sources_library():
     exe = sys.argv[1]
     src = os.path.realpath(os.path.join(os.path.dirname(__file__), "..",
                                         "..", "scenarios"))
-    r = run(h, exe, "pv_export", "--tap", cwd=h.tmp)
+    r = run(exe, "pv_export", "--tap", cwd=h.tmp)
     assert r.returncode == 0 and "\nok " in r.stdout, (r.stdout, r.stderr)
-    r = run(h, exe, "no_such_story", cwd=h.tmp)
+    r = run(exe, "no_such_story", cwd=h.tmp)
     assert r.returncode == 2, r
     assert "library (%s, " % src in r.stderr, (src, r.stderr)
 

@@ -650,7 +650,7 @@ def test_retained_command_runs_once_at_most():
         # its subscription is on its way: a report (harmless to repeat)
         # is answered once the meter listens, after what the broker
         # handed over at the subscription (a retained copy)
-        for attempt in range(30):
+        def answered():
             n = len(sub.on(BASE + "/result"))
             try:
                 # after a broker restart this client reconnects too
@@ -658,10 +658,11 @@ def test_retained_command_runs_once_at_most():
                 sub.wait(lambda _: [r for r in sub.json_on(
                     BASE + "/result")[n:] if r["cmd"] == "report"],
                     timeout=1)
-                return
             except (AssertionError, RuntimeError):
-                time.sleep(0.2)
-        raise AssertionError("the meter never answered a report")
+                return False
+            return True
+        assert H.wait_until(answered, timeout=30, step=0.2), \
+            "the meter never answered a report"
     listening()
     n = len(sub.json_on(BASE + "/result"))
     sub.publish(BASE + "/cmd/topup", '{"wh": 100, "id": "kept"}',

@@ -30,15 +30,7 @@ def serve(h, cwd, *args, env):
     cmd = "cd %s && exec %s %s" % (shlex.quote(cwd), shlex.quote(RUN),
                                    " ".join(shlex.quote(str(a)) for a in args))
     p = h.start(["sh", "-c", cmd], stdin=False, env=env)
-    ready = os.path.join(cwd, "ready.json")
-
-    def loaded():
-        if not p.running():
-            raise AssertionError("exited %s:\n%s" % (p.p.poll(), p.stderr()))
-        return os.path.exists(ready) and json.load(open(ready))
-    doc = H.wait_until(loaded, timeout=30)
-    assert doc, p.stderr()
-    return p, doc
+    return p, S.wait_ready(p, os.path.join(cwd, "ready.json"), timeout=30)
 
 
 def test_a_replaced_default_keeps_the_others_in_the_callers_directory():
@@ -52,10 +44,8 @@ def test_a_replaced_default_keeps_the_others_in_the_callers_directory():
     eps = {e["kind"]: e for e in doc["endpoints"]}
     assert eps["modbus-tcp"]["port"] == port, doc
     assert eps["modbus-rtu"]["path"] == os.path.join(cwd, "tty"), doc
-    m = S.Sim.__new__(S.Sim)
-    m.port = port
-    assert abs(m.float(0x32) - 5.0) < 0.05, "the default load is gone"
-    assert abs(m.float(0x30) - 230.0) < 0.5
+    assert abs(S.floats(port, 0x32)[0] - 5.0) < 0.05, "the default load is gone"
+    assert abs(S.floats(port, 0x30)[0] - 230.0) < 0.5
     # --http on a free loopback port: the start line gives the face's URL
     url = eps["http"]["url"]
     assert url.startswith("http://127.0.0.1:"), doc
@@ -116,9 +106,8 @@ def test_the_fleet_file_and_the_environment_beat_the_defaults():
     # sets no "http")
     assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp", "http"], \
         doc
-    m = S.Sim.__new__(S.Sim)
-    m.port = port
-    assert abs(m.float(0x30) - 100) < 0.5, "the default load beat the file's"
+    assert abs(S.floats(port, 0x30)[0] - 100) < 0.5, \
+        "the default load beat the file's"
     assert p.stop() == 0, p.stderr()
     port = H.free_port()
     env.update(KPM31C_TCP="127.0.0.1:%d" % port, KPM31C_RTU="off",
@@ -128,16 +117,15 @@ def test_the_fleet_file_and_the_environment_beat_the_defaults():
     assert [(e["kind"], e["port"]) for e in doc["endpoints"]][:1] == \
         [("modbus-tcp", port)], doc
     assert [e["kind"] for e in doc["endpoints"]] == ["modbus-tcp", "http"]
-    m.port = port
-    assert abs(m.float(0x32) - 2.0) < 0.05, "the default load beat KPM31C_LOAD"
+    assert abs(S.floats(port, 0x32)[0] - 2.0) < 0.05, \
+        "the default load beat KPM31C_LOAD"
     assert p.stop() == 0, p.stderr()
 
 
 def test_it_builds_with_builddir_and_passes_the_arguments_on():
     missing = H.missing_packages(ROOT)
     if missing:
-        print("# skipped: scripts/setup would install " + " ".join(missing))
-        return
+        raise H.Skip("scripts/setup would install " + " ".join(missing))
     h = H.harness()
     build = os.path.dirname(os.path.dirname(S.exe()))
     env = dict(os.environ, BUILDDIR=build)

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import urllib.request
 
@@ -102,27 +101,20 @@ def test_bad_shards_are_refused_by_name():
         assert r.returncode == 2, (args, r.stderr)
         assert want in r.stderr, (args, r.stderr)
     # the variable, like any option's
-    p = subprocess.run(
-        [S.exe(), "--headless", "--no-state", "--tcp", "off", "--until",
-         "1"], env=dict(env, KPM31C_SHARD="5/4"), capture_output=True,
-        text=True, cwd=h.tmp, stdin=subprocess.DEVNULL)
+    p = S.run(h, "--no-state", "--tcp", "off", "--until", "1",
+              env=dict(env, KPM31C_SHARD="5/4"))
     assert p.returncode == 2 and "KPM31C_SHARD: '5/4' names shard 5 of 4" \
         in p.stderr, p.stderr
     # pod/N without the pod's index: a host name without -ORDINAL
     if not re.search(r"-[0-9]+$", socket.gethostname()):
-        p = subprocess.run(
-            [S.exe(), "--headless", "--no-state", "--tcp", "off", "--until",
-             "1"], env=dict(env, KPM31C_SHARD="pod/3"), capture_output=True,
-            text=True, cwd=h.tmp, stdin=subprocess.DEVNULL)
+        p = S.run(h, "--no-state", "--tcp", "off", "--until", "1",
+                  env=dict(env, KPM31C_SHARD="pod/3"))
         assert p.returncode == 2, p.stderr
         assert ("KPM31C_SHARD: 'pod/3' needs the pod's index: "
                 "KPM31C_POD_INDEX is unset and the host name") in p.stderr, \
             p.stderr
-    p = subprocess.run(
-        [S.exe(), "--headless", "--no-state", "--tcp", "off", "--until",
-         "1", "--shard", "pod/3"], env=dict(env, KPM31C_POD_INDEX="x"),
-        capture_output=True, text=True, cwd=h.tmp,
-        stdin=subprocess.DEVNULL)
+    p = S.run(h, "--no-state", "--tcp", "off", "--until", "1", "--shard",
+              "pod/3", env=dict(env, KPM31C_POD_INDEX="x"))
     assert p.returncode == 2 and "KPM31C_POD_INDEX, and 'x' is not an " \
         "index" in p.stderr, p.stderr
 
@@ -137,10 +129,7 @@ def test_a_pod_names_its_shard_everywhere():
                     "127.0.0.1:%d" % http, "--ready-file", ready,
                     "--speed", "0", "--start", "2026-01-01T00:00"],
                    stdin=False, env=env)
-    assert H.wait_until(lambda: os.path.exists(ready), timeout=15), \
-        proc.stderr()
-    with open(ready) as f:
-        info = json.load(f)
+    info = S.wait_ready(proc, ready)
     assert info["shard"] == {"index": 1, "count": 3, "first": 10, "end": 20,
                              "fleet": 30}, info
     assert [m["index"] for m in info["meters"]] == list(range(10, 20))

@@ -143,8 +143,6 @@ class Face:
 
 
 def test_face_glass_keys_password_and_load():
-    why = missing()
-    assert why is None, why
     h = H.harness()
     f = Face(h, "--meters", "2")
     d = f.driver

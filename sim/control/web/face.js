@@ -72,7 +72,8 @@ const showLoad = wireLoad($("load"), meterName, say);
 const showFaults = wireFaults($("faults"), $("fault-list"), say);
 every(2000, showFaults);
 
-events(null, (kind, e) => {
+// only the kinds shown: a fleet's pulses would crowd out the traffic
+events(["modbus", "mqtt", "log", "caption", "relay", "settled"], (kind, e) => {
   const mine = e.meter === undefined || e.meter === index;
   if (kind === "modbus" && mine) modbus.add(...modbusLine(e));
   else if (kind === "mqtt" && mine) mqtt.add(mqttLine(e));
